@@ -1,0 +1,2 @@
+Console.WriteLine("ntrain-notebooks: not built yet");
+return 1;

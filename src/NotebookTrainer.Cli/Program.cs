@@ -1,0 +1,1 @@
+return NotebookTrainer.Cli.Ntrain.Run(args);
