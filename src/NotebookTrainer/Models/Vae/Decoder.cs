@@ -1,3 +1,4 @@
+using NotebookTrainer.Models.Blocks;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Layers;
 using TorchSharp;
@@ -27,7 +28,7 @@ public sealed class Decoder : nn.Module<Tensor, Tensor>
             outputChannel = reversed[i];
             up_blocks.Add(new UpDecoderBlock2D(prevOutputChannel, outputChannel, config.LayersPerBlock + 1, config.NormNumGroups, i < reversed.Length - 1, dtype, device));
         }
-        conv_norm_out = nn.GroupNorm(config.NormNumGroups, config.BlockOutChannels[0], 1e-6, affine: true, device: device, dtype: dtype);
+        conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, config.BlockOutChannels[0], 1e-6, dtype, device);
         conv_out = new AdaptableConv2d(config.BlockOutChannels[0], config.OutChannels, 3, padding: 1, dtype: dtype, device: device);
         RegisterComponents();
     }

@@ -1,3 +1,4 @@
+using NotebookTrainer.Models.Blocks;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Layers;
 using TorchSharp;
@@ -27,7 +28,7 @@ public sealed class Encoder : nn.Module<Tensor, Tensor>
             down_blocks.Add(new DownEncoderBlock2D(inputChannel, outputChannel, config.LayersPerBlock, config.NormNumGroups, i < channels.Length - 1, dtype, device));
         }
         mid_block = new UNetMidBlock2D(channels[^1], config.NormNumGroups, dtype, device);
-        conv_norm_out = nn.GroupNorm(config.NormNumGroups, channels[^1], 1e-6, affine: true, device: device, dtype: dtype);
+        conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, channels[^1], 1e-6, dtype, device);
         conv_out = new AdaptableConv2d(channels[^1], 2 * config.LatentChannels, 3, padding: 1, dtype: dtype, device: device);
         RegisterComponents();
     }
