@@ -8,6 +8,7 @@ public static class Ntrain
         usage: ntrain <command> [args]
 
           version                      library, libtorch and device information
+          env                          .NET, OS, libtorch backend, CPU/GPU, memory, disk; what is missing and the fix
         """;
 
     public static int Run(string[] args)
@@ -22,6 +23,7 @@ public static class Ntrain
             case "version":
                 Console.WriteLine($"NotebookTrainer {typeof(Runtime.TorchRuntime).Assembly.GetName().Version}, libtorch {Runtime.TorchRuntime.LibTorchVersion}, device {Runtime.TorchRuntime.DefaultDevice}");
                 return 0;
+            case "env": return Commands.EnvironmentCommands.Run(args);
             default:
                 Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                 return 2;
