@@ -52,7 +52,7 @@ public sealed class MimeRendererTests
         var bundle = MimeRenderer.Render(chart);
         Assert.Contains("\"y\":[3,4]", bundle.Get(MimeBundle.PlotlyJson));
         var html = bundle.Get(MimeBundle.Html)!;
-        Assert.Contains("Plotly.newPlot", html);
+        Assert.Contains("P.newPlot('nt-chart-", html);
         Assert.DoesNotContain("cdn.plot.ly", html);
         Assert.True(html.Length < 50_000, $"chart HTML is {html.Length} characters");
         Assert.Contains($"cdn.plot.ly/plotly-{PlotlyJs.Version}.min", MimeRenderer.ToHtml(chart, PlotlyScript.FromCdn));

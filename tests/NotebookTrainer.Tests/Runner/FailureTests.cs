@@ -23,7 +23,7 @@ public sealed class FailureTests : IDisposable
         var error = Assert.Single(Outputs(notebook, 2))!;
         Assert.Equal("error", error["output_type"]!.GetValue<string>());
         Assert.Equal("CompilationError", error["ename"]!.GetValue<string>());
-        Assert.Contains("line 2, column 17: error CS0103", error["traceback"]![0]!.GetValue<string>());
+        Assert.Contains("line 2, column 13: error CS0103", error["traceback"]![0]!.GetValue<string>());
         Assert.Null(notebook["cells"]![2]!["execution_count"]);
         Assert.Equal("failed", notebook["metadata"]!["ntrain_notebooks"]!["status"]!.GetValue<string>());
         AssertValidNbformat(Path.Combine(workspace.Output, "01-compile.ipynb"));

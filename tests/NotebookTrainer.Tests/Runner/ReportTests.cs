@@ -22,9 +22,9 @@ public sealed class ReportTests : IDisposable
         Assert.Empty(Regex.Matches(report, @"<(script|img|iframe)[^>]*\ssrc\s*=\s*[""']?(https?:)?//", RegexOptions.IgnoreCase));
         Assert.Empty(Regex.Matches(report, @"<link[^>]*href\s*=\s*[""']?(https?:)?//", RegexOptions.IgnoreCase));
         // plotly.js is embedded once, not fetched from a CDN.
-        Assert.Equal(1, Regex.Matches(report, Regex.Escape($"plotly.js v{NotebookTrainer.Display.PlotlyJs.Version}")).Count);
-        Assert.DoesNotContain("cdn.plot.ly", report);
-        Assert.Contains("Plotly.newPlot", report);
+        Assert.Single(Regex.Matches(report, Regex.Escape($"plotly.js v{NotebookTrainer.Display.PlotlyJs.Version}")));
+        Assert.DoesNotContain("cdn.plot.ly/plotly-", report);
+        Assert.Contains("P.newPlot('nt-chart-", report);
         Assert.Contains("data:image/png;base64,", report);
         Assert.Contains("<progress", report);
     }
