@@ -17,11 +17,11 @@ public sealed class CellExecutionTests : IDisposable
 
         Assert.True(result.ExitCode == 0, $"{result.Error}\n{log}");
         Assert.Equal(["01-cells.ipynb", "02-references.ipynb"], result.Runs.Select(r => r.Notebook.FileName));
-        Assert.Contains("cell 3/8 ok", log);
+        Assert.Contains("cell 3/11 ok", log);
 
         var notebook = workspace.Executed("01-cells.ipynb");
         Assert.Equal("markdown", notebook["cells"]![0]!["cell_type"]!.GetValue<string>());
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7], CodeCells(notebook).Select(c => c!["execution_count"]!.GetValue<int>()));
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], CodeCells(notebook).Select(c => c!["execution_count"]!.GetValue<int>()));
 
         // Cell 2 declares, cell 3 mutates and ends in an expression.
         Assert.Empty(Outputs(notebook, 2));
@@ -39,6 +39,13 @@ public sealed class CellExecutionTests : IDisposable
         Assert.Equal("hello, notebook", Text(Outputs(notebook, 6)[0]!["data"]!["text/plain"]));
         Assert.Equal("data next to the notebook", Text(Outputs(notebook, 7)[0]!["data"]!["text/plain"]));
         Assert.Empty(Outputs(notebook, 8));
+
+        // A void call at the end shows nothing; a null expression shows <null>, as in the kernel.
+        Assert.Equal("stream", Assert.Single(Outputs(notebook, 9))!["output_type"]!.GetValue<string>());
+        // A handle updated from a worker thread after its cell returned keeps the final value.
+        var late = Outputs(notebook, 10).Select(o => (o!["output_type"]!.GetValue<string>(), Text(o["data"]!["text/plain"]))).ToList();
+        Assert.Equal([("display_data", "finished after its cell"), ("execute_result", "<null>")], late);
+        Assert.Empty(Outputs(notebook, 11));
         Assert.Equal("ok", notebook["metadata"]!["ntrain_notebooks"]!["status"]!.GetValue<string>());
 
         AssertValidNbformat(Path.Combine(workspace.Output, "01-cells.ipynb"));
