@@ -29,6 +29,30 @@ public sealed class ReportTests : IDisposable
         Assert.Contains("<progress", report);
     }
 
+    /// <summary>Opens the report in headless Chromium with no network and checks that plotly.js drew the chart.</summary>
+    [Fact]
+    public async Task The_report_draws_its_charts_offline_in_a_browser()
+    {
+        var (result, log) = await workspace.RunAsync("rich");
+        Assert.True(result.ExitCode == 0, $"{result.Error}\n{log}");
+
+        const string chromium = "/usr/bin/chromium";
+        Assert.True(File.Exists(chromium), $"{chromium} is missing: apt-get install chromium (CI installs it in .ci/run).");
+        var start = new System.Diagnostics.ProcessStartInfo(chromium) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", "--virtual-time-budget=5000", "--dump-dom" })
+            start.ArgumentList.Add(arg);
+        start.ArgumentList.Add(new Uri(Path.Combine(workspace.Output, "report.html")).AbsoluteUri);
+        using var browser = System.Diagnostics.Process.Start(start)!;
+        var stderr = browser.StandardError.ReadToEndAsync();
+        var dom = await browser.StandardOutput.ReadToEndAsync();
+        await browser.WaitForExitAsync();
+
+        Assert.True(browser.ExitCode == 0, await stderr);
+        // plotly.js replaces the empty chart div with its SVG layers.
+        Assert.Matches(new Regex(@"<div id=""nt-chart-\w+""[^>]*class=""[^""]*js-plotly-plot"), dom);
+        Assert.Contains("class=\"main-svg\"", dom);
+    }
+
     [Fact]
     public async Task Markdown_is_rendered_and_notebook_text_is_escaped_in_the_report()
     {
