@@ -7,11 +7,8 @@ public static class EnvironmentCommands
 {
     public static int Run(string[] args)
     {
-        if (args.Length > 1)
-        {
-            Console.Error.WriteLine($"ntrain env: takes no arguments (got '{args[1]}').");
-            return 2;
-        }
+        var parsed = new CliArgs(args, [], []);
+        if (parsed.Positionals.Count > 0) throw new CliException($"takes no arguments (got '{parsed.Positionals[0]}').");
         Console.WriteLine(EnvironmentReport.Collect());
         return 0;
     }

@@ -27,7 +27,7 @@ public sealed class ProgressTracker
     readonly IProgress<ProgressUpdate>? sink;
     readonly TimeSpan minInterval;
     readonly Stopwatch clock = Stopwatch.StartNew();
-    TimeSpan lastReport = TimeSpan.MinValue;
+    TimeSpan? lastReport;
     TimeSpan lastTick;
     long lastDone;
     double rate;
@@ -55,7 +55,7 @@ public sealed class ProgressTracker
             lastDone = Done;
         }
         var update = Snapshot(detail);
-        if (sink != null && (Done >= total || now - lastReport >= minInterval))
+        if (sink != null && (Done >= total || lastReport is null || now - lastReport >= minInterval))
         {
             lastReport = now;
             sink.Report(update);
