@@ -8,6 +8,8 @@ public static class Ntrain
         usage: ntrain <command> [args]
 
           version                      library, libtorch and device information
+          dataset inspect <config|folder> [--json]   images, captions, buckets, steps per epoch, problems
+          dataset sample --out DIR [--seed N]        generate the built-in sample dataset
         """;
 
     public static int Run(string[] args)
@@ -22,6 +24,7 @@ public static class Ntrain
             case "version":
                 Console.WriteLine($"NotebookTrainer {typeof(Runtime.TorchRuntime).Assembly.GetName().Version}, libtorch {Runtime.TorchRuntime.LibTorchVersion}, device {Runtime.TorchRuntime.DefaultDevice}");
                 return 0;
+            case "dataset": return Commands.DatasetCommands.Run(args);
             default:
                 Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                 return 2;
