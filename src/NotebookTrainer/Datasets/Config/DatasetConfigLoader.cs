@@ -213,7 +213,7 @@ static class DatasetConfigLoader
                     }
                 }
             }
-            else
+            else if (!chain.Any(t => t.Find("resolution") != null)) // a present but mistyped resolution was reported already
                 errors.Add(DatasetProblem.Error(file, "required key not provided: resolution; set resolution = 512 in [general] or this [[datasets]] (SD1.x 512, SD2 768).", dataset.Line, $"{path}.resolution"));
 
             var steps = Get("bucket_reso_steps", 64, chain, AsInt);
@@ -321,9 +321,10 @@ static class DatasetConfigLoader
                 IsReg = Get("is_reg", false, [table], AsBool),
                 AlphaMask = Get("alpha_mask", false, [table], AsBool),
                 NumRepeats = Get("num_repeats", 1, chain, AsInt),
-                CaptionExtension = Get("caption_extension", ".caption", chain, AsString),
-                ClassTokens = Get<string?>("class_tokens", null, chain, AsString),
-                CacheInfo = Get("cache_info", false, chain, AsBool),
+                // DreamBooth-only values inherited from [general]/[[datasets]] mean nothing to a fine-tune subset.
+                CaptionExtension = isFineTune ? ".caption" : Get("caption_extension", ".caption", chain, AsString),
+                ClassTokens = isFineTune ? null : Get<string?>("class_tokens", null, chain, AsString),
+                CacheInfo = !isFineTune && Get("cache_info", false, chain, AsBool),
                 ShuffleCaption = Get("shuffle_caption", false, chain, AsBool),
                 KeepTokens = CheckNonNegative(Get("keep_tokens", 0, chain, AsInt), "keep_tokens", path, chain),
                 KeepTokensSeparator = Get("keep_tokens_separator", "", chain, AsString),
