@@ -54,6 +54,8 @@ public sealed class DatasetPlan
     public int NumRegImages { get; }
     public int BatchesPerEpoch => Buckets.Sum(b => b.Batches);
 
+    public StepPlan Steps(int epochs) => new(NumTrainImages, NumRegImages, BatchesPerEpoch, epochs);
+
     readonly List<(int DatasetIndex, (int Width, int Height) Resolution, List<TrainingSample> Samples, int BatchSize)> bucketSamples;
 
     DatasetPlan(DatasetConfig config, DatasetPlanOptions options, List<PlannedImage> images, List<DatasetProblem> problems)

@@ -99,7 +99,7 @@ public sealed class DatasetReport : IHtmlRenderable
         if (Problems.Count > 0)
         {
             sb.Append("<h4>Problems</h4>");
-            sb.Append(ProblemsTable());
+            sb.Append(ProblemsTable().ToHtml());
         }
         if (Plan != null)
         {
@@ -119,10 +119,8 @@ public sealed class DatasetReport : IHtmlRenderable
         return sb.ToString();
     }
 
-    /// <summary>The problems as an HTML table (severity, file, line, key, message).</summary>
-    public string ProblemsTable() =>
-        Html.Table(["severity", "file", "line", "key", "problem"],
-            Problems.Select(p => new object?[] { p.IsError ? "error" : "warning", p.File, p.Line, p.Key, p.Message }));
+    /// <summary>The problems as a table (severity, file, line, key, message).</summary>
+    public ProblemList ProblemsTable() => new(Problems);
 
     List<(string Name, object Value)> Totals()
     {
