@@ -16,6 +16,9 @@ public sealed record CellFailure(int Line, string Message, string ErrorName, str
         var line = inCell && span.IsValid ? span.StartLinePosition.Line + 1 : 1;
         var text = $"error {first.Id}: {first.GetMessage()}";
         var message = inCell ? text : $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): {text}";
+        if (first.Id == "CS0006")
+            message += " The runner maps #r to the assemblies it ships (NotebookTrainer and its dependencies, by file or package name); " +
+                       "any other DLL must exist at that path, relative to the notebook or .csx that names it.";
         var traceback = errors.Select(d => Describe(d, cellPath)).ToList();
         return new CellFailure(line, message, "CompilationError", message, traceback);
     }

@@ -92,7 +92,7 @@ public static class MimeRenderer
                """
             : "";
         return $$"""
-            <div id="{{id}}" style="width:100%;max-width:960px;height:440px"></div>
+            <div id="{{id}}" style="max-width:100%"></div>
             <script type="text/javascript">
             (function () {
               var figure = {{figure}};
