@@ -49,8 +49,24 @@ public static class MimeRenderer
         GenericChart => "Plotly chart",
         SKBitmap bitmap => $"SKBitmap {bitmap.Width}x{bitmap.Height}",
         SKImage image => $"SKImage {image.Width}x{image.Height}",
+        IHtmlRenderable => value.ToString() ?? "",
+        System.Collections.IEnumerable items => Sequence(items),
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>A collection's items rather than its type name: <c>[a, b, c]</c>, the first 100 at most.</summary>
+    static string Sequence(System.Collections.IEnumerable items)
+    {
+        const int limit = 100;
+        var shown = items.Cast<object?>().Take(limit + 1).Select(item => item switch
+        {
+            string s => s,
+            System.Collections.IEnumerable inner => Sequence(inner),
+            _ => item?.ToString() ?? "null",
+        }).ToList();
+        var more = shown.Count > limit ? ", …" : "";
+        return "[" + string.Join(", ", shown.Take(limit)) + more + "]";
+    }
 
     public static string ProgressHtml(ProgressUpdate update)
     {

@@ -43,6 +43,9 @@ public sealed class MimeRendererTests
         Assert.Equal(tensor.ToString(TensorStringStyle.Default), MimeRenderer.Render(tensor).Text);
         Assert.Equal(["text/plain"], MimeRenderer.Render(1.5).Data.Keys);
         Assert.Equal("<null>", MimeRenderer.Render(null).Text);
+        Assert.Equal("[1, 2, 3]", MimeRenderer.Render(new List<int> { 1, 2, 3 }).Text);
+        Assert.Equal("[[a, 1], [b, 2]]", MimeRenderer.Render(new[] { new object[] { "a", 1 }, new object[] { "b", 2 } }).Text);
+        Assert.EndsWith(", 99, …]", MimeRenderer.Render(Enumerable.Range(0, 500)).Text);
     }
 
     [Fact]
