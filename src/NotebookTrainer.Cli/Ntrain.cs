@@ -8,6 +8,9 @@ public static class Ntrain
         usage: ntrain <command> [args]
 
           version                      library, libtorch and device information
+          model inspect <path> [--json] [--config DIR]
+                                       format, architecture, dtypes, parameters, missing keys and hashes of a
+                                       checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
         """;
 
     public static int Run(string[] args)
@@ -22,6 +25,7 @@ public static class Ntrain
             case "version":
                 Console.WriteLine($"NotebookTrainer {typeof(Runtime.TorchRuntime).Assembly.GetName().Version}, libtorch {Runtime.TorchRuntime.LibTorchVersion}, device {Runtime.TorchRuntime.DefaultDevice}");
                 return 0;
+            case "model": return Commands.ModelCommands.Run(args[1..]);
             default:
                 Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                 return 2;
