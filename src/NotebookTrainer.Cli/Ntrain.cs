@@ -21,8 +21,11 @@ public static class Ntrain
                                                    generate the built-in sample dataset
           model tiny --out DIR [--seed N]         write the embedded tiny SD model (single file + config/)
           model verify <fixture-dir>               compare our modules with reference outputs (exit 1 on mismatch)
-          model inspect <model> [--config DIR] [--dtype fp32|fp16|bf16]
-                                                   load a base model; parameters, keys, dtype, peak memory
+          model inspect <path> [--json] [--config DIR]
+                                                   format, architecture, dtypes, parameters, missing keys and hashes of a
+                                                   checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
+          model load <model> [--config DIR] [--dtype fp32|fp16|bf16]
+                                                   build the model as training does; parameters, dtype, peak memory
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>

@@ -3,16 +3,17 @@ using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.SafeTensors;
+using NotebookTrainer.Tokenizers;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain model tiny|verify|inspect</c>: argument parsing and printing; the work is in NotebookTrainer.Models.</summary>
+/// <summary><c>ntrain model tiny|verify|inspect|load</c>: argument parsing and printing; the work is in NotebookTrainer.Models.</summary>
 public static class ModelCommands
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0) throw new CliException("missing subcommand: use 'model tiny --out DIR', 'model verify FIXTURE_DIR' or 'model inspect MODEL'.");
+        if (args.Length == 0) throw new CliException("missing subcommand: use 'model tiny --out DIR', 'model verify FIXTURE_DIR', 'model inspect MODEL' or 'model load MODEL'.");
         try
         {
             return args[0] switch
@@ -20,10 +21,11 @@ public static class ModelCommands
                 "tiny" => Tiny(args[1..]),
                 "verify" => Verify(args[1..]),
                 "inspect" => Inspect(args[1..]),
-                _ => throw new CliException($"unknown subcommand '{args[0]}': use 'model tiny', 'model verify' or 'model inspect'."),
+                "load" => Load(args[1..]),
+                _ => throw new CliException($"unknown subcommand '{args[0]}': use 'model tiny', 'model verify', 'model inspect' or 'model load'."),
             };
         }
-        catch (Exception e) when (e is ModelConfigException or ModelWeightsException or FixtureException or CheckpointFormatException or SafeTensorsFormatException)
+        catch (Exception e) when (e is ModelConfigException or ModelWeightsException or FixtureException or CheckpointFormatException or SafeTensorsFormatException or TokenizerFormatException)
         {
             throw new CliException(e.Message);
         }
@@ -51,7 +53,17 @@ public static class ModelCommands
         return report.Passed ? 0 : 1;
     }
 
+    /// <summary>What a checkpoint file is, without building the model: format, architecture, keys, hashes.</summary>
     static int Inspect(string[] args)
+    {
+        var a = new CliArgs(args, ["config"], ["json"]);
+        var inspection = ModelInspection.Inspect(a.Positional(0, "a checkpoint path (file or diffusers folder)"), a.Option("config"));
+        Console.Write(a.Flag("json") ? inspection.ToJson() + Environment.NewLine : inspection.ToText());
+        return 0;
+    }
+
+    /// <summary>Builds the model from a checkpoint, as training does, and reports parameters and peak memory.</summary>
+    static int Load(string[] args)
     {
         var a = new CliArgs(args, ["config", "dtype"], []);
         var path = a.Positional(0, "a model file or diffusers folder");
