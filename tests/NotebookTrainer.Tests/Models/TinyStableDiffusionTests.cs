@@ -1,5 +1,7 @@
 using System.Text.Json;
 using NotebookTrainer.Cli;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Tokenizers;
 using NotebookTrainer.Models;
 using NotebookTrainer.SafeTensors;
 using TorchSharp;
@@ -29,6 +31,7 @@ public sealed class TinyStableDiffusionTests : IDisposable
         Assert.Equal(new long[] { 64, 64, 1, 1 }, file.Entries["first_stage_model.encoder.mid.attn_1.q.weight"].Shape);
         Assert.Contains("cond_stage_model.transformer.text_model.encoder.layers.1.mlp.fc2.weight", file.Names);
         Assert.True(File.Exists(Path.Combine(_dir, "a", "config", "unet", "config.json")));
+        Assert.Equal(File.ReadAllText(Path.Combine(_dir, "a", "tokenizer", "vocab.json")), File.ReadAllText(Path.Combine(_dir, "b", "tokenizer", "vocab.json")));
     }
 
     [Fact]
@@ -43,7 +46,12 @@ public sealed class TinyStableDiffusionTests : IDisposable
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var ids = full(1, 77, TinyStableDiffusion.TextConfig.EosTokenId % TinyStableDiffusion.TextConfig.VocabSize, dtype: ScalarType.Int64);
+        Assert.NotNull(model.TokenizerDir);
+        var tokenizer = ClipTokenizer.Load(model.TokenizerDir!);
+        Assert.Equal(tokenizer.EosId, model.TextEncoder.Config.EosTokenId);
+        var caption = SampleDataset.CaptionFor(["red_circle", "white_background"]);
+        Assert.DoesNotContain(tokenizer.Tokenize(caption), t => t.Length == 1);
+        var ids = tensor(tokenizer.EncodePadded(caption).Select(i => (long)i).ToArray()).unsqueeze(0);
         var text = TextEncoding.Encode(model.TextEncoder, ids);
         Assert.Equal(new long[] { 1, 77, 64 }, text.shape);
         using var posterior = model.Vae.encode(rand(1, 3, 32, 32) * 2 - 1);
