@@ -3,6 +3,7 @@ using System.Diagnostics;
 namespace NotebookTrainer.Progress;
 
 /// <summary>One snapshot of a long-running job, as shown by the CLI and by notebook progress bars.</summary>
+[Display.TypeFormatterSource(typeof(Display.NotebookFormatterSource))]
 public sealed record ProgressUpdate(string Task, long Done, long Total, double RatePerSecond, TimeSpan? Eta, string? Detail = null)
 {
     public double Fraction => Total > 0 ? Math.Clamp((double)Done / Total, 0, 1) : 0;
