@@ -100,8 +100,9 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
         {
             var image = ImageFiles.Enumerate(session.Folder).FirstOrDefault(p => Path.GetFileName(p) == name);
             if (image is null) return Results.NotFound();
-            var jpeg = ImageCheckReport.ThumbnailJpeg(image, 160);
-            return jpeg is null ? Results.NotFound() : Results.File(jpeg, "image/jpeg");
+            // The shared thumbnailer returns a data URI; the page loads the JPEG bytes behind it.
+            var dataUri = Images.ThumbnailGrid.Thumbnail(image, 160);
+            return dataUri is null ? Results.NotFound() : Results.File(Convert.FromBase64String(dataUri[(dataUri.IndexOf(',') + 1)..]), "image/jpeg");
         });
 
         web.MapPost("/api/prune", (TagRequest r) => Edit(() => new RemoveTags([r.Tag])));
