@@ -123,7 +123,7 @@ public static class TaggingCommands
 
     static CurationSession Open(CliArgs a, string folder)
     {
-        var tagList = a.Option("tags-csv") is { } csv ? TagList.Load(csv) : null;
+        var tagList = a.Option("tags-csv") is { } csv ? SelectedTags.Load(csv) : null;
         return CurationSession.Open(folder, a.Option("caption-extension") ?? ".txt", tagList, holder: "'ntrain tags'");
     }
 
@@ -264,7 +264,7 @@ public static class TaggingCommands
     {
         var a = new CliArgs(args, ["caption-extension", "tags-csv"], []);
         var folder = a.Positional(0, "the caption folder");
-        var tagList = a.Option("tags-csv") is { } csv ? TagList.Load(csv) : null;
+        var tagList = a.Option("tags-csv") is { } csv ? SelectedTags.Load(csv) : null;
         using var server = PruningServer.Start(folder, a.Option("caption-extension") ?? ".txt", tagList);
         Console.WriteLine($"tag pruning page for {server.Folder}:");
         Console.WriteLine(server.Url);

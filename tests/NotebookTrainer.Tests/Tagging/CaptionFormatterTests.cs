@@ -4,7 +4,7 @@ namespace NotebookTrainer.Tests.Tagging;
 
 public class CaptionFormatterTests
 {
-    static readonly TagList Tags = new([
+    static readonly SelectedTags Tags = new([
         new(0, 1, "general", TagCategory.Rating, 0), new(1, 2, "sensitive", TagCategory.Rating, 0),
         new(2, 3, "questionable", TagCategory.Rating, 0), new(3, 4, "explicit", TagCategory.Rating, 0),
         new(4, 10, "1girl", TagCategory.General, 0), new(5, 11, "long_hair", TagCategory.General, 0),
