@@ -33,7 +33,12 @@ public abstract class Sampler
 /// <summary>Per-call state a sampler loop needs besides the model: noise source, progress, cancellation.</summary>
 public sealed record SamplerContext(Generator? Generator, Action<int>? OnStep, CancellationToken Cancellation)
 {
-    public Tensor Noise(Tensor like) => randn(like.shape, dtype: like.dtype, device: like.device, generator: Generator);
+    /// <summary>Fresh noise drawn on the CPU (where the generator lives), so a seed gives the same image on any device.</summary>
+    public Tensor Noise(Tensor like)
+    {
+        using var cpu = randn(like.shape, dtype: like.dtype, generator: Generator);
+        return cpu.to(like.device);
+    }
 
     public void Finished(int step)
     {
