@@ -8,12 +8,20 @@ public static class Ntrain
         usage: ntrain <command> [args]
 
           version                                  library, libtorch and device information
+          env                                      .NET, OS, libtorch backend, CPU/GPU, memory, disk; what is missing and the fix
           download <catalog-name | url> --out PATH [--sha256 HEX] [--catalog models.toml]
                                                    download a model (resume, sha256 check, HF_TOKEN / CIVITAI_TOKEN)
           acquire zip <file.zip> --out DIR         unpack a dataset zip safely
           acquire urls <links.txt> --out DIR       download a list of image links (parallel, polite, deduplicated)
           acquire booru <danbooru|gelbooru> <base-url> --tags "a b -c" --out DIR [--limit N] [--rating g,s]
                                                    download a booru search, tags become the captions
+          dataset inspect <config.toml|.json | folder> [--json]
+                                                   images, captions, buckets, steps per epoch and problems
+          dataset sample --out DIR [--seed N] [--count N]
+                                                   generate the built-in sample dataset
+          model inspect <path> [--json] [--config DIR]
+                                                   format, architecture, dtypes, parameters, missing keys and hashes of a
+                                                   checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -42,8 +50,11 @@ public static class Ntrain
                 case "version":
                     Console.WriteLine($"NotebookTrainer {typeof(Runtime.TorchRuntime).Assembly.GetName().Version}, libtorch {Runtime.TorchRuntime.LibTorchVersion}, device {Runtime.TorchRuntime.DefaultDevice}");
                     return 0;
+                case "env": return Commands.EnvironmentCommands.Run(rest);
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
+                case "dataset": return Commands.DatasetCommands.Run(rest);
+                case "model": return Commands.ModelCommands.Run(rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;
