@@ -9,6 +9,7 @@
 #r "../artifacts/lib/Plotly.NET.dll"
 #r "../artifacts/lib/Plotly.NET.CSharp.dll"
 
+// `global`: a plain using in a #load'ed file applies to that file only; a global one reaches the later cells.
 global using System.IO;
 global using System.Diagnostics;
 global using NotebookTrainer.Display;

@@ -15,7 +15,7 @@ public sealed record RunnerOptions(IReadOnlyList<string> Inputs, string OutputDi
     public string ReportFile => ReportPath ?? Path.Combine(OutputDirectory, "report.html");
 }
 
-/// <summary>The outcome of a whole run: exit code 0 (all ran), 1 (a cell failed) or 2 (bad input).</summary>
+/// <summary>The outcome of a whole run: exit code 0 (all ran), 1 (a cell failed), 2 (bad input) or 130 (Ctrl+C).</summary>
 public sealed record RunnerResult(int ExitCode, IReadOnlyList<NotebookRun> Runs, string? Error);
 
 /// <summary>
@@ -28,6 +28,7 @@ public static partial class NotebookRunner
     public const int Succeeded = 0;
     public const int CellFailed = 1;
     public const int BadInput = 2;
+    public const int Cancelled = 130;
 
     /// <summary>Expands folders to their <c>NN-*.ipynb</c> files in name order.</summary>
     public static IReadOnlyList<string> ResolveNotebooks(IEnumerable<string> inputs)
@@ -81,7 +82,8 @@ public static partial class NotebookRunner
         HtmlReport.Write(reportFile, runs);
         log.WriteLine($"executed notebooks: {outputDirectory}");
         log.WriteLine($"report: {reportFile}");
-        return new RunnerResult(failure is null ? Succeeded : CellFailed, runs, failure?.ToString());
+        var exitCode = failure is null ? Succeeded : cancellationToken.IsCancellationRequested ? Cancelled : CellFailed;
+        return new RunnerResult(exitCode, runs, failure?.ToString());
     }
 
     static void CheckParametersDeclared(IReadOnlyList<NotebookDocument> documents, IReadOnlyDictionary<string, string> parameters)
@@ -103,7 +105,7 @@ public static partial class NotebookRunner
 
         var clock = Stopwatch.StartNew();
         var router = new OutputRouter();
-        var session = new NotebookSession(notebook.Path, new NotebookGlobals(router));
+        using var session = new NotebookSession(notebook.Path, new NotebookGlobals(router));
         var originalOut = Console.Out;
         var originalError = Console.Error;
         var originalDirectory = Directory.GetCurrentDirectory();
@@ -131,12 +133,16 @@ public static partial class NotebookRunner
                 {
                     result = await session.RunCellAsync(cellNumber, cell.Source, cancellationToken);
                 }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    result = new CellRun(false, false, null, new CellFailure(1, "cancelled (Ctrl+C)", "OperationCanceledException", "cancelled (Ctrl+C)", []));
+                }
                 finally
                 {
                     router.Current = null;
                 }
                 executionCount++;
-                if (result.Succeeded && (result.HasTrailingExpression || result.ReturnValue is not null))
+                if (result.Succeeded && result.HasTrailingValue)
                     outputs.AddDisplay(MimeRenderer.Render(result.ReturnValue), executionCount);
                 if (result.Failure is { } cellFailure)
                 {

@@ -13,7 +13,8 @@ public static class RunnerCommandLine
           --param name=value overrides a variable of the cell tagged "parameters" (int, double, bool, else string)
           --report FILE      the HTML report (default: DIR/report.html)
 
-        exit codes: 0 all cells ran, 1 a cell failed (notebook, cell and line are printed), 2 bad arguments or notebook
+        exit codes: 0 all cells ran, 1 a cell failed (notebook, cell and line are printed), 2 bad arguments or notebook,
+          130 stopped by Ctrl+C (the partial notebook and report are still written)
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -34,7 +35,24 @@ public static class RunnerCommandLine
             stderr.WriteLine("Run 'ntrain-notebooks --help' for usage.");
             return NotebookRunner.BadInput;
         }
-        var result = await NotebookRunner.RunAsync(options, stdout);
+        // First Ctrl+C stops before the next cell and still writes the partial notebook and report; a second one kills.
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancel.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        RunnerResult result;
+        try
+        {
+            result = await NotebookRunner.RunAsync(options, stdout, cancel.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
         if (result.Error is not null) stderr.WriteLine(result.Error);
         return result.ExitCode;
     }

@@ -8,6 +8,7 @@ public static class Ntrain
         usage: ntrain <command> [args]
 
           version                                  library, libtorch and device information
+          env                                      .NET, OS, libtorch backend, CPU/GPU, memory, disk; what is missing and the fix
           download <catalog-name | url> --out PATH [--sha256 HEX] [--catalog models.toml]
                                                    download a model (resume, sha256 check, HF_TOKEN / CIVITAI_TOKEN)
           acquire zip <file.zip> --out DIR         unpack a dataset zip safely
@@ -46,6 +47,7 @@ public static class Ntrain
                 case "version":
                     Console.WriteLine($"NotebookTrainer {typeof(Runtime.TorchRuntime).Assembly.GetName().Version}, libtorch {Runtime.TorchRuntime.LibTorchVersion}, device {Runtime.TorchRuntime.DefaultDevice}");
                     return 0;
+                case "env": return Commands.EnvironmentCommands.Run(rest);
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);

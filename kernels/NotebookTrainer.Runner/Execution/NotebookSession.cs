@@ -10,13 +10,13 @@ using Microsoft.CodeAnalysis.Scripting.Hosting;
 namespace NotebookTrainer.Runner.Execution;
 
 /// <summary>What running one cell produced.</summary>
-public sealed record CellRun(bool Succeeded, bool HasTrailingExpression, object? ReturnValue, CellFailure? Failure);
+public sealed record CellRun(bool Succeeded, bool HasTrailingValue, object? ReturnValue, CellFailure? Failure);
 
 /// <summary>
 /// One notebook's C# session: a chain of Roslyn script submissions, one per code cell, so variables,
 /// usings and #r references carry from cell to cell as in the kernel.
 /// </summary>
-public sealed partial class NotebookSession
+public sealed partial class NotebookSession : IDisposable
 {
     /// <summary>The kernel's default usings; the notebooks' setup.csx adds the rest.</summary>
     static readonly string[] DefaultImports = ["System", "System.Collections.Generic", "System.Linq", "System.Text", "System.Threading.Tasks"];
@@ -65,7 +65,7 @@ public sealed partial class NotebookSession
             : state.Script.ContinueWith(code, cellOptions);
 
         var errors = script.Compile(cancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        if (errors.Count > 0) return new CellRun(false, false, null, CellFailure.FromDiagnostics(errors, cellPath));
+        if (errors.Count > 0) return new CellRun(false, false, null, CellFailure.FromDiagnostics(errors, cellPath, code));
 
         try
         {
@@ -74,9 +74,9 @@ public sealed partial class NotebookSession
                 : await script.RunFromAsync(state, _ => true, cancellationToken);
             if (next.Exception is { } exception) return new CellRun(false, false, null, CellFailure.FromException(exception, cellPath));
             state = next;
-            return new CellRun(true, HasTrailingExpression(code), next.ReturnValue, null);
+            return new CellRun(true, HasTrailingValue(script, cellPath), next.ReturnValue, null);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return new CellRun(false, false, null, CellFailure.FromException(exception, cellPath));
         }
@@ -88,13 +88,22 @@ public sealed partial class NotebookSession
     /// </summary>
     static string WithoutKernelOnlyDirectives(string source) => PackageSourceDirective().Replace(source, "");
 
-    /// <summary>True when the cell ends in an expression with no semicolon, which the kernel displays.</summary>
-    static bool HasTrailingExpression(string code)
+    /// <summary>
+    /// True when the cell ends in a non-void expression with no semicolon, which the kernel displays
+    /// (also when its value is null).
+    /// </summary>
+    static bool HasTrailingValue(Script script, string cellPath)
     {
-        var tree = CSharpSyntaxTree.ParseText(code, CSharpParseOptions.Default.WithKind(SourceCodeKind.Script));
-        return tree.GetCompilationUnitRoot().Members.LastOrDefault() is GlobalStatementSyntax { Statement: ExpressionStatementSyntax statement }
-            && statement.SemicolonToken.IsMissing;
+        var compilation = script.GetCompilation();
+        var tree = compilation.SyntaxTrees.First(t => t.FilePath == cellPath);
+        if (tree.GetCompilationUnitRoot().Members.LastOrDefault() is not GlobalStatementSyntax { Statement: ExpressionStatementSyntax statement }
+            || !statement.SemicolonToken.IsMissing)
+            return false;
+        var type = compilation.GetSemanticModel(tree).GetTypeInfo(statement.Expression).Type;
+        return type is not null && type.SpecialType != SpecialType.System_Void;
     }
+
+    public void Dispose() => loader.Dispose();
 
     [GeneratedRegex(@"^[ \t]*#i[ \t]+""[^""\n]*""[ \t]*$", RegexOptions.Multiline)]
     private static partial Regex PackageSourceDirective();
