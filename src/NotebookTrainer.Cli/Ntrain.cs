@@ -15,6 +15,10 @@ public static class Ntrain
           acquire urls <links.txt> --out DIR       download a list of image links (parallel, polite, deduplicated)
           acquire booru <danbooru|gelbooru> <base-url> --tags "a b -c" --out DIR [--limit N] [--rating g,s]
                                                    download a booru search, tags become the captions
+          dataset inspect <config.toml|.json | folder> [--json]
+                                                   images, captions, buckets, steps per epoch and problems
+          dataset sample --out DIR [--seed N] [--count N]
+                                                   generate the built-in sample dataset
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -46,6 +50,7 @@ public static class Ntrain
                 case "env": return Commands.EnvironmentCommands.Run(rest);
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
+                case "dataset": return Commands.DatasetCommands.Run(rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;

@@ -23,6 +23,26 @@ public static class ImageFiles
         return files;
     }
 
+    /// <summary>Decodes an image to unpremultiplied RGBA; damaged or unknown files raise an InvalidDataException naming the file.</summary>
+    public static SkiaSharp.SKBitmap Decode(string path) => Decode(File.ReadAllBytes(path), path);
+
+    public static SkiaSharp.SKBitmap Decode(byte[] bytes, string path)
+    {
+        using var data = SkiaSharp.SKData.CreateCopy(bytes);
+        using var codec = SkiaSharp.SKCodec.Create(data)
+            ?? throw new InvalidDataException($"{path}: not a readable image (damaged, or not PNG/JPEG/WebP/BMP).");
+        var info = new SkiaSharp.SKImageInfo(codec.Info.Width, codec.Info.Height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul);
+        if (info.Width <= 0 || info.Height <= 0) throw new InvalidDataException($"{path}: image has no pixels ({info.Width}x{info.Height}).");
+        var bitmap = new SkiaSharp.SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result is not SkiaSharp.SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new InvalidDataException($"{path}: image data is damaged ({result}); re-download or remove the file.");
+        }
+        return bitmap;
+    }
+
     public static string CaptionPathFor(string imagePath, string captionExtension = ".txt") =>
         Path.ChangeExtension(imagePath, null) + captionExtension;
 }

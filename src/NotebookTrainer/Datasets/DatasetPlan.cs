@@ -54,6 +54,8 @@ public sealed class DatasetPlan
     public int NumRegImages { get; }
     public int BatchesPerEpoch => Buckets.Sum(b => b.Batches);
 
+    public StepPlan Steps(int epochs) => new(NumTrainImages, NumRegImages, BatchesPerEpoch, epochs);
+
     readonly List<(int DatasetIndex, (int Width, int Height) Resolution, List<TrainingSample> Samples, int BatchSize)> bucketSamples;
 
     DatasetPlan(DatasetConfig config, DatasetPlanOptions options, List<PlannedImage> images, List<DatasetProblem> problems)
@@ -167,6 +169,11 @@ public sealed class DatasetPlan
         var problems = new List<DatasetProblem>(header.Problems);
         var caption = subset.IsFineTune ? metadataCaption : CaptionFile.Read(path, subset, problems);
         BucketAssignment? bucket = header.IsUsable ? buckets.Select(header.Width, header.Height) : null;
+        if (bucket != null && dataset.SkipImageResolution is { } skip && (long)header.Width * header.Height <= (long)skip.Width * skip.Height)
+        {
+            problems.Add(DatasetProblem.Warning(path, $"skipped: {header.Width}x{header.Height} is not larger than skip_image_resolution {skip.Width}x{skip.Height}."));
+            bucket = null;
+        }
         if (bucket is { } b && (b.Bucket.Width <= 0 || b.Bucket.Height <= 0))
         {
             problems.Add(DatasetProblem.Error(path, $"image {header.Width}x{header.Height} is smaller than one bucket step ({buckets.Step}px) with bucket_no_upscale; upscale it or drop it."));

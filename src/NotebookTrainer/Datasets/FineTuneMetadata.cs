@@ -67,7 +67,10 @@ public static class FineTuneMetadata
             }
             var caption = value.ValueKind == JsonValueKind.Object && value.TryGetProperty("caption", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
             var tags = value.ValueKind == JsonValueKind.Object && value.TryGetProperty("tags", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            var combined = caption == null ? tags : string.IsNullOrEmpty(tags) ? caption : caption + ", " + tags;
+            // Tags are appended to every line of a multi-line caption (lines are wildcard alternatives).
+            var combined = caption == null ? tags
+                : string.IsNullOrEmpty(tags) ? caption
+                : string.Join('\n', caption.Split('\n').Select(line => line + ", " + tags));
             if (combined == null)
                 problems.Add(DatasetProblem.Warning(path, $"metadata entry '{key}' has neither caption nor tags; trains with an empty caption.", line == 0 ? null : line));
             result.Add((path, combined ?? ""));

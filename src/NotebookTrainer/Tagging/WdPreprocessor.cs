@@ -11,23 +11,8 @@ public static class WdPreprocessor
     /// <summary>Decodes and prepares one image into <paramref name="destination"/> (side×side×3 floats).</summary>
     public static void Prepare(string imagePath, int side, Span<float> destination)
     {
-        using var bitmap = Decode(imagePath);
+        using var bitmap = Curation.ImageFiles.Decode(imagePath);
         Prepare(bitmap, side, destination);
-    }
-
-    public static SKBitmap Decode(string imagePath)
-    {
-        using var codec = SKCodec.Create(imagePath)
-            ?? throw new InvalidDataException($"{imagePath}: not a readable image (SkiaSharp could not detect the format).");
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var bitmap = new SKBitmap(info);
-        var result = codec.GetPixels(info, bitmap.GetPixels());
-        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput) || info.Width == 0 || info.Height == 0)
-        {
-            bitmap.Dispose();
-            throw new InvalidDataException($"{imagePath}: image data is damaged ({result}).");
-        }
-        return bitmap;
     }
 
     public static void Prepare(SKBitmap bitmap, int side, Span<float> destination)

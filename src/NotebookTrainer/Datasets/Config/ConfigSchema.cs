@@ -54,6 +54,7 @@ public static class ConfigSchema
         new("validation_split", ConfigValueKind.Number, ConfigLevel.DatasetOrGeneral),
         new("network_multiplier", ConfigValueKind.Number, ConfigLevel.DatasetOrGeneral),
         new("resolution", ConfigValueKind.Resolution, ConfigLevel.DatasetOrGeneral),
+        new("skip_image_resolution", ConfigValueKind.Resolution, ConfigLevel.DatasetOrGeneral),
     ];
 
     /// <summary>Training arguments kohya refuses in the file ("extra keys not allowed").</summary>

@@ -49,6 +49,7 @@ public static class ConfigTree
             throw new DatasetConfigException(document.Diagnostics
                 .Where(d => d.Kind == DiagnosticMessageKind.Error)
                 .Select(d => TomlSyntaxProblem(file, d, lines))
+                .DistinctBy(p => p.Line) // one message per line: a Windows path yields one per backslash
                 .ToList());
         }
         var root = new ConfigTable(1, []);

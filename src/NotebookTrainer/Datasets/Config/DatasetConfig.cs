@@ -56,6 +56,8 @@ public sealed record DatasetOptions
     public double ValidationSplit { get; init; }
     public double NetworkMultiplier { get; init; } = 1.0;
     public string? ResizeInterpolation { get; init; }
+    /// <summary>Images whose area is at most this size's area are skipped (for multi-resolution datasets).</summary>
+    public (int Width, int Height)? SkipImageResolution { get; init; }
     public IReadOnlyList<SubsetOptions> Subsets { get; init; } = [];
 }
 

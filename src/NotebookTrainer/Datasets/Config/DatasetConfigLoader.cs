@@ -167,6 +167,11 @@ static class DatasetConfigLoader
         static double AsNumber(ConfigNode n) => Convert.ToDouble(((ConfigScalar)n).Value, CultureInfo.InvariantCulture);
         static string AsString(ConfigNode n) => (string)((ConfigScalar)n).Value;
 
+        /// <summary>An int v means (v, v); [w, h] means (w, h).</summary>
+        static (int, int) AsSize(ConfigNode n) => n is ConfigScalar s
+            ? (AsInt(s), AsInt(s))
+            : (AsInt(((ConfigArray)n).Items[0]), AsInt(((ConfigArray)n).Items[1]));
+
         DatasetOptions? ResolveDataset(ConfigTable dataset, int index, ConfigTable general)
         {
             var path = $"datasets[{index}]";
@@ -198,8 +203,7 @@ static class DatasetConfigLoader
             (int, int) resolution = (0, 0);
             if (resolutionFound is { } r)
             {
-                resolution = r.Value is ConfigScalar s ? ((int)(long)s.Value, (int)(long)s.Value)
-                    : ((int)(long)((ConfigScalar)((ConfigArray)r.Value).Items[0]).Value, (int)(long)((ConfigScalar)((ConfigArray)r.Value).Items[1]).Value);
+                resolution = AsSize(r.Value);
                 foreach (var side in new[] { resolution.Item1, resolution.Item2 }.Distinct())
                 {
                     if (side <= 0 || side % 64 != 0)
@@ -209,7 +213,7 @@ static class DatasetConfigLoader
                     }
                 }
             }
-            else
+            else if (!chain.Any(t => t.Find("resolution") != null)) // a present but mistyped resolution was reported already
                 errors.Add(DatasetProblem.Error(file, "required key not provided: resolution; set resolution = 512 in [general] or this [[datasets]] (SD1.x 512, SD2 768).", dataset.Line, $"{path}.resolution"));
 
             var steps = Get("bucket_reso_steps", 64, chain, AsInt);
@@ -282,6 +286,7 @@ static class DatasetConfigLoader
                 ValidationSplit = Get("validation_split", 0.0, chain, AsNumber),
                 NetworkMultiplier = Get("network_multiplier", 1.0, chain, AsNumber),
                 ResizeInterpolation = Get<string?>("resize_interpolation", null, chain, AsString),
+                SkipImageResolution = Lookup("skip_image_resolution", chain) is { } skip ? AsSize(skip.Value) : null,
                 Subsets = subsets,
             };
         }
@@ -316,9 +321,10 @@ static class DatasetConfigLoader
                 IsReg = Get("is_reg", false, [table], AsBool),
                 AlphaMask = Get("alpha_mask", false, [table], AsBool),
                 NumRepeats = Get("num_repeats", 1, chain, AsInt),
-                CaptionExtension = Get("caption_extension", ".caption", chain, AsString),
-                ClassTokens = Get<string?>("class_tokens", null, chain, AsString),
-                CacheInfo = Get("cache_info", false, chain, AsBool),
+                // DreamBooth-only values inherited from [general]/[[datasets]] mean nothing to a fine-tune subset.
+                CaptionExtension = isFineTune ? ".caption" : Get("caption_extension", ".caption", chain, AsString),
+                ClassTokens = isFineTune ? null : Get<string?>("class_tokens", null, chain, AsString),
+                CacheInfo = !isFineTune && Get("cache_info", false, chain, AsBool),
                 ShuffleCaption = Get("shuffle_caption", false, chain, AsBool),
                 KeepTokens = CheckNonNegative(Get("keep_tokens", 0, chain, AsInt), "keep_tokens", path, chain),
                 KeepTokensSeparator = Get("keep_tokens_separator", "", chain, AsString),

@@ -32,6 +32,7 @@ public static class DatasetConfigWriter
             if (d.ValidationSplit != defaultsDataset.ValidationSplit) Line(sb, "validation_split", Number(d.ValidationSplit));
             if (d.NetworkMultiplier != defaultsDataset.NetworkMultiplier) Line(sb, "network_multiplier", Number(d.NetworkMultiplier));
             if (d.ResizeInterpolation is { } ri) Line(sb, "resize_interpolation", Str(ri));
+            if (d.SkipImageResolution is { } skip) Line(sb, "skip_image_resolution", skip.Width == skip.Height ? Int(skip.Width) : $"[{Int(skip.Width)}, {Int(skip.Height)}]");
 
             foreach (var s in d.Subsets)
             {

@@ -30,7 +30,7 @@ public sealed class Attention : nn.Module
         _residualConnection = residualConnection;
         _upcast = upcastAttention;
         if (normNumGroups is int groups)
-            group_norm = nn.GroupNorm(groups, queryDim, normEps, affine: true, device: device, dtype: dtype);
+            group_norm = Normalization.GroupNorm(groups, queryDim, normEps, dtype, device);
         to_q = new AdaptableLinear(queryDim, inner, bias, dtype, device);
         to_k = new AdaptableLinear(crossAttentionDim ?? queryDim, inner, bias, dtype, device);
         to_v = new AdaptableLinear(crossAttentionDim ?? queryDim, inner, bias, dtype, device);

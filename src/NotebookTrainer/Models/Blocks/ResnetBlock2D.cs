@@ -22,11 +22,11 @@ public sealed class ResnetBlock2D : nn.Module
     public ResnetBlock2D(int inChannels, int outChannels, int? tembChannels, int groups, double eps,
         ScalarType? dtype = null, Device? device = null) : base(nameof(ResnetBlock2D))
     {
-        norm1 = nn.GroupNorm(groups, inChannels, eps, affine: true, device: device, dtype: dtype);
+        norm1 = Normalization.GroupNorm(groups, inChannels, eps, dtype, device);
         conv1 = new AdaptableConv2d(inChannels, outChannels, 3, padding: 1, dtype: dtype, device: device);
         if (tembChannels is int t)
             time_emb_proj = new AdaptableLinear(t, outChannels, true, dtype, device);
-        norm2 = nn.GroupNorm(groups, outChannels, eps, affine: true, device: device, dtype: dtype);
+        norm2 = Normalization.GroupNorm(groups, outChannels, eps, dtype, device);
         conv2 = new AdaptableConv2d(outChannels, outChannels, 3, padding: 1, dtype: dtype, device: device);
         if (inChannels != outChannels)
             conv_shortcut = new AdaptableConv2d(inChannels, outChannels, 1, dtype: dtype, device: device);

@@ -1,3 +1,4 @@
+using NotebookTrainer.Models.Blocks;
 using NotebookTrainer.Models.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,7 +24,7 @@ public sealed class Transformer2DModel : nn.Module
     {
         var inner = heads * headDim;
         _linearProjection = useLinearProjection;
-        norm = nn.GroupNorm(normNumGroups, inChannels, 1e-6, affine: true, device: device, dtype: dtype);
+        norm = Normalization.GroupNorm(normNumGroups, inChannels, 1e-6, dtype, device);
         proj_in = useLinearProjection
             ? new AdaptableLinear(inChannels, inner, true, dtype, device)
             : new AdaptableConv2d(inChannels, inner, 1, dtype: dtype, device: device);

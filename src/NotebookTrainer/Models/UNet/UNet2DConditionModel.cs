@@ -1,3 +1,4 @@
+using NotebookTrainer.Models.Blocks;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Layers;
 using TorchSharp;
@@ -58,7 +59,7 @@ public sealed class UNet2DConditionModel : nn.Module
                 : new UpBlock2D(inputChannel, outputChannel, prevOutputChannel, timeEmbedDim, config.LayersPerBlock + 1, config, !isFinal, dtype, device));
         }
 
-        conv_norm_out = nn.GroupNorm(config.NormNumGroups, channels[0], config.NormEps, affine: true, device: device, dtype: dtype);
+        conv_norm_out = Normalization.GroupNorm(config.NormNumGroups, channels[0], config.NormEps, dtype, device);
         conv_out = new AdaptableConv2d(channels[0], config.OutChannels, 3, padding: 1, dtype: dtype, device: device);
         RegisterComponents();
     }

@@ -1,0 +1,76 @@
+namespace NotebookTrainer.Checkpoints;
+
+/// <summary>
+/// Text-encoder names. SD1 stores a Hugging Face CLIPTextModel under <c>cond_stage_model.transformer.</c> (same
+/// inner names, <c>text_model.</c> sometimes missing); SD2 stores an OpenCLIP text tower under
+/// <c>cond_stage_model.model.</c> with fused q/k/v and one more layer than diffusers keeps (SD2 uses the penultimate
+/// layer, so diffusers' config has <c>num_hidden_layers</c> one lower and the last block is carried unchanged).
+/// </summary>
+public static class ClipTextKeyMap
+{
+    public const string HfPrefix = "cond_stage_model.transformer.";
+    public const string OpenClipPrefix = "cond_stage_model.model.";
+    public const string PositionIds = "text_model.embeddings.position_ids";
+
+    /// <summary>SD1: the single file uses the diffusers names under <see cref="HfPrefix"/>.</summary>
+    public static List<KeyMapping> BuildHuggingFace(ClipTextLayout layout)
+    {
+        var map = new KeyMapBuilder("text_encoder", HfPrefix, "");
+        foreach (var (name, shape) in HuggingFaceNames(layout))
+            map.Add(name, name, shape);
+        return map.Mappings;
+    }
+
+    public static List<KeyMapping> BuildOpenClip(ClipTextLayout layout)
+    {
+        var map = new KeyMapBuilder("text_encoder", OpenClipPrefix, "text_model.");
+        var c = layout.HiddenSize;
+        map.Add("token_embedding.weight", "embeddings.token_embedding.weight", [layout.VocabSize, c]);
+        map.Add("positional_embedding", "embeddings.position_embedding.weight", [layout.MaxPositions, c]);
+        for (var i = 0; i < layout.Layers; i++)
+        {
+            var ldm = $"transformer.resblocks.{i}";
+            var hf = $"encoder.layers.{i}";
+            map.Norm($"{ldm}.ln_1", $"{hf}.layer_norm1", c);
+            var q = 0;
+            foreach (var projection in new[] { "q_proj", "k_proj", "v_proj" })
+            {
+                map.Add($"{ldm}.attn.in_proj_weight", $"{hf}.self_attn.{projection}.weight", [c, c], KeyTransform.QkvSplit, q);
+                map.Add($"{ldm}.attn.in_proj_bias", $"{hf}.self_attn.{projection}.bias", [c], KeyTransform.QkvSplit, q);
+                q++;
+            }
+            map.WeightAndBias($"{ldm}.attn.out_proj", $"{hf}.self_attn.out_proj", [c, c]);
+            map.Norm($"{ldm}.ln_2", $"{hf}.layer_norm2", c);
+            map.WeightAndBias($"{ldm}.mlp.c_fc", $"{hf}.mlp.fc1", [layout.IntermediateSize, c]);
+            map.WeightAndBias($"{ldm}.mlp.c_proj", $"{hf}.mlp.fc2", [c, layout.IntermediateSize]);
+        }
+        map.Norm("ln_final", "final_layer_norm", c);
+        return map.Mappings;
+    }
+
+    static IEnumerable<(string Name, long[] Shape)> HuggingFaceNames(ClipTextLayout layout)
+    {
+        var c = layout.HiddenSize;
+        yield return ("text_model.embeddings.token_embedding.weight", [layout.VocabSize, c]);
+        yield return ("text_model.embeddings.position_embedding.weight", [layout.MaxPositions, c]);
+        for (var i = 0; i < layout.Layers; i++)
+        {
+            var layer = $"text_model.encoder.layers.{i}";
+            foreach (var projection in new[] { "k_proj", "v_proj", "q_proj", "out_proj" })
+            {
+                yield return ($"{layer}.self_attn.{projection}.weight", [c, c]);
+                yield return ($"{layer}.self_attn.{projection}.bias", [c]);
+            }
+            yield return ($"{layer}.layer_norm1.weight", [c]);
+            yield return ($"{layer}.layer_norm1.bias", [c]);
+            yield return ($"{layer}.mlp.fc1.weight", [layout.IntermediateSize, c]);
+            yield return ($"{layer}.mlp.fc1.bias", [layout.IntermediateSize]);
+            yield return ($"{layer}.mlp.fc2.weight", [c, layout.IntermediateSize]);
+            yield return ($"{layer}.mlp.fc2.bias", [c]);
+            yield return ($"{layer}.layer_norm2.weight", [c]);
+            yield return ($"{layer}.layer_norm2.bias", [c]);
+        }
+        yield return ("text_model.final_layer_norm.weight", [c]);
+        yield return ("text_model.final_layer_norm.bias", [c]);
+    }
+}

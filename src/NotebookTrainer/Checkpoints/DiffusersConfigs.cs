@@ -1,0 +1,146 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NotebookTrainer.IO;
+
+namespace NotebookTrainer.Checkpoints;
+
+/// <summary>
+/// The config.json of each diffusers component. Single files carry none, so they come from a diffusers folder
+/// (<c>--config DIR</c>, like diffusers' <c>from_single_file(config=...)</c>) or from built-in SD1/SD2 defaults.
+/// The modules engineer builds UNet2DConditionModel / AutoencoderKL / CLIPTextModel from these objects.
+/// </summary>
+public sealed class DiffusersConfigs
+{
+    public DiffusersConfigs(JsonObject unet, JsonObject vae, JsonObject textEncoder, JsonObject? scheduler, string source)
+    {
+        Unet = unet;
+        Vae = vae;
+        TextEncoder = textEncoder;
+        Scheduler = scheduler;
+        Source = source;
+    }
+
+    public JsonObject Unet { get; }
+    public JsonObject Vae { get; }
+    public JsonObject TextEncoder { get; }
+    public JsonObject? Scheduler { get; }
+
+    /// <summary>Where the configs came from: a folder path or "built-in … defaults".</summary>
+    public string Source { get; }
+
+    public UNetLayout UNetLayout => UNetLayout.From(Unet, ComponentSource("unet"));
+    public VaeLayout VaeLayout => VaeLayout.From(Vae, ComponentSource("vae"));
+    public ClipTextLayout TextLayout => ClipTextLayout.From(TextEncoder, ComponentSource("text_encoder"));
+
+    /// <summary>"epsilon" or "v_prediction". SD2 768-v needs v_prediction and the weights cannot tell, so this comes from a scheduler config.</summary>
+    public string? PredictionType => Scheduler?["prediction_type"]?.GetValue<string>();
+
+    public string ComponentSource(string component) => Directory.Exists(Source)
+        ? Path.Combine(Source, component, component == "scheduler" ? "scheduler_config.json" : "config.json")
+        : $"{Source} ({component})";
+
+    public static readonly string[] ComponentFolders = ["unet", "vae", "text_encoder"];
+
+    /// <summary>Reads unet/, vae/, text_encoder/ config.json and (if present) scheduler/scheduler_config.json.</summary>
+    public static DiffusersConfigs Read(string dir)
+    {
+        if (!Directory.Exists(dir))
+            throw new CheckpointFormatException($"{dir}: config folder not found. Pass a diffusers model folder that has unet/, vae/ and text_encoder/ with config.json each.");
+        var missing = ComponentFolders.Where(c => !File.Exists(Path.Combine(dir, c, "config.json"))).ToList();
+        if (missing.Count > 0)
+            throw new CheckpointFormatException($"{dir}: missing {string.Join(", ", missing.Select(m => m + "/config.json"))}. A diffusers folder needs unet/, vae/ and text_encoder/ each with config.json.");
+        var schedulerPath = Path.Combine(dir, "scheduler", "scheduler_config.json");
+        return new DiffusersConfigs(
+            ReadObject(Path.Combine(dir, "unet", "config.json")),
+            ReadObject(Path.Combine(dir, "vae", "config.json")),
+            ReadObject(Path.Combine(dir, "text_encoder", "config.json")),
+            File.Exists(schedulerPath) ? ReadObject(schedulerPath) : null,
+            dir);
+    }
+
+    /// <summary>Writes the configs into a diffusers folder (atomically, one file per component).</summary>
+    public void Write(string dir)
+    {
+        var options = new JsonSerializerOptions { WriteIndented = true };
+        AtomicFile.WriteAllText(Path.Combine(dir, "unet", "config.json"), Unet.ToJsonString(options));
+        AtomicFile.WriteAllText(Path.Combine(dir, "vae", "config.json"), Vae.ToJsonString(options));
+        AtomicFile.WriteAllText(Path.Combine(dir, "text_encoder", "config.json"), TextEncoder.ToJsonString(options));
+        if (Scheduler != null)
+            AtomicFile.WriteAllText(Path.Combine(dir, "scheduler", "scheduler_config.json"), Scheduler.ToJsonString(options));
+    }
+
+    public DiffusersConfigs Clone() => new(
+        (JsonObject)Unet.DeepClone(), (JsonObject)Vae.DeepClone(), (JsonObject)TextEncoder.DeepClone(),
+        (JsonObject?)Scheduler?.DeepClone(), Source);
+
+    static JsonObject ReadObject(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new CheckpointFormatException($"{path}: expected a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message}");
+        }
+    }
+
+    /// <summary>The public SD 1.5 / SD 2.1 configs (runwayml/stable-diffusion-v1-5, stabilityai/stable-diffusion-2-1).</summary>
+    public static DiffusersConfigs Defaults(ModelArchitecture architecture) => architecture switch
+    {
+        ModelArchitecture.StableDiffusion1 => Parse(Sd1Unet, SdVae(512), Sd1Text, SchedulerDefaults("epsilon"), "built-in SD1.5 defaults"),
+        ModelArchitecture.StableDiffusion2 => Parse(Sd2Unet, SdVae(768), Sd2Text, SchedulerDefaults("epsilon"), "built-in SD2.1 defaults"),
+        _ => throw new ArgumentException($"no built-in configs for {architecture}; only SD1 and SD2 are supported.", nameof(architecture)),
+    };
+
+    static DiffusersConfigs Parse(string unet, string vae, string text, string scheduler, string source) =>
+        new((JsonObject)JsonNode.Parse(unet)!, (JsonObject)JsonNode.Parse(vae)!, (JsonObject)JsonNode.Parse(text)!, (JsonObject)JsonNode.Parse(scheduler)!, source);
+
+    const string Sd1Unet = """
+        {"_class_name": "UNet2DConditionModel", "act_fn": "silu", "attention_head_dim": 8,
+         "block_out_channels": [320, 640, 1280, 1280], "center_input_sample": false, "cross_attention_dim": 768,
+         "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+         "downsample_padding": 1, "flip_sin_to_cos": true, "freq_shift": 0, "in_channels": 4, "layers_per_block": 2,
+         "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32, "out_channels": 4, "sample_size": 64,
+         "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]}
+        """;
+
+    const string Sd2Unet = """
+        {"_class_name": "UNet2DConditionModel", "act_fn": "silu", "attention_head_dim": [5, 10, 20, 20],
+         "block_out_channels": [320, 640, 1280, 1280], "center_input_sample": false, "cross_attention_dim": 1024,
+         "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+         "downsample_padding": 1, "dual_cross_attention": false, "flip_sin_to_cos": true, "freq_shift": 0, "in_channels": 4,
+         "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32, "out_channels": 4,
+         "sample_size": 96, "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+         "upcast_attention": true, "use_linear_projection": true}
+        """;
+
+    static string SdVae(int sampleSize) => $$"""
+        {"_class_name": "AutoencoderKL", "act_fn": "silu", "block_out_channels": [128, 256, 512, 512],
+         "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
+         "in_channels": 3, "latent_channels": 4, "layers_per_block": 2, "norm_num_groups": 32, "out_channels": 3,
+         "sample_size": {{sampleSize}}, "scaling_factor": 0.18215,
+         "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]}
+        """;
+
+    const string Sd1Text = """
+        {"architectures": ["CLIPTextModel"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0, "eos_token_id": 2,
+         "hidden_act": "quick_gelu", "hidden_size": 768, "initializer_factor": 1.0, "initializer_range": 0.02,
+         "intermediate_size": 3072, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model",
+         "num_attention_heads": 12, "num_hidden_layers": 12, "pad_token_id": 1, "projection_dim": 768, "vocab_size": 49408}
+        """;
+
+    const string Sd2Text = """
+        {"architectures": ["CLIPTextModel"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0, "eos_token_id": 2,
+         "hidden_act": "gelu", "hidden_size": 1024, "initializer_factor": 1.0, "initializer_range": 0.02,
+         "intermediate_size": 4096, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model",
+         "num_attention_heads": 16, "num_hidden_layers": 23, "pad_token_id": 1, "projection_dim": 512, "vocab_size": 49408}
+        """;
+
+    static string SchedulerDefaults(string prediction) => $$"""
+        {"_class_name": "PNDMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+         "clip_sample": false, "num_train_timesteps": 1000, "prediction_type": "{{prediction}}", "set_alpha_to_one": false,
+         "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}
+        """;
+}
