@@ -1,2 +1,3 @@
-Console.WriteLine("ntrain-notebooks: not built yet");
-return 1;
+using NotebookTrainer.Runner;
+
+return await RunnerCommandLine.RunAsync(args, Console.Out, Console.Error);

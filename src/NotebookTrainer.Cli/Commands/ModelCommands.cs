@@ -4,43 +4,25 @@ using NotebookTrainer.Tokenizers;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain model …</c>: looking at base-model files.</summary>
+/// <summary><c>ntrain model inspect</c>: argument parsing and printing; the work is in NotebookTrainer.Checkpoints.</summary>
 public static class ModelCommands
 {
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] != "inspect")
-            return Fail("usage: ntrain model inspect <path> [--json] [--config DIR]");
-        string? path = null, config = null;
-        var json = false;
-        for (var i = 1; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--json": json = true; break;
-                case "--config" when i + 1 < args.Length: config = args[++i]; break;
-                case "--config": return Fail("--config needs a folder: a diffusers model folder whose unet/, vae/, text_encoder/ config.json describe the checkpoint.");
-                case var a when a.StartsWith("--", StringComparison.Ordinal): return Fail($"unknown option '{a}' for 'model inspect' (known: --json, --config DIR).");
-                case var a when path == null: path = a; break;
-                default: return Fail($"unexpected argument '{args[i]}': give one checkpoint path.");
-            }
-        }
-        if (path == null) return Fail("model inspect needs a checkpoint path (file or diffusers folder).");
+            throw new CliException("use 'model inspect <checkpoint file or diffusers folder> [--json] [--config DIR]'.");
+        var a = new CliArgs(args[1..], ["config"], ["json"]);
+        var path = a.Positional(0, "a checkpoint path (.safetensors, .ckpt/.pt, or a diffusers folder)");
+        if (a.Positionals.Count > 1) throw new CliException($"give one checkpoint, got {a.Positionals.Count}: {string.Join(", ", a.Positionals)}.");
         try
         {
-            var inspection = ModelInspection.Inspect(path, config);
-            Console.Write(json ? inspection.ToJson() + Environment.NewLine : inspection.ToText());
+            var inspection = ModelInspection.Inspect(path, a.Option("config"), new ConsoleProgress(), Ntrain.Cancellation);
+            Console.Write(a.Flag("json") ? inspection.ToJson() + Environment.NewLine : inspection.ToText());
             return 0;
         }
-        catch (Exception e) when (e is SafeTensorsFormatException or CheckpointFormatException or TokenizerFormatException or FileNotFoundException or UnauthorizedAccessException or IOException)
+        catch (Exception e) when (e is SafeTensorsFormatException or CheckpointFormatException or TokenizerFormatException)
         {
-            return Fail(e.Message);
+            throw new CliException(e.Message);
         }
-    }
-
-    static int Fail(string message)
-    {
-        Console.Error.WriteLine($"ntrain model: {message}");
-        return 2;
     }
 }

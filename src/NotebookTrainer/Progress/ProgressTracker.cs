@@ -3,6 +3,7 @@ using System.Diagnostics;
 namespace NotebookTrainer.Progress;
 
 /// <summary>One snapshot of a long-running job, as shown by the CLI and by notebook progress bars.</summary>
+[Display.TypeFormatterSource(typeof(Display.NotebookFormatterSource))]
 public sealed record ProgressUpdate(string Task, long Done, long Total, double RatePerSecond, TimeSpan? Eta, string? Detail = null)
 {
     public double Fraction => Total > 0 ? Math.Clamp((double)Done / Total, 0, 1) : 0;
@@ -26,7 +27,7 @@ public sealed class ProgressTracker
     readonly IProgress<ProgressUpdate>? sink;
     readonly TimeSpan minInterval;
     readonly Stopwatch clock = Stopwatch.StartNew();
-    TimeSpan lastReport = TimeSpan.MinValue;
+    TimeSpan? lastReport;
     TimeSpan lastTick;
     long lastDone;
     double rate;
@@ -54,7 +55,7 @@ public sealed class ProgressTracker
             lastDone = Done;
         }
         var update = Snapshot(detail);
-        if (sink != null && (Done >= total || now - lastReport >= minInterval))
+        if (sink != null && (Done >= total || lastReport is null || now - lastReport >= minInterval))
         {
             lastReport = now;
             sink.Report(update);

@@ -1,0 +1,171 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NotebookTrainer.Display;
+
+namespace NotebookTrainer.Curation;
+
+/// <summary>
+/// The interactive tag pruning page: a small web app on 127.0.0.1 (random port) over one folder's captions. Every
+/// request must carry the session token (query <c>token</c> or header <c>X-Ntrain-Token</c>); every edit goes
+/// through the folder's <see cref="CurationSession"/> and so its journal (undo/redo shared with the CLI and notebooks).
+/// </summary>
+public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderable
+{
+    const string TokenHeader = "X-Ntrain-Token";
+    readonly WebApplication app;
+    readonly CurationSession session;
+    readonly object gate = new();
+
+    public string Token { get; }
+    /// <summary>The page address, token included: open this in a browser.</summary>
+    public Uri Url { get; private set; } = null!;
+    public string Folder => session.Folder;
+
+    PruningServer(CurationSession session, string token)
+    {
+        this.session = session;
+        Token = token;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(PruningServer).Assembly.GetName().Name });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        app = builder.Build();
+        app.Use(RequireToken);
+        Map(app);
+    }
+
+    /// <summary>Opens the folder (taking its curation lock) and starts the page.</summary>
+    public static async Task<PruningServer> StartAsync(string folder, string captionExtension = ".txt", Tagging.TagList? tagList = null, CancellationToken cancellationToken = default)
+    {
+        var session = CurationSession.Open(folder, captionExtension, tagList, holder: "a tag pruning page");
+        var server = new PruningServer(session, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
+        try
+        {
+            await server.app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var address = server.app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            server.Url = new Uri($"{address.TrimEnd('/')}/?token={server.Token}");
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public static PruningServer Start(string folder, string captionExtension = ".txt", Tagging.TagList? tagList = null) =>
+        StartAsync(folder, captionExtension, tagList).GetAwaiter().GetResult();
+
+    /// <summary>Completes when the page is stopped (by <see cref="StopAsync"/> or the token being cancelled).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
+
+    public async Task StopAsync()
+    {
+        await app.StopAsync().ConfigureAwait(false);
+    }
+
+    async Task RequireToken(HttpContext context, RequestDelegate next)
+    {
+        var given = context.Request.Headers[TokenHeader].FirstOrDefault() ?? context.Request.Query["token"].FirstOrDefault() ?? "";
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(given), Encoding.ASCII.GetBytes(Token)))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.Response.WriteAsync("This page needs its session token: open the full URL printed by 'ntrain curate' or the notebook.").ConfigureAwait(false);
+            return;
+        }
+        context.Response.Headers["Cache-Control"] = "no-store";
+        context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+        await next(context).ConfigureAwait(false);
+    }
+
+    void Map(WebApplication web)
+    {
+        web.MapGet("/", () => Results.Content(Resource("index.html").Replace("__TOKEN__", Token), "text/html; charset=utf-8"));
+        web.MapGet("/app.js", () => Results.Content(Resource("app.js"), "text/javascript; charset=utf-8"));
+        web.MapGet("/app.css", () => Results.Content(Resource("app.css"), "text/css; charset=utf-8"));
+
+        web.MapGet("/api/state", () => Locked(State));
+        web.MapGet("/api/images", (string? tag) => Locked(() => Results.Json(session.Captions()
+            .Where(c => string.IsNullOrEmpty(tag) || c.Tags.Contains(tag))
+            .Select(c => new ImageView(Path.GetFileName(c.ImagePath), c.Tags)).ToList())));
+        web.MapGet("/api/thumb", (string name) =>
+        {
+            var image = ImageFiles.Enumerate(session.Folder).FirstOrDefault(p => Path.GetFileName(p) == name);
+            if (image is null) return Results.NotFound();
+            var jpeg = ImageCheckReport.ThumbnailJpeg(image, 160);
+            return jpeg is null ? Results.NotFound() : Results.File(jpeg, "image/jpeg");
+        });
+
+        web.MapPost("/api/prune", (TagRequest r) => Edit(() => new RemoveTags([r.Tag])));
+        web.MapPost("/api/replace", (ReplaceRequest r) => Edit(() => new SearchReplace([r.Tag], [r.With])));
+        web.MapPost("/api/merge", (MergeRequest r) => Edit(() => new MergeTags(r.Tags, r.Into)));
+        web.MapPost("/api/image", (ImageEditRequest r) => Edit(() => new EditImageTags(r.Name, r.Add ?? [], r.Remove ?? [])));
+        web.MapPost("/api/undo", () => Locked(() => { var e = session.Undo(); return Results.Json(new EditResult($"undid {e.Description}", e.Changes.Count, Snapshot())); }));
+        web.MapPost("/api/redo", () => Locked(() => { var e = session.Redo(); return Results.Json(new EditResult($"redid {e.Description}", e.Changes.Count, Snapshot())); }));
+    }
+
+    IResult Edit(Func<TagOperation> operation) => Locked(() =>
+    {
+        var plan = session.Apply(operation());
+        return Results.Json(new EditResult(plan.Description, plan.Changes.Count, Snapshot()));
+    });
+
+    IResult State() => Results.Json(Snapshot());
+
+    StateView Snapshot()
+    {
+        var table = session.Frequencies();
+        return new StateView(Path.GetFileName(session.Folder), table.ImageCount,
+            table.Rows.Select(r => new TagView(r.Tag, r.Images, r.Category?.ToString().ToLowerInvariant())).ToList(),
+            session.Journal.NextUndo?.Description, session.Journal.NextRedo?.Description);
+    }
+
+    IResult Locked(Func<IResult> action)
+    {
+        lock (gate)
+        {
+            try { return action(); }
+            catch (CurationConflictException e) { return Results.Json(new ErrorView(e.Message), statusCode: StatusCodes.Status409Conflict); }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException) { return Results.Json(new ErrorView(e.Message), statusCode: StatusCodes.Status400BadRequest); }
+        }
+    }
+
+    static string Resource(string name)
+    {
+        using var stream = typeof(PruningServer).Assembly.GetManifestResourceStream($"NotebookTrainer.PruningPage.{name}")
+            ?? throw new InvalidOperationException($"embedded resource PruningPage/{name} is missing from the build.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public string ToHtml() =>
+        $"<p>Tag pruning page for <code>{Html.Escape(Folder)}</code>: <a href=\"{Html.Escape(Url.ToString())}\" target=\"_blank\">{Html.Escape(Url.ToString())}</a></p>";
+
+    public override string ToString() => $"tag pruning page for {Folder}: {Url}";
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await app.DisposeAsync().ConfigureAwait(false); }
+        finally { session.Dispose(); }
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    internal sealed record TagRequest(string Tag);
+    internal sealed record ReplaceRequest(string Tag, string With);
+    internal sealed record MergeRequest(IReadOnlyList<string> Tags, string Into);
+    internal sealed record ImageEditRequest(string Name, IReadOnlyList<string>? Add, IReadOnlyList<string>? Remove);
+    internal sealed record ImageView(string Name, IReadOnlyList<string> Tags);
+    internal sealed record TagView(string Tag, int Count, string? Category);
+    internal sealed record StateView(string Folder, int Images, IReadOnlyList<TagView> Tags, string? Undo, string? Redo);
+    internal sealed record EditResult(string Description, int Changed, StateView State);
+    internal sealed record ErrorView(string Error);
+}

@@ -1,0 +1,230 @@
+using NotebookTrainer.Datasets.Bucketing;
+using NotebookTrainer.Datasets.Captions;
+using NotebookTrainer.Datasets.Config;
+using NotebookTrainer.Images;
+using NotebookTrainer.Progress;
+
+namespace NotebookTrainer.Datasets;
+
+/// <summary>
+/// One image as the dataset sees it. <see cref="Repeats"/> is what training uses (after reg balancing; 0 = not
+/// used); <see cref="Bucket"/> is null when the image cannot be used (see <see cref="Problems"/>).
+/// </summary>
+public sealed record PlannedImage(
+    string Path, int Width, int Height, ImageFormat Format, string? Caption, bool IsReg, int Repeats,
+    int DatasetIndex, SubsetOptions Subset, BucketAssignment? Bucket, IReadOnlyList<DatasetProblem> Problems)
+{
+    public bool IsUsable => Bucket != null && Caption != null && !Problems.Any(p => p.IsError);
+}
+
+/// <summary>One sample of a batch. Caption is the raw caption; the training loop runs <see cref="CaptionProcessor"/> on it with <see cref="Subset"/>.</summary>
+public sealed record TrainingSample(
+    string ImagePath, string Caption, bool IsReg, float LossWeight, bool FlipAllowed, SubsetOptions Subset,
+    (int Width, int Height) ImageSize, (int Width, int Height) ResizedSize);
+
+/// <summary>Samples sharing one bucket resolution (the last batch of a bucket may be short).</summary>
+public sealed record TrainingBatch(int DatasetIndex, (int Width, int Height) Resolution, IReadOnlyList<TrainingSample> Samples);
+
+/// <summary>A bucket: <see cref="Count"/> counts repeats (what kohya prints), <see cref="Images"/> distinct images.</summary>
+public sealed record BucketSummary(int DatasetIndex, (int Width, int Height) Resolution, int Count, int Images, int Batches);
+
+/// <summary>Training-side settings the plan needs besides the config.</summary>
+public sealed record DatasetPlanOptions
+{
+    public int Seed { get; init; } = 42;
+    public float PriorLossWeight { get; init; } = 1.0f;
+}
+
+/// <summary>
+/// Every usable image × its repeats, grouped into buckets and batches the way kohya's DreamBooth/fine-tune datasets do.
+/// <see cref="BatchesForEpoch"/> gives the shuffled batch list of an epoch; <see cref="BatchesPerEpoch"/> is the
+/// number of optimiser steps per epoch.
+/// </summary>
+public sealed class DatasetPlan
+{
+    public DatasetConfig Config { get; }
+    public DatasetPlanOptions Options { get; }
+    public IReadOnlyList<PlannedImage> Images { get; }
+    /// <summary>Config warnings plus dataset- and subset-level problems (file-level ones are on each image too).</summary>
+    public IReadOnlyList<DatasetProblem> Problems { get; }
+    public IReadOnlyList<BucketSummary> Buckets { get; }
+    /// <summary>Train images counted with repeats (kohya's num_train_images).</summary>
+    public int NumTrainImages { get; }
+    /// <summary>Regularisation images counted with repeats after balancing (kohya's num_reg_images).</summary>
+    public int NumRegImages { get; }
+    public int BatchesPerEpoch => Buckets.Sum(b => b.Batches);
+
+    public StepPlan Steps(int epochs) => new(NumTrainImages, NumRegImages, BatchesPerEpoch, epochs);
+
+    readonly List<(int DatasetIndex, (int Width, int Height) Resolution, List<TrainingSample> Samples, int BatchSize)> bucketSamples;
+
+    DatasetPlan(DatasetConfig config, DatasetPlanOptions options, List<PlannedImage> images, List<DatasetProblem> problems)
+    {
+        Config = config;
+        Options = options;
+        Images = images;
+        Problems = problems;
+        NumTrainImages = images.Where(i => !i.IsReg && i.IsUsable).Sum(i => i.Repeats);
+        NumRegImages = images.Where(i => i.IsReg && i.IsUsable).Sum(i => i.Repeats);
+
+        bucketSamples = [];
+        foreach (var dataset in config.Datasets)
+        {
+            var groups = images
+                .Where(i => i.DatasetIndex == dataset.Index && i.IsUsable && i.Repeats > 0)
+                .GroupBy(i => i.Bucket!.Value.Bucket)
+                .OrderBy(g => g.Key);
+            foreach (var group in groups)
+            {
+                var samples = new List<TrainingSample>();
+                foreach (var image in group)
+                {
+                    var sample = new TrainingSample(image.Path, image.Caption!, image.IsReg, image.IsReg ? options.PriorLossWeight : 1.0f,
+                        image.Subset.FlipAug, image.Subset, (image.Width, image.Height), image.Bucket!.Value.Resized);
+                    for (var r = 0; r < image.Repeats; r++) samples.Add(sample);
+                }
+                bucketSamples.Add((dataset.Index, group.Key, samples, dataset.BatchSize));
+            }
+        }
+        Buckets = bucketSamples
+            .Select(b => new BucketSummary(b.DatasetIndex, b.Resolution, b.Samples.Count, b.Samples.Distinct().Count(), (b.Samples.Count + b.BatchSize - 1) / b.BatchSize))
+            .ToList();
+    }
+
+    /// <summary>
+    /// The batches of one epoch: each bucket's samples shuffled, cut into batch_size pieces, and the whole batch list
+    /// shuffled, all with <c>new Random(seed + epoch)</c>, so an epoch is reproducible on its own.
+    /// </summary>
+    public IReadOnlyList<TrainingBatch> BatchesForEpoch(int epoch)
+    {
+        var random = new Random(unchecked(Options.Seed + epoch));
+        var batches = new List<TrainingBatch>(BatchesPerEpoch);
+        foreach (var (datasetIndex, resolution, samples, batchSize) in bucketSamples)
+        {
+            var shuffled = samples.ToArray();
+            random.Shuffle(shuffled);
+            for (var start = 0; start < shuffled.Length; start += batchSize)
+                batches.Add(new TrainingBatch(datasetIndex, resolution, shuffled[start..Math.Min(start + batchSize, shuffled.Length)]));
+        }
+        var order = batches.ToArray();
+        random.Shuffle(order);
+        return order;
+    }
+
+    public static DatasetPlan Build(DatasetConfig config, DatasetPlanOptions? options = null,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new DatasetPlanOptions();
+        var problems = new List<DatasetProblem>(config.Warnings);
+        var sources = new List<(DatasetOptions Dataset, SubsetOptions Subset, List<(string Path, string? MetadataCaption)> Files)>();
+        foreach (var dataset in config.Datasets)
+            foreach (var subset in dataset.Subsets)
+                sources.Add((dataset, subset, ListFiles(subset, problems)));
+
+        var tracker = new ProgressTracker("dataset: reading headers", sources.Sum(s => s.Files.Count), progress);
+        var images = new List<PlannedImage>();
+        foreach (var (dataset, subset, files) in sources)
+        {
+            var buckets = dataset.EnableBucket
+                ? new BucketManager(dataset.Resolution, dataset.MinBucketReso, dataset.MaxBucketReso, dataset.BucketResoSteps, dataset.BucketNoUpscale)
+                : BucketManager.Fixed(dataset.Resolution);
+            var read = new PlannedImage[files.Count];
+            Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+            {
+                read[i] = ReadImage(files[i].Path, files[i].MetadataCaption, dataset, subset, buckets);
+            });
+            tracker.Advance(files.Count);
+            MarkDuplicateStems(read);
+            var usable = read.Count(i => i.IsUsable);
+            if (usable == 0)
+                problems.Add(DatasetProblem.Warning(subset.ImageDir ?? subset.MetadataFile ?? "", "no usable images in this subset, so it is skipped; check image_dir and the problems listed for its files.", subset.Line, subset.KeyPath));
+            images.AddRange(read);
+        }
+
+        foreach (var dataset in config.Datasets) BalanceRegularisation(images, dataset.Index, problems);
+        if (!images.Any(i => i.IsUsable && !i.IsReg))
+            problems.Add(DatasetProblem.Error(config.SourceFile, "no usable training images; check image_dir / train_data_dir and the problems above."));
+        return new DatasetPlan(config, options, images, problems);
+    }
+
+    static List<(string, string?)> ListFiles(SubsetOptions subset, List<DatasetProblem> problems)
+    {
+        if (subset.MetadataFile != null) return FineTuneMetadata.Read(subset, problems);
+        var dir = subset.ImageDir!;
+        if (!Directory.Exists(dir))
+        {
+            problems.Add(DatasetProblem.Warning(dir, "image_dir does not exist, so this subset is skipped (kohya: not directory); fix the path.", subset.Line, $"{subset.KeyPath}.image_dir"));
+            return [];
+        }
+        return Directory.EnumerateFiles(dir)
+            .Where(ImageHeader.IsImageFile)
+            .Order(StringComparer.Ordinal)
+            .Select(p => (p, (string?)null))
+            .ToList();
+    }
+
+    static PlannedImage ReadImage(string path, string? metadataCaption, DatasetOptions dataset, SubsetOptions subset, BucketManager buckets)
+    {
+        var header = ImageHeader.Read(path);
+        var problems = new List<DatasetProblem>(header.Problems);
+        var caption = subset.IsFineTune ? metadataCaption : CaptionFile.Read(path, subset, problems);
+        BucketAssignment? bucket = header.IsUsable ? buckets.Select(header.Width, header.Height) : null;
+        if (bucket != null && dataset.SkipImageResolution is { } skip && (long)header.Width * header.Height <= (long)skip.Width * skip.Height)
+        {
+            problems.Add(DatasetProblem.Warning(path, $"skipped: {header.Width}x{header.Height} is not larger than skip_image_resolution {skip.Width}x{skip.Height}."));
+            bucket = null;
+        }
+        if (bucket is { } b && (b.Bucket.Width <= 0 || b.Bucket.Height <= 0))
+        {
+            problems.Add(DatasetProblem.Error(path, $"image {header.Width}x{header.Height} is smaller than one bucket step ({buckets.Step}px) with bucket_no_upscale; upscale it or drop it."));
+            bucket = null;
+        }
+        return new PlannedImage(path, header.Width, header.Height, header.Format, caption, subset.IsReg, subset.NumRepeats,
+            dataset.Index, subset, bucket, problems);
+    }
+
+    /// <summary>a.png and a.jpg in one folder share a.txt and the a.npz latent cache: keep the first, refuse the others.</summary>
+    static void MarkDuplicateStems(PlannedImage[] images)
+    {
+        var firstByStem = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < images.Length; i++)
+        {
+            var key = Path.Combine(Path.GetDirectoryName(images[i].Path) ?? "", Path.GetFileNameWithoutExtension(images[i].Path));
+            if (firstByStem.TryGetValue(key, out var first))
+            {
+                var problems = images[i].Problems.Append(DatasetProblem.Error(images[i].Path,
+                    $"duplicate file name stem: '{Path.GetFileName(first)}' in the same folder has the same name, so both would share one caption and latent cache; rename or delete one.")).ToList();
+                images[i] = images[i] with { Problems = problems };
+            }
+            else firstByStem[key] = images[i].Path;
+        }
+    }
+
+    /// <summary>
+    /// kohya repeats regularisation images until they match the train images: each reg image with its repeats in
+    /// order until the count is reached, then +1 repeat round-robin. Reg images not reached are unused (0 repeats).
+    /// </summary>
+    static void BalanceRegularisation(List<PlannedImage> images, int datasetIndex, List<DatasetProblem> problems)
+    {
+        var train = images.Where(i => i.DatasetIndex == datasetIndex && !i.IsReg && i.IsUsable).Sum(i => i.Repeats);
+        var regIndices = Enumerable.Range(0, images.Count).Where(i => images[i].DatasetIndex == datasetIndex && images[i].IsReg && images[i].IsUsable).ToList();
+        if (regIndices.Count == 0 || train == 0) return;
+        var repeats = regIndices.ToDictionary(i => i, _ => 0);
+        var count = 0;
+        var firstLoop = true;
+        while (count < train)
+        {
+            foreach (var i in regIndices)
+            {
+                if (firstLoop) { repeats[i] = images[i].Repeats; count += images[i].Repeats; }
+                else { repeats[i]++; count++; }
+                if (count >= train) break;
+            }
+            firstLoop = false;
+        }
+        foreach (var i in regIndices) images[i] = images[i] with { Repeats = repeats[i] };
+        var unused = regIndices.Count(i => repeats[i] == 0);
+        if (unused > 0)
+            problems.Add(DatasetProblem.Warning("", $"dataset {datasetIndex}: {unused} of {regIndices.Count} regularisation images are not used because the reg images (with repeats) already outnumber the {train} training images (kohya balances them to the same count)."));
+    }
+}

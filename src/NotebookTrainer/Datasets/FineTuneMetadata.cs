@@ -1,0 +1,94 @@
+using System.Text.Json;
+using NotebookTrainer.Datasets.Config;
+using NotebookTrainer.Images;
+
+namespace NotebookTrainer.Datasets;
+
+/// <summary>
+/// kohya's fine-tune metadata: JSON <c>{ "image key": { "caption": …, "tags": …, "image_size": [w, h] } }</c>, or
+/// JSONL with one such object per line carrying its key in "image_key". The caption used is caption + ", " + tags.
+/// A key is a path (absolute or relative to image_dir), with or without its image extension.
+/// </summary>
+public static class FineTuneMetadata
+{
+    public static List<(string Path, string? Caption)> Read(SubsetOptions subset, ICollection<DatasetProblem> problems)
+    {
+        var file = subset.MetadataFile!;
+        if (!File.Exists(file))
+        {
+            problems.Add(DatasetProblem.Error(file, "metadata_file not found; create it with kohya's merge_captions_to_metadata.py / merge_dd_tags_to_metadata.py or fix the path.", subset.Line, $"{subset.KeyPath}.metadata_file"));
+            return [];
+        }
+        var entries = new List<(string Key, JsonElement Value, int Line)>();
+        try
+        {
+            if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+            {
+                var lineNumber = 0;
+                foreach (var line in File.ReadLines(file))
+                {
+                    lineNumber++;
+                    if (line.Trim().Length == 0) continue;
+                    using var doc = JsonDocument.Parse(line);
+                    if (!doc.RootElement.TryGetProperty("image_key", out var key) || key.ValueKind != JsonValueKind.String)
+                    {
+                        problems.Add(DatasetProblem.Error(file, "JSONL entry has no \"image_key\" string; add the image path as \"image_key\".", lineNumber));
+                        continue;
+                    }
+                    entries.Add((key.GetString()!, doc.RootElement.Clone(), lineNumber));
+                }
+            }
+            else
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(file));
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    problems.Add(DatasetProblem.Error(file, "metadata JSON must be an object mapping image keys to {\"caption\", \"tags\"}."));
+                    return [];
+                }
+                foreach (var property in doc.RootElement.EnumerateObject())
+                    entries.Add((property.Name, property.Value.Clone(), 0));
+            }
+        }
+        catch (JsonException e)
+        {
+            problems.Add(DatasetProblem.Error(file, $"metadata is not valid JSON: {e.Message}", (int?)e.LineNumber + 1));
+            return [];
+        }
+
+        var result = new List<(string, string?)>();
+        foreach (var (key, value, line) in entries)
+        {
+            var path = FindImage(key, subset.ImageDir);
+            if (path == null)
+            {
+                problems.Add(DatasetProblem.Warning(file, $"image '{key}' listed in the metadata was not found{(subset.ImageDir != null ? $" in {subset.ImageDir}" : "")}; it is skipped.", line == 0 ? null : line));
+                continue;
+            }
+            var caption = value.ValueKind == JsonValueKind.Object && value.TryGetProperty("caption", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            var tags = value.ValueKind == JsonValueKind.Object && value.TryGetProperty("tags", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            // Tags are appended to every line of a multi-line caption (lines are wildcard alternatives).
+            var combined = caption == null ? tags
+                : string.IsNullOrEmpty(tags) ? caption
+                : string.Join('\n', caption.Split('\n').Select(line => line + ", " + tags));
+            if (combined == null)
+                problems.Add(DatasetProblem.Warning(path, $"metadata entry '{key}' has neither caption nor tags; trains with an empty caption.", line == 0 ? null : line));
+            result.Add((path, combined ?? ""));
+        }
+        return result;
+    }
+
+    static string? FindImage(string key, string? imageDir)
+    {
+        var candidates = new List<string>();
+        if (imageDir != null) candidates.Add(Path.Combine(imageDir, key));
+        candidates.Add(key);
+        foreach (var candidate in candidates)
+        {
+            if (File.Exists(candidate)) return Path.GetFullPath(candidate);
+            foreach (var ext in ImageHeader.ImageExtensions)
+                if (File.Exists(candidate + ext)) return Path.GetFullPath(candidate + ext);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace NotebookTrainer.Models.Configs;
+
+/// <summary>The fields of transformers' <c>text_encoder/config.json</c> (CLIPTextConfig).</summary>
+public sealed record CLIPTextConfig
+{
+    public int VocabSize { get; init; } = 49408;
+    public int HiddenSize { get; init; } = 768;
+    public int IntermediateSize { get; init; } = 3072;
+    public int NumHiddenLayers { get; init; } = 12;
+    public int NumAttentionHeads { get; init; } = 12;
+    public int MaxPositionEmbeddings { get; init; } = 77;
+    /// <summary>"quick_gelu" (SD 1.x, OpenAI CLIP) or "gelu" (SD 2.x, OpenCLIP).</summary>
+    public string HiddenAct { get; init; } = "quick_gelu";
+    public double LayerNormEps { get; init; } = 1e-5;
+    public int BosTokenId { get; init; } = 49406;
+    public int EosTokenId { get; init; } = 49407;
+
+    public static CLIPTextConfig StableDiffusion1 { get; } = new();
+
+    /// <summary>OpenCLIP ViT-H/14 text tower without its last layer, as diffusers ships it for SD 2.x.</summary>
+    public static CLIPTextConfig StableDiffusion2 { get; } = new()
+    {
+        HiddenSize = 1024,
+        IntermediateSize = 4096,
+        NumHiddenLayers = 23,
+        NumAttentionHeads = 16,
+        HiddenAct = "gelu",
+    };
+
+    public static CLIPTextConfig Load(string file)
+    {
+        var json = ConfigJson.Load(file);
+        var d = new CLIPTextConfig();
+        var config = new CLIPTextConfig
+        {
+            VocabSize = json.Int("vocab_size", d.VocabSize),
+            HiddenSize = json.Int("hidden_size", d.HiddenSize),
+            IntermediateSize = json.Int("intermediate_size", d.IntermediateSize),
+            NumHiddenLayers = json.Int("num_hidden_layers", d.NumHiddenLayers),
+            NumAttentionHeads = json.Int("num_attention_heads", d.NumAttentionHeads),
+            MaxPositionEmbeddings = json.Int("max_position_embeddings", d.MaxPositionEmbeddings),
+            HiddenAct = json.String("hidden_act", d.HiddenAct),
+            LayerNormEps = json.Double("layer_norm_eps", d.LayerNormEps),
+            BosTokenId = json.Int("bos_token_id", d.BosTokenId),
+            EosTokenId = json.Int("eos_token_id", d.EosTokenId),
+        };
+        if (config.HiddenAct is not ("quick_gelu" or "gelu"))
+            throw json.Invalid("hidden_act", $"'{config.HiddenAct}' is not supported; use \"quick_gelu\" (SD 1.x) or \"gelu\" (SD 2.x).");
+        if (config.HiddenSize % config.NumAttentionHeads != 0)
+            throw json.Invalid("num_attention_heads", $"hidden_size {config.HiddenSize} is not divisible by {config.NumAttentionHeads} heads.");
+        return config;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["architectures"] = new[] { "CLIPTextModel" },
+        ["model_type"] = "clip_text_model",
+        ["vocab_size"] = VocabSize,
+        ["hidden_size"] = HiddenSize,
+        ["intermediate_size"] = IntermediateSize,
+        ["num_hidden_layers"] = NumHiddenLayers,
+        ["num_attention_heads"] = NumAttentionHeads,
+        ["max_position_embeddings"] = MaxPositionEmbeddings,
+        ["hidden_act"] = HiddenAct,
+        ["layer_norm_eps"] = LayerNormEps,
+        ["bos_token_id"] = BosTokenId,
+        ["eos_token_id"] = EosTokenId,
+    }, new JsonSerializerOptions { WriteIndented = true });
+}

@@ -1,0 +1,120 @@
+using System.Text.Json;
+
+namespace NotebookTrainer.Models.Configs;
+
+/// <summary>
+/// The fields of diffusers' <c>unet/config.json</c> that Stable Diffusion 1.x/2.x U-Nets use.
+/// <see cref="AttentionHeads"/> is diffusers' <c>attention_head_dim</c>, which for these models is really the
+/// number of heads per block (a historical misnomer diffusers keeps for compatibility).
+/// </summary>
+public sealed record UNet2DConditionConfig
+{
+    public int SampleSize { get; init; } = 64;
+    public int InChannels { get; init; } = 4;
+    public int OutChannels { get; init; } = 4;
+    public bool FlipSinToCos { get; init; } = true;
+    public int FreqShift { get; init; }
+    public string[] DownBlockTypes { get; init; } = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"];
+    public string[] UpBlockTypes { get; init; } = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"];
+    public int[] BlockOutChannels { get; init; } = [320, 640, 1280, 1280];
+    public int LayersPerBlock { get; init; } = 2;
+    public int DownsamplePadding { get; init; } = 1;
+    public int NormNumGroups { get; init; } = 32;
+    public double NormEps { get; init; } = 1e-5;
+    public int CrossAttentionDim { get; init; } = 768;
+    public int[] AttentionHeads { get; init; } = [8, 8, 8, 8];
+    public bool UseLinearProjection { get; init; }
+    public bool UpcastAttention { get; init; }
+
+    public static UNet2DConditionConfig StableDiffusion15 { get; } = new();
+
+    public static UNet2DConditionConfig StableDiffusion2Base { get; } = new()
+    {
+        CrossAttentionDim = 1024,
+        AttentionHeads = [5, 10, 20, 20],
+        UseLinearProjection = true,
+    };
+
+    public static UNet2DConditionConfig StableDiffusion2V768 { get; } = StableDiffusion2Base with { SampleSize = 96, UpcastAttention = true };
+
+    public static UNet2DConditionConfig Tiny { get; } = new()
+    {
+        SampleSize = 32,
+        DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"],
+        UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
+        BlockOutChannels = [32, 64],
+        LayersPerBlock = 1,
+        NormNumGroups = 8,
+        CrossAttentionDim = 64,
+        AttentionHeads = [2, 2],
+    };
+
+    public static UNet2DConditionConfig Load(string file)
+    {
+        var json = ConfigJson.Load(file);
+        var d = new UNet2DConditionConfig();
+        var blockOut = json.Ints("block_out_channels", d.BlockOutChannels);
+        var downTypes = json.Strings("down_block_types", d.DownBlockTypes);
+        var upTypes = json.Strings("up_block_types", d.UpBlockTypes);
+        if (downTypes.Length != blockOut.Length || upTypes.Length != blockOut.Length)
+            throw json.Invalid("down_block_types", $"{downTypes.Length} down and {upTypes.Length} up block types for {blockOut.Length} block_out_channels; they must have the same length.");
+        foreach (var t in downTypes)
+            if (t is not ("CrossAttnDownBlock2D" or "DownBlock2D"))
+                throw json.Invalid("down_block_types", $"'{t}' is not supported; Stable Diffusion 1.x/2.x use CrossAttnDownBlock2D and DownBlock2D.");
+        foreach (var t in upTypes)
+            if (t is not ("CrossAttnUpBlock2D" or "UpBlock2D"))
+                throw json.Invalid("up_block_types", $"'{t}' is not supported; Stable Diffusion 1.x/2.x use CrossAttnUpBlock2D and UpBlock2D.");
+        // Newer diffusers configs may carry num_attention_heads; when set it wins over attention_head_dim.
+        var heads = json.IntOrInts("num_attention_heads", blockOut.Length) ?? json.IntOrInts("attention_head_dim", blockOut.Length) ?? Enumerable.Repeat(8, blockOut.Length).ToArray();
+        var config = new UNet2DConditionConfig
+        {
+            SampleSize = json.Int("sample_size", d.SampleSize),
+            InChannels = json.Int("in_channels", d.InChannels),
+            OutChannels = json.Int("out_channels", d.OutChannels),
+            FlipSinToCos = json.Bool("flip_sin_to_cos", d.FlipSinToCos),
+            FreqShift = json.Int("freq_shift", d.FreqShift),
+            DownBlockTypes = downTypes,
+            UpBlockTypes = upTypes,
+            BlockOutChannels = blockOut,
+            LayersPerBlock = json.Int("layers_per_block", d.LayersPerBlock),
+            DownsamplePadding = json.Int("downsample_padding", d.DownsamplePadding),
+            NormNumGroups = json.Int("norm_num_groups", d.NormNumGroups),
+            NormEps = json.Double("norm_eps", d.NormEps),
+            CrossAttentionDim = json.Int("cross_attention_dim", d.CrossAttentionDim),
+            AttentionHeads = heads,
+            UseLinearProjection = json.Bool("use_linear_projection", d.UseLinearProjection),
+            UpcastAttention = json.Bool("upcast_attention", d.UpcastAttention),
+        };
+        for (var i = 0; i < blockOut.Length; i++)
+        {
+            if (blockOut[i] % heads[i] != 0)
+                throw json.Invalid("attention_head_dim", $"block {i} has {blockOut[i]} channels, not divisible by {heads[i]} heads.");
+            if (blockOut[i] % config.NormNumGroups != 0)
+                throw json.Invalid("norm_num_groups", $"block {i} has {blockOut[i]} channels, not divisible by {config.NormNumGroups} groups.");
+        }
+        return config;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["_class_name"] = "UNet2DConditionModel",
+        ["sample_size"] = SampleSize,
+        ["in_channels"] = InChannels,
+        ["out_channels"] = OutChannels,
+        ["flip_sin_to_cos"] = FlipSinToCos,
+        ["freq_shift"] = FreqShift,
+        ["down_block_types"] = DownBlockTypes,
+        ["up_block_types"] = UpBlockTypes,
+        ["block_out_channels"] = BlockOutChannels,
+        ["layers_per_block"] = LayersPerBlock,
+        ["downsample_padding"] = DownsamplePadding,
+        ["mid_block_scale_factor"] = 1,
+        ["act_fn"] = "silu",
+        ["norm_num_groups"] = NormNumGroups,
+        ["norm_eps"] = NormEps,
+        ["cross_attention_dim"] = CrossAttentionDim,
+        ["attention_head_dim"] = AttentionHeads,
+        ["use_linear_projection"] = UseLinearProjection,
+        ["upcast_attention"] = UpcastAttention,
+    }, new JsonSerializerOptions { WriteIndented = true });
+}

@@ -1,0 +1,46 @@
+using NotebookTrainer.Models.Clip;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Models;
+
+/// <summary>
+/// Prompt token ids → U-Net conditioning, kohya style: clip_skip and max_token_length windows.
+/// </summary>
+public static class TextEncoding
+{
+    /// <summary>
+    /// Encodes <paramref name="inputIds"/> (B, windows·77): each window of BOS + 75 tokens + EOS/padding is
+    /// encoded separately; with more than one window the result is the first BOS state, each window's 75
+    /// token states, and the last window's final state (B, 75·windows + 2, hidden). clip_skip k takes
+    /// hidden_states[−k] and applies final_layer_norm (k = 1 is the normal last layer).
+    /// </summary>
+    /// <remarks>
+    /// kohya additionally copies a padding state over an empty window's first state for SD 2.x; we do not,
+    /// since its indexing there mixes batch and window rows.
+    /// </remarks>
+    public static Tensor Encode(CLIPTextModel textEncoder, Tensor inputIds, int clipSkip = 1)
+    {
+        var window = textEncoder.Config.MaxPositionEmbeddings;
+        var layers = textEncoder.Config.NumHiddenLayers;
+        if (clipSkip < 1 || clipSkip > layers)
+            throw new ArgumentOutOfRangeException(nameof(clipSkip), clipSkip, $"clip_skip must be between 1 and {layers} (the text encoder's layer count).");
+        if (inputIds.dim() != 2 || inputIds.shape[1] % window != 0)
+            throw new ArgumentException($"input ids must be (batch, windows·{window}); got ({string.Join(", ", inputIds.shape)}).", nameof(inputIds));
+        using var scope = NewDisposeScope();
+        var batch = inputIds.shape[0];
+        var windows = inputIds.shape[1] / window;
+        using var output = textEncoder.forward(inputIds.reshape(batch * windows, window), layers - clipSkip + 1);
+        var states = output.LastHiddenState.reshape(batch, windows * window, -1);
+        if (windows == 1)
+            return states.MoveToOuterDisposeScope();
+        var parts = new List<Tensor> { states[.., 0..1] };
+        for (var w = 0; w < windows; w++)
+        {
+            var start = w * window + 1;
+            parts.Add(states[.., start..(start + window - 2)]);
+        }
+        parts.Add(states[.., ^1..]);
+        return cat(parts, 1).MoveToOuterDisposeScope();
+    }
+}

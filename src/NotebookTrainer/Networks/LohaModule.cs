@@ -1,0 +1,58 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+
+namespace NotebookTrainer.Networks;
+
+/// <summary>
+/// LyCORIS LoHa: ΔW = (hada_w1_a·hada_w1_b) ⊙ (hada_w2_a·hada_w2_b) · alpha/rank, reshaped to the target weight
+/// (convs flatten in·k·k into the b factors). Init as LyCORIS: w1_a ~ N(0, 0.1), w1_b and w2_b ~ N(0, 1),
+/// w2_a = 0, so a new network is a no-op.
+/// </summary>
+public sealed class LohaModule : NetworkModule
+{
+    public Parameter hada_w1_a;
+    public Parameter hada_w1_b;
+    public Parameter hada_w2_a;
+    public Parameter hada_w2_b;
+    public Tensor alpha;
+
+    public LohaModule(string name, TargetLayer target, long rank, double? alpha, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        : base(name, target)
+    {
+        if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), $"{name}: LoHa rank must be at least 1 (got {rank}).");
+        Rank = rank;
+        var fanIn = target.InFeatures * target.KernelSize * target.KernelSize;
+        hada_w1_a = new Parameter(empty(target.OutFeatures, rank, dtype: dtype, device: device));
+        hada_w1_b = new Parameter(empty(rank, fanIn, dtype: dtype, device: device));
+        hada_w2_a = new Parameter(empty(target.OutFeatures, rank, dtype: dtype, device: device));
+        hada_w2_b = new Parameter(empty(rank, fanIn, dtype: dtype, device: device));
+        this.alpha = tensor((float)(alpha is null or 0 ? rank : alpha.Value), device: device);
+        using (no_grad())
+        {
+            if (hada_w1_a.device.type != DeviceType.META)
+            {
+                nn.init.normal_(hada_w1_a, std: 0.1);
+                nn.init.normal_(hada_w1_b, std: 1);
+                hada_w2_a.zero_();
+                nn.init.normal_(hada_w2_b, std: 1);
+            }
+        }
+        RegisterComponents();
+    }
+
+    public override long Rank { get; }
+
+    public override double Scale => alpha.item<float>() / Rank;
+
+    protected override ScalarType ParameterDType => hada_w1_a.dtype;
+
+    public override Tensor DeltaWeight()
+    {
+        using var scope = NewDisposeScope();
+        var delta = hada_w1_a.matmul(hada_w1_b) * hada_w2_a.matmul(hada_w2_b) * Scale;
+        return delta.reshape(Target.Weight.shape).MoveToOuterDisposeScope();
+    }
+
+    protected override Tensor Delta(Tensor input) => ApplyLikeTarget(input, DeltaWeight());
+}

@@ -1,0 +1,43 @@
+using NotebookTrainer.Catalog;
+
+namespace NotebookTrainer.Tests.Downloads;
+
+public class ModelCatalogTests
+{
+    static string RepoFile(string relative)
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "NotebookTrainer.sln"))) dir = Path.GetDirectoryName(dir)!;
+        return Path.Combine(dir, relative);
+    }
+
+    [Fact]
+    public void ShippedCatalogLoadsAndHasTheEmbeddedDefault()
+    {
+        var catalog = ModelCatalog.Load(RepoFile("data-templates/models.toml"));
+        Assert.True(catalog["tiny"].IsEmbedded);
+        Assert.Equal("v_prediction", catalog["sd21-768"].Prediction);
+        Assert.All(catalog.Entries.Where(e => !e.IsEmbedded), e => Assert.StartsWith("https://", e.Url));
+        Assert.Contains(catalog.Entries, e => e.Kind == "vae");
+    }
+
+    [Fact]
+    public void BadEntriesNameTheKey()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"catalog-{Guid.NewGuid():N}.toml");
+        File.WriteAllText(path, "[[models]]\nname = \"x\"\ntitle = \"X\"\narchitecture = \"sd_v1\"\nurl = \"https://a/b\"\nsha256 = \"abc\"\n");
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => ModelCatalog.Load(path));
+            Assert.Contains("models[0].sha256", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void HtmlEscapesNotes()
+    {
+        var catalog = new ModelCatalog(new[] { new CatalogEntry("a", "<script>x</script>", "model", "https://a", null, null, null, "sd_v1", null, null, null, null) });
+        Assert.DoesNotContain("<script>", catalog.ToHtml());
+    }
+}
