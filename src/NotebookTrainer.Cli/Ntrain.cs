@@ -19,6 +19,13 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
+          model tiny --out DIR [--seed N]         write the embedded tiny SD model (single file + config/)
+          model verify <fixture-dir>               compare our modules with reference outputs (exit 1 on mismatch)
+          model inspect <path> [--json] [--config DIR]
+                                                   format, architecture, dtypes, parameters, missing keys and hashes of a
+                                                   checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
+          model load <model> [--config DIR] [--dtype fp32|fp16|bf16]
+                                                   build the model as training does; parameters, dtype, peak memory
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -51,6 +58,7 @@ public static class Ntrain
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
+                case "model": return Commands.ModelCommands.Run(rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;
