@@ -26,6 +26,8 @@ public static class Ntrain
                                                    checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
           model load <model> [--config DIR] [--dtype fp32|fp16|bf16]
                                                    build the model as training does; parameters, dtype, peak memory
+          train --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   train a LoRA/LoCon/LoHa (kohya keys); Ctrl-C saves a resumable state
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -59,6 +61,7 @@ public static class Ntrain
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
+                case "train": return Commands.TrainCommands.Run(rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;
