@@ -19,6 +19,13 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
+          model tiny --out DIR [--seed N]         write the embedded tiny SD model (single file + config/)
+          model verify <fixture-dir>               compare our modules with reference outputs (exit 1 on mismatch)
+          model inspect <path> [--json] [--config DIR]
+                                                   format, architecture, dtypes, parameters, missing keys and hashes of a
+                                                   checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
+          model load <model> [--config DIR] [--dtype fp32|fp16|bf16]
+                                                   build the model as training does; parameters, dtype, peak memory
           tag <dir> --model DIR [--general-threshold 0.35] [--character-threshold 0.35] [--undesired "a, b"]
               [--always-first "1girl, 1boy"] [--rating off|first|last] [--character-first] [--keep-underscores]
               [--append] [--caption-extension .txt] [--batch-size 8] [--recursive] [--cpu] [--dry-run] [--json]
@@ -66,6 +73,7 @@ public static class Ntrain
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
+                case "model": return Commands.ModelCommands.Run(rest);
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");

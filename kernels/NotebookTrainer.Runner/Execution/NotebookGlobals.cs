@@ -12,9 +12,8 @@ public class NotebookGlobals
 
     internal NotebookGlobals(OutputRouter router) => this.router = router;
 
-#pragma warning disable IDE1006 // lower-case name: the kernel's function is called display
+    // Lower-case on purpose: notebooks call the kernel's display(), and must compile in both hosts.
     public DisplayHandle display(object? value, params string[] mimeTypes)
-#pragma warning restore IDE1006
     {
         var outputs = router.Current ?? throw new InvalidOperationException("display() was called while no cell is running.");
         var output = outputs.AddDisplay(DisplayHandle.Render(value, mimeTypes));
