@@ -7,20 +7,35 @@ namespace NotebookTrainer.Runner.Execution;
 /// <summary>Why a cell failed, located to a line of that cell, and the nbformat error output for it.</summary>
 public sealed record CellFailure(int Line, string Message, string ErrorName, string ErrorValue, IReadOnlyList<string> Traceback)
 {
-    /// <summary>From the first compile error. Errors inside a #load'ed file name that file and its line.</summary>
-    public static CellFailure FromDiagnostics(IReadOnlyList<Diagnostic> errors, string cellPath)
+    /// <summary>
+    /// From the first compile error. An error inside a #load'ed file names that file and its line, and is
+    /// placed on the cell line of the #load that brought it in.
+    /// </summary>
+    public static CellFailure FromDiagnostics(IReadOnlyList<Diagnostic> errors, string cellPath, string cellSource)
     {
         var first = errors[0];
         var span = first.Location.GetMappedLineSpan();
         var inCell = !span.IsValid || span.Path == cellPath;
-        var line = inCell && span.IsValid ? span.StartLinePosition.Line + 1 : 1;
+        var line = inCell ? (span.IsValid ? span.StartLinePosition.Line + 1 : 1) : LoadDirectiveLine(cellSource, span.Path);
         var text = $"error {first.Id}: {first.GetMessage()}";
-        var message = inCell ? text : $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): {text}";
         if (first.Id == "CS0006")
-            message += " The runner maps #r to the assemblies it ships (NotebookTrainer and its dependencies, by file or package name); " +
-                       "any other DLL must exist at that path, relative to the notebook or .csx that names it.";
-        var traceback = errors.Select(d => Describe(d, cellPath)).ToList();
+            text = text.TrimEnd('.') + ". The runner maps #r to the assemblies it ships (NotebookTrainer and its dependencies, by file or package name); " +
+                   "any other DLL must exist at that path, relative to the notebook or .csx that names it.";
+        var message = inCell ? text : $"{Where(span, cellPath)}{text}";
+        var traceback = errors.Select(d => Where(d.Location.GetMappedLineSpan(), cellPath) + $"error {d.Id}: {d.GetMessage()}").ToList();
         return new CellFailure(line, message, "CompilationError", message, traceback);
+    }
+
+    static string Where(FileLinePositionSpan span, string cellPath) =>
+        !span.IsValid ? ""
+        : span.Path == cellPath ? $"line {span.StartLinePosition.Line + 1}, column {span.StartLinePosition.Character + 1}: "
+        : $"{Path.GetRelativePath(Path.GetDirectoryName(cellPath)!, span.Path)}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): ";
+
+    static int LoadDirectiveLine(string cellSource, string loadedPath)
+    {
+        var lines = cellSource.Split('\n');
+        var index = Array.FindIndex(lines, l => l.TrimStart().StartsWith("#load", StringComparison.Ordinal) && l.Contains(Path.GetFileName(loadedPath), StringComparison.Ordinal));
+        return index >= 0 ? index + 1 : 1;
     }
 
     /// <summary>From an exception thrown by the cell; the line comes from the cell's frame in the stack trace.</summary>
@@ -49,14 +64,5 @@ public sealed record CellFailure(int Line, string Message, string ErrorName, str
             if (frame != null) return frame.GetFileLineNumber();
         }
         return null;
-    }
-
-    static string Describe(Diagnostic d, string cellPath)
-    {
-        var span = d.Location.GetMappedLineSpan();
-        var where = !span.IsValid ? "" :
-            span.Path == cellPath ? $"line {span.StartLinePosition.Line + 1}, column {span.StartLinePosition.Character + 1}: "
-            : $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): ";
-        return $"{where}error {d.Id}: {d.GetMessage()}";
     }
 }

@@ -12,13 +12,13 @@ public class NotebookGlobals
 
     internal NotebookGlobals(OutputRouter router) => this.router = router;
 
-#pragma warning disable IDE1006 // lower-case name: the kernel's function is called display
+    // Lower-case on purpose: notebooks call the kernel's display(), and must compile in both hosts.
     public DisplayHandle display(object? value, params string[] mimeTypes)
-#pragma warning restore IDE1006
     {
         var outputs = router.Current ?? throw new InvalidOperationException("display() was called while no cell is running.");
+        router.ProgressEcho?.Report(value);
         var output = outputs.AddDisplay(DisplayHandle.Render(value, mimeTypes));
-        return new DisplayHandle(outputs, output, mimeTypes);
+        return new DisplayHandle(outputs, output, mimeTypes, router.ProgressEcho);
     }
 }
 
@@ -28,15 +28,21 @@ public sealed class DisplayHandle
     readonly CellOutputs outputs;
     readonly DisplayOutput output;
     readonly string[] mimeTypes;
+    readonly ProgressEcho? echo;
 
-    internal DisplayHandle(CellOutputs outputs, DisplayOutput output, string[] mimeTypes)
+    internal DisplayHandle(CellOutputs outputs, DisplayOutput output, string[] mimeTypes, ProgressEcho? echo)
     {
         this.outputs = outputs;
         this.output = output;
         this.mimeTypes = mimeTypes;
+        this.echo = echo;
     }
 
-    public void Update(object? value) => outputs.Replace(output, Render(value, mimeTypes));
+    public void Update(object? value)
+    {
+        echo?.Report(value);
+        outputs.Replace(output, Render(value, mimeTypes));
+    }
 
     /// <summary>Renders through <see cref="MimeRenderer"/>; when MIME types are given, keeps only those (and text/plain).</summary>
     internal static MimeBundle Render(object? value, string[] mimeTypes)

@@ -65,7 +65,7 @@ public sealed partial class NotebookSession : IDisposable
             : state.Script.ContinueWith(code, cellOptions);
 
         var errors = script.Compile(cancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        if (errors.Count > 0) return new CellRun(false, false, null, CellFailure.FromDiagnostics(errors, cellPath));
+        if (errors.Count > 0) return new CellRun(false, false, null, CellFailure.FromDiagnostics(errors, cellPath, code));
 
         try
         {
@@ -105,6 +105,6 @@ public sealed partial class NotebookSession : IDisposable
 
     public void Dispose() => loader.Dispose();
 
-    [GeneratedRegex(@"^[ \t]*#i[ \t]+""[^""\n]*""[ \t]*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^[ \t]*#i[ \t]+""[^""\n]*""[ \t]*\r?$", RegexOptions.Multiline)]
     private static partial Regex PackageSourceDirective();
 }

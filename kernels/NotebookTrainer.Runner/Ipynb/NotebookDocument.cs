@@ -62,16 +62,30 @@ public sealed class NotebookDocument
         return new NotebookDocument(System.IO.Path.GetFullPath(path), root, list);
     }
 
-    /// <summary>Writes the notebook (cells in their current order) atomically.</summary>
+    /// <summary>
+    /// Writes the notebook (cells in their current order) atomically as nbformat 4.5, giving cells of older
+    /// notebooks the ids that 4.5 requires.
+    /// </summary>
     public void Save(string path)
     {
         var cells = new JsonArray();
-        foreach (var cell in Cells) cells.Add(cell.Json.DeepClone());
-        var copy = (JsonObject)Root.DeepClone();
-        copy["cells"] = cells;
-        copy["nbformat"] = 4;
-        if (copy["nbformat_minor"] is null || copy["nbformat_minor"]!.GetValue<int>() < 5) copy["nbformat_minor"] = 5;
-        AtomicFile.WriteAllText(path, copy.ToJsonString(WriteOptions) + "\n");
+        var ids = Cells.Select(c => c.Json["id"]?.GetValue<string>()).OfType<string>().ToHashSet();
+        foreach (var (cell, i) in Cells.Select((c, i) => (c, i)))
+        {
+            var copy = (JsonObject)cell.Json.DeepClone();
+            if (copy["id"] is null)
+            {
+                var id = $"cell-{i + 1}";
+                for (var n = 2; !ids.Add(id); n++) id = $"cell-{i + 1}-{n}";
+                copy["id"] = id;
+            }
+            cells.Add(copy);
+        }
+        var notebook = (JsonObject)Root.DeepClone();
+        notebook["cells"] = cells;
+        notebook["nbformat"] = 4;
+        if (notebook["nbformat_minor"] is null || notebook["nbformat_minor"]!.GetValue<int>() < 5) notebook["nbformat_minor"] = 5;
+        AtomicFile.WriteAllText(path, notebook.ToJsonString(WriteOptions) + "\n");
     }
 }
 

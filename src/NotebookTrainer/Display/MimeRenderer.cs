@@ -6,16 +6,6 @@ using TorchSharp;
 
 namespace NotebookTrainer.Display;
 
-/// <summary>Where a rendered Plotly chart gets plotly.js from.</summary>
-public enum PlotlyScript
-{
-    /// <summary>The page already has plotly.js (our HTML report ships it once).</summary>
-    ProvidedByPage,
-
-    /// <summary>Load it from the plotly CDN when the page lacks it (the Polyglot kernel's webview).</summary>
-    FromCdn,
-}
-
 /// <summary>
 /// Decides how a value looks in a notebook. Our runner calls <see cref="Render"/> for every displayed value;
 /// the Polyglot kernel reaches <see cref="ToHtml"/> through <see cref="NotebookFormatterSource"/>.
@@ -28,25 +18,25 @@ public static class MimeRenderer
         switch (value)
         {
             case GenericChart chart:
-                data[MimeBundle.Html] = ChartHtml(chart, PlotlyScript.ProvidedByPage);
+                data[MimeBundle.Html] = ChartHtml(chart);
                 data[MimeBundle.PlotlyJson] = GenericChart.toFigureJson(chart);
                 break;
             case SKBitmap or SKImage:
                 data[MimeBundle.Png] = Convert.ToBase64String(Png(value));
                 break;
             default:
-                if (ToHtml(value, PlotlyScript.ProvidedByPage) is { } html) data[MimeBundle.Html] = html;
+                if (ToHtml(value) is { } html) data[MimeBundle.Html] = html;
                 break;
         }
         return new MimeBundle(data);
     }
 
     /// <summary>HTML for the types that have a rich view; null for the rest (they show as text).</summary>
-    public static string? ToHtml(object? value, PlotlyScript plotly) => value switch
+    public static string? ToHtml(object? value) => value switch
     {
         IHtmlRenderable renderable => renderable.ToHtml(),
         ProgressUpdate update => ProgressHtml(update),
-        GenericChart chart => ChartHtml(chart, plotly),
+        GenericChart chart => ChartHtml(chart),
         SKBitmap or SKImage => $"<img alt=\"image\" src=\"data:image/png;base64,{Convert.ToBase64String(Png(value!))}\"/>",
         _ => null,
     };
@@ -59,8 +49,24 @@ public static class MimeRenderer
         GenericChart => "Plotly chart",
         SKBitmap bitmap => $"SKBitmap {bitmap.Width}x{bitmap.Height}",
         SKImage image => $"SKImage {image.Width}x{image.Height}",
+        IHtmlRenderable => value.ToString() ?? "",
+        System.Collections.IEnumerable items => Sequence(items),
         _ => value.ToString() ?? "",
     };
+
+    /// <summary>A collection's items rather than its type name: <c>[a, b, c]</c>, the first 100 at most.</summary>
+    static string Sequence(System.Collections.IEnumerable items)
+    {
+        const int limit = 100;
+        var shown = items.Cast<object?>().Take(limit + 1).Select(item => item switch
+        {
+            string s => s,
+            System.Collections.IEnumerable inner => Sequence(inner),
+            _ => item?.ToString() ?? "null",
+        }).ToList();
+        var more = shown.Count > limit ? ", …" : "";
+        return "[" + string.Join(", ", shown.Take(limit)) + more + "]";
+    }
 
     public static string ProgressHtml(ProgressUpdate update)
     {
@@ -77,27 +83,25 @@ public static class MimeRenderer
     }
 
     /// <summary>
-    /// A div and a script that draws the chart's figure JSON. Charts do not embed plotly.js: a page that shows
-    /// many charts ships it once (see <see cref="PlotlyJs"/>).
+    /// A div and a script that draws the chart's figure JSON with the page's plotly.js. Charts do not embed
+    /// plotly.js: our report ships it once (see <see cref="PlotlyJs"/>). Only a page without it (a kernel's
+    /// webview, Jupyter opening an executed notebook) loads it from the plotly CDN, through require.js when
+    /// the page uses AMD modules.
     /// </summary>
-    public static string ChartHtml(GenericChart chart, PlotlyScript plotly)
+    public static string ChartHtml(GenericChart chart)
     {
         var id = "nt-chart-" + Guid.NewGuid().ToString("N")[..12];
         var figure = GenericChart.toFigureJson(chart);
         var cdn = $"https://cdn.plot.ly/plotly-{PlotlyJs.Version}.min";
-        var load = plotly == PlotlyScript.FromCdn
-            ? $$$"""
-               else if (typeof require === 'function') { require.config({paths: {plotly: '{{{cdn}}}'}}); require(['plotly'], function (P) { draw(P); }); }
-               else { var s = document.createElement('script'); s.src = '{{{cdn}}}.js'; s.onload = function () { draw(window.Plotly); }; document.head.appendChild(s); }
-               """
-            : "";
-        return $$"""
-            <div id="{{id}}" style="max-width:100%"></div>
+        return $$$"""
+            <div id="{{{id}}}" style="max-width:100%"></div>
             <script type="text/javascript">
             (function () {
-              var figure = {{figure}};
-              function draw(P) { P.newPlot('{{id}}', figure.data, figure.layout, {responsive: true}); }
-              if (window.Plotly) { draw(window.Plotly); }{{load}}
+              var figure = {{{figure}}};
+              function draw(P) { P.newPlot('{{{id}}}', figure.data, figure.layout, {responsive: true}); }
+              if (window.Plotly) { draw(window.Plotly); }
+              else if (typeof require === 'function') { require.config({paths: {plotly: '{{{cdn}}}'}}); require(['plotly'], draw); }
+              else { var s = document.createElement('script'); s.src = '{{{cdn}}}.js'; s.onload = function () { draw(window.Plotly); }; document.head.appendChild(s); }
             })();
             </script>
             """;

@@ -28,7 +28,7 @@ public sealed class NotebookFormatterSource
         public bool Format(object instance, TextWriter writer)
         {
             if (!Type.IsInstanceOfType(instance)) return false;
-            var html = MimeRenderer.ToHtml(instance, PlotlyScript.FromCdn);
+            var html = MimeRenderer.ToHtml(instance);
             if (html is null) return false;
             writer.Write(html);
             return true;

@@ -98,7 +98,33 @@ public sealed class CellExecutionTests : IDisposable
         // The progress handle was updated four times in place: one output with the final state.
         var steps = Assert.Single(Outputs(notebook, 6))!;
         Assert.Contains("steps: 4/4", Text(steps["data"]!["text/plain"]));
+        // The console echoes progress at most every 10 s, and always the final update.
+        Assert.Contains("    steps: 4/4 (100 %)", log);
+        Assert.DoesNotContain("steps: 2/4", log);
 
         AssertValidNbformat(Path.Combine(workspace.Output, "01-display.ipynb"));
+    }
+
+    [Fact]
+    public async Task An_nbformat_4_4_notebook_without_cell_ids_is_written_as_valid_4_5()
+    {
+        var input = Path.Combine(workspace.Output, "in", "01-old.ipynb");
+        Directory.CreateDirectory(Path.GetDirectoryName(input)!);
+        File.WriteAllText(input, """
+            {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Old"},
+                       {"cell_type": "code", "execution_count": 3, "metadata": {}, "outputs": [{"output_type": "stream", "name": "stdout", "text": "stale"}], "source": "1 + 1"}],
+             "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
+            """);
+
+        var (result, log) = await workspace.RunAsync(input);
+
+        Assert.True(result.ExitCode == 0, $"{result.Error}\n{log}");
+        var notebook = workspace.Executed("01-old.ipynb");
+        Assert.Equal(5, notebook["nbformat_minor"]!.GetValue<int>());
+        Assert.Equal(["cell-1", "cell-2"], notebook["cells"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()));
+        var output = Assert.Single(Outputs(notebook, 2))!;
+        Assert.Equal("2", Text(output["data"]!["text/plain"]));
+        Assert.Equal(1, notebook["cells"]![1]!["execution_count"]!.GetValue<int>());
+        AssertValidNbformat(Path.Combine(workspace.Output, "01-old.ipynb"));
     }
 }

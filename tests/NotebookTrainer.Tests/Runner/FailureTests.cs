@@ -59,6 +59,19 @@ public sealed class FailureTests : IDisposable
     }
 
     [Fact]
+    public async Task Errors_in_loaded_files_and_missing_references_name_the_file_and_the_fix()
+    {
+        var (loadError, _) = await workspace.RunAsync("errors/03-load-error.ipynb");
+        Assert.Equal(NotebookRunner.CellFailed, loadError.ExitCode);
+        Assert.Equal("notebook 03-load-error.ipynb, cell 2, line 1: broken.csx(3,17): error CS0103: The name 'missingValue' does not exist in the current context", loadError.Error);
+
+        var (missing, _) = await workspace.RunAsync("errors/04-missing-reference.ipynb");
+        Assert.Equal(NotebookRunner.CellFailed, missing.ExitCode);
+        Assert.StartsWith("notebook 04-missing-reference.ipynb, cell 1, line 1: error CS0006: Metadata file 'libs/NotThere.dll' could not be found. The runner maps #r", missing.Error);
+        AssertValidNbformat(Path.Combine(workspace.Output, "04-missing-reference.ipynb"));
+    }
+
+    [Fact]
     public async Task Bad_arguments_and_missing_inputs_exit_2_with_the_fix()
     {
         var stdout = new StringWriter();

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Text.Json;
+using NotebookTrainer.Datasets;
+
+namespace NotebookTrainer.Tests.Datasets;
+
+/// <summary>Runs the real ntrain executable (copied next to the tests) in a child process and checks exit codes and output.</summary>
+public sealed class DatasetCliTests : TempDir
+{
+    static (int Code, string Out, string Err) Ntrain(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "ntrain.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(dll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(120_000), "ntrain did not finish in 2 minutes");
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Sample_then_inspect_json_round_trip()
+    {
+        var (code, output, _) = Ntrain("dataset", "sample", "--out", Root, "--seed", "3", "--count", "6");
+        Assert.Equal(0, code);
+        Assert.Contains("wrote 6 images", output);
+
+        var (inspectCode, json, _) = Ntrain("dataset", "inspect", Root, "--json");
+        Assert.Equal(0, inspectCode);
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal(60, doc.RootElement.GetProperty("totals").GetProperty("train_images_with_repeats").GetInt32());
+
+        var (textCode, text, _) = Ntrain("dataset", "inspect", Root, "--batch-size", "4");
+        Assert.Equal(0, textCode);
+        Assert.Contains("mean ar error (without repeats)", text);
+    }
+
+    [Fact]
+    public void Broken_config_exits_2_naming_line_and_key_without_a_stack_trace()
+    {
+        var path = Path.Combine(Root, "bad.toml");
+        File.WriteAllText(path, "[[datasets]]\nresolution = 512\n[[datasets.subsets]]\nimage_dir = '/x'\nnum_repeats = \"10\"\n");
+
+        var (code, output, error) = Ntrain("dataset", "inspect", path);
+
+        Assert.Equal(2, code);
+        Assert.Contains("bad.toml:5: datasets[0].subsets[0].num_repeats: error:", output);
+        Assert.Contains("Remove the quotes: num_repeats = 10", output);
+        Assert.DoesNotContain("   at ", output + error);
+    }
+
+    [Fact]
+    public void Bad_files_exit_1_and_bad_arguments_exit_2()
+    {
+        SampleDataset.Generate(Root, count: 2);
+        File.WriteAllBytes(Path.Combine(Root, SampleDataset.FolderName, "zero.png"), []);
+        var (code, output, _) = Ntrain("dataset", "inspect", Root);
+        Assert.Equal(1, code);
+        Assert.Contains("zero.png: error: empty file", output);
+
+        var (badOption, _, err) = Ntrain("dataset", "inspect", Root, "--resolutoin", "512");
+        Assert.Equal(2, badOption);
+        Assert.Contains("unknown option --resolutoin", err);
+        Assert.Equal(2, Ntrain("dataset", "sample").Code);
+        Assert.Equal(2, Ntrain("dataset", "inspect", Path.Combine(Root, "nope")).Code);
+    }
+}
