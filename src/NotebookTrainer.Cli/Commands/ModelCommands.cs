@@ -57,7 +57,7 @@ public static class ModelCommands
     static int Inspect(string[] args)
     {
         var a = new CliArgs(args, ["config"], ["json"]);
-        var inspection = ModelInspection.Inspect(a.Positional(0, "a checkpoint path (file or diffusers folder)"), a.Option("config"));
+        var inspection = ModelInspection.Inspect(a.Positional(0, "a checkpoint path (.safetensors, .ckpt/.pt, or a diffusers folder)"), a.Option("config"), new ConsoleProgress(), Ntrain.Cancellation);
         Console.Write(a.Flag("json") ? inspection.ToJson() + Environment.NewLine : inspection.ToText());
         return 0;
     }

@@ -1,10 +1,12 @@
 using NotebookTrainer.Checkpoints;
+using NotebookTrainer.Datasets;
 using NotebookTrainer.IO;
 using NotebookTrainer.Models.Clip;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Layers;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
+using NotebookTrainer.Tokenizers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,13 +18,15 @@ namespace NotebookTrainer.Models;
 /// one layer per block, 2 heads, cross-attention 64; VAE 32/64 channels, so it downsamples by 2 —
 /// the VAE downsamples by 2^(blocks − 1); CLIP 2 layers of width 64, 1024-token embedding table), written as
 /// a real single-file LDM-layout <c>.safetensors</c> that loads through <see cref="StableDiffusion.Load"/>
-/// exactly like an SD 1.5 file. Weights are randomly initialised, deterministically from the seed; the VAE
+/// exactly like an SD 1.5 file, with a CLIP-format BPE tokenizer trained on the sample dataset's words in
+/// <c>tokenizer/</c> next to it. Weights are randomly initialised, deterministically from the seed; the VAE
 /// does not autoencode yet.
 /// </summary>
 public static class TinyStableDiffusion
 {
     public const string FileName = "tiny-sd.safetensors";
     public const string ConfigFolder = "config";
+    public const string TokenizerFolder = "tokenizer";
 
     public static CLIPTextConfig TextConfig { get; } = new()
     {
@@ -33,14 +37,21 @@ public static class TinyStableDiffusion
         NumAttentionHeads = 2,
     };
 
-    /// <summary>Writes <c>DIR/tiny-sd.safetensors</c> and the diffusers configs in <c>DIR/config/</c>; returns the model file path.</summary>
+    /// <summary>
+    /// Writes <c>DIR/tiny-sd.safetensors</c>, the diffusers configs in <c>DIR/config/</c> and the tokenizer in
+    /// <c>DIR/tokenizer/</c>; returns the model file path.
+    /// </summary>
     public static string Write(string dir, int seed = 1234)
     {
         Directory.CreateDirectory(dir);
+        var tokenizer = ClipTokenizer.BuildTiny(SampleDataset.AllTags.Select(t => SampleDataset.CaptionFor([t])), merges: 1000, Path.Combine(dir, TokenizerFolder));
+        if (tokenizer.VocabSize > TextConfig.VocabSize)
+            throw new InvalidOperationException($"the tiny tokenizer has {tokenizer.VocabSize} tokens, more than the tiny text encoder's {TextConfig.VocabSize} embeddings.");
         var configDir = Path.Combine(dir, ConfigFolder);
         AtomicFile.WriteAllText(Path.Combine(configDir, "unet", "config.json"), UNet2DConditionConfig.Tiny.ToJson());
         AtomicFile.WriteAllText(Path.Combine(configDir, "vae", "config.json"), AutoencoderKLConfig.Tiny.ToJson());
-        AtomicFile.WriteAllText(Path.Combine(configDir, "text_encoder", "config.json"), TextConfig.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(configDir, "text_encoder", "config.json"),
+            (TextConfig with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId }).ToJson());
         AtomicFile.WriteAllText(Path.Combine(configDir, "scheduler", "scheduler_config.json"), NoiseSchedulerConfig.Epsilon.ToJson());
 
         using var scope = NewDisposeScope();

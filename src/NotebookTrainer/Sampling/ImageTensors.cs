@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Sampling;
+
+/// <summary>Conversions between image tensors in [−1, 1] and SkiaSharp bitmaps / PNG bytes.</summary>
+public static class ImageTensors
+{
+    /// <param name="image">(3, H, W) in [−1, 1].</param>
+    public static SKBitmap ToBitmap(Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        var height = (int)image.shape[1];
+        var width = (int)image.shape[2];
+        var rgb = ((image.to(ScalarType.Float32).cpu() + 1) * 127.5f).round().clamp(0, 255).to(ScalarType.Byte);
+        var alpha = full([1, height, width], 255, dtype: ScalarType.Byte);
+        var rgba = cat([rgb, alpha], 0).permute(1, 2, 0).contiguous();
+        var bytes = rgba.data<byte>().ToArray();
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        Marshal.Copy(bytes, 0, bitmap.GetPixels(), bytes.Length);
+        return bitmap;
+    }
+
+    public static byte[] ToPng(SKBitmap bitmap)
+    {
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>Mean R, G, B of a PNG in 0..1 (used by the quality signal).</summary>
+    public static double[] MeanColour(byte[] png)
+    {
+        using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidDataException("not a decodable image");
+        return MeanColour(bitmap);
+    }
+
+    public static double[] MeanColour(SKBitmap bitmap)
+    {
+        double r = 0, g = 0, b = 0;
+        for (var y = 0; y < bitmap.Height; y++)
+            for (var x = 0; x < bitmap.Width; x++)
+            {
+                var c = bitmap.GetPixel(x, y);
+                r += c.Red; g += c.Green; b += c.Blue;
+            }
+        var n = 255.0 * bitmap.Width * bitmap.Height;
+        return [r / n, g / n, b / n];
+    }
+}

@@ -1,0 +1,92 @@
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Sampling;
+
+/// <summary>
+/// What the embedder needs from a CLIP tokenizer: text → token ids without BOS/EOS, and the special ids
+/// (SD1 pads with EOS; SD2's OpenCLIP tokenizer pads with 0).
+/// </summary>
+public sealed record PromptTokenizer(Func<string, IReadOnlyList<int>> Encode, int BosId, int EosId, int PadId);
+
+/// <summary>One 77-token window: BOS, up to 75 prompt tokens, EOS, padding; a weight per position (1 for specials).</summary>
+public sealed record TokenWindow(int[] Ids, float[] Weights);
+
+/// <summary>
+/// Prompt → text-encoder states with A1111 attention weights and 75-token windows: each window is encoded
+/// separately (<c>encodeWindow</c>: ids (1, 77) → states (1, 77, dim)), its states are multiplied by the token
+/// weights and rescaled so their mean equals the unweighted mean (as A1111 does), and windows are joined as
+/// kohya does for max_token_length &gt; 75: the first BOS state, each window's 75 token states, the last EOS state.
+/// </summary>
+public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tensor> encodeWindow, int windowLength = 77)
+{
+    public int TokensPerWindow => windowLength - 2;
+
+    public IReadOnlyList<TokenWindow> Tokenize(string prompt, int minWindows = 1)
+    {
+        var windows = new List<(List<int> Ids, List<float> Weights)> { ([], []) };
+        foreach (var run in PromptAttention.Parse(prompt))
+        {
+            if (run.IsBreak)
+            {
+                windows.Add(([], []));
+                continue;
+            }
+            foreach (var id in tokenizer.Encode(run.Text))
+            {
+                if (windows[^1].Ids.Count == TokensPerWindow) windows.Add(([], []));
+                windows[^1].Ids.Add(id);
+                windows[^1].Weights.Add((float)run.Weight);
+            }
+        }
+        while (windows.Count < minWindows) windows.Add(([], []));
+        return windows.Select(w => Window(w.Ids, w.Weights)).ToList();
+    }
+
+    TokenWindow Window(List<int> ids, List<float> weights)
+    {
+        var windowIds = new int[windowLength];
+        var windowWeights = new float[windowLength];
+        Array.Fill(windowIds, tokenizer.PadId);
+        Array.Fill(windowWeights, 1f);
+        windowIds[0] = tokenizer.BosId;
+        ids.CopyTo(windowIds, 1);
+        weights.CopyTo(windowWeights, 1);
+        windowIds[ids.Count + 1] = tokenizer.EosId;
+        return new TokenWindow(windowIds, windowWeights);
+    }
+
+    /// <summary>States (1, 77, dim) for one window, (1, 75·n + 2, dim) for n windows.</summary>
+    public Tensor Embed(string prompt, int minWindows = 1) => Embed(Tokenize(prompt, minWindows));
+
+    /// <summary>Prompt and negative prompt with the same window count, as classifier-free guidance batches them.</summary>
+    public (Tensor Conditioning, Tensor Unconditioning) EmbedPair(string prompt, string negativePrompt)
+    {
+        var positive = Tokenize(prompt);
+        var negative = Tokenize(negativePrompt, positive.Count);
+        if (negative.Count > positive.Count) positive = Tokenize(prompt, negative.Count);
+        return (Embed(positive), Embed(negative));
+    }
+
+    Tensor Embed(IReadOnlyList<TokenWindow> windows)
+    {
+        using var scope = NewDisposeScope();
+        var parts = new List<Tensor>();
+        for (var w = 0; w < windows.Count; w++)
+        {
+            var ids = tensor(windows[w].Ids.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64).unsqueeze(0);
+            var states = encodeWindow(ids);
+            var weights = tensor(windows[w].Weights).to(states.dtype).to(states.device).reshape(1, -1, 1);
+            var originalMean = states.mean();
+            var weighted = states * weights;
+            weighted = weighted * (originalMean / weighted.mean());
+            if (windows.Count == 1) parts.Add(weighted);
+            else
+            {
+                if (w == 0) parts.Add(weighted[.., 0..1]);
+                parts.Add(weighted[.., 1..(windowLength - 1)]);
+                if (w == windows.Count - 1) parts.Add(weighted[.., (windowLength - 1)..]);
+            }
+        }
+        return cat(parts, 1).MoveToOuterDisposeScope();
+    }
+}
