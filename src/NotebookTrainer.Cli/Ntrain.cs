@@ -22,6 +22,13 @@ public static class Ntrain
           model inspect <path> [--json] [--config DIR]
                                                    format, architecture, dtypes, parameters, missing keys and hashes of a
                                                    checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
+          lora inspect <file.safetensors> [--json] [--top-tags N]
+                                                   LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
+          lora diff <a.safetensors> <b.safetensors> [--json]
+                                                   modules only in one file, rank/alpha differences, norm ratios
+          sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
+                                                   check a kohya sample-prompts file: size, steps, CFG, sampler, seed
+          log <run-dir | loss.csv>                 per-epoch mean loss of a training run
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -55,6 +62,7 @@ public static class Ntrain
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
+                case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;
