@@ -1,13 +1,20 @@
 using NotebookTrainer.Benchmarks;
 
-var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordinal)
+var benchmarks = new Dictionary<string, (string Description, Action<string[]> Run)>
 {
-    ["dataset-inspect"] = DatasetInspectBenchmark.Run,
+    ["dataset-inspect"] = ("dataset inspect throughput on 10,000 generated images", a => DatasetInspectBenchmark.Run(a)),
+    ["tagging"] = ("WD14 tagging end to end vs bare InferenceSession.Run [--images N] [--side 448|64] [--batch 8]", a => TaggingBenchmark.Run(a)),
+    ["matmul-peak"] = ("large fp32/bf16 matmul: the machine's achievable FLOP/s", MatmulPeak.Run),
+    ["tiny-step"] = ("tiny SD model: U-Net forward+backward step time", TinyModelStep.Run),
+    ["unet-step"] = ("SD1.5-config U-Net forward+backward at 32x32 latents, fp32 and bf16, vs matmul peak", UNetStep.Run),
 };
 
-if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
 {
-    Console.WriteLine($"usage: dotnet run -c Release --project benchmarks/NotebookTrainer.Benchmarks -- <{string.Join(" | ", benchmarks.Keys)}> [options]");
-    return args.Length == 0 ? 1 : 2;
+    Console.WriteLine("usage: NotebookTrainer.Benchmarks <benchmark> [args]");
+    foreach (var (name, (description, _)) in benchmarks)
+        Console.WriteLine($"  {name,-14} {description}");
+    return args.Length == 0 ? 0 : 2;
 }
-return run(args[1..]);
+benchmark.Run(args[1..]);
+return 0;

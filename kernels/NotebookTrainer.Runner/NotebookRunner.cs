@@ -104,7 +104,7 @@ public static partial class NotebookRunner
         foreach (var cell in notebook.Cells) cell.ResetOutputs();
 
         var clock = Stopwatch.StartNew();
-        var router = new OutputRouter();
+        var router = new OutputRouter(new ProgressEcho(log, TimeSpan.FromSeconds(10)));
         using var session = new NotebookSession(notebook.Path, new NotebookGlobals(router));
         var originalOut = Console.Out;
         var originalError = Console.Error;

@@ -19,13 +19,35 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
+          model tiny --out DIR [--seed N]         write the embedded tiny SD model (single file + config/)
+          model verify <fixture-dir>               compare our modules with reference outputs (exit 1 on mismatch)
           model inspect <path> [--json] [--config DIR]
                                                    format, architecture, dtypes, parameters, missing keys and hashes of a
                                                    checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)
+          model load <model> [--config DIR] [--dtype fp32|fp16|bf16]
+                                                   build the model as training does; parameters, dtype, peak memory
+          tag <dir> --model DIR [--general-threshold 0.35] [--character-threshold 0.35] [--undesired "a, b"]
+              [--always-first "1girl, 1boy"] [--rating off|first|last] [--character-first] [--keep-underscores]
+              [--append] [--caption-extension .txt] [--batch-size 8] [--recursive] [--cpu] [--dry-run] [--json]
+                                                   WD14 tagging (model.onnx + selected_tags.csv); exit 1 if images were skipped
+          tagger tiny --out DIR [--seed N]         generate the built-in tagger for the sample dataset
+          tags stats <dir> [--tags-csv FILE] [--json]
+                                                   tag frequency table (count, % of images, category)
+          tags edit <dir> [--activation TAG] [--remove "a, b"] [--replace "a, b" --with "c" [--and] [--replacement-first]]
+              [--merge "a, b" --into c] [--prune-below N [--keep "x"]] [--dedupe] [--sort alpha|frequency [--keep-first N]]
+              [--image NAME [--add "a"] [--remove "b"]] [--dry-run] [--json]
+                                                   curate captions through the undo journal (.ntrain/tag-journal.log)
+          tags undo|redo <dir> [--json]            revert / re-apply the last caption operation (also after a restart)
+          tags check <dir> [--resolution 512] [--near-distance 8] [--trash-duplicates] [--json]
+                                                   duplicates, near-duplicates, small/large/transparent/unreadable images
+          curate <dir> [--tags-csv FILE]           interactive tag pruning page on 127.0.0.1 until Ctrl-C
           lora inspect <file.safetensors> [--json] [--top-tags N]
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
           lora diff <a.safetensors> <b.safetensors> [--json]
                                                    modules only in one file, rank/alpha differences, norm ratios
+          sample --model PATH [--config DIR] [--tokenizer DIR] --prompts FILE --out DIR [--lora FILE[:WEIGHT]]...
+              [--steps N] [--sampler NAME] [--seed N] [--name NAME] [--epoch N] [--clip-skip N] [--dtype fp32|fp16|bf16]
+                                                   sample images with LoRAs applied, kohya names in DIR/sample
           sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
                                                    check a kohya sample-prompts file: size, steps, CFG, sampler, seed
           log <run-dir | loss.csv>                 per-epoch mean loss of a training run
@@ -62,6 +84,7 @@ public static class Ntrain
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
+                case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
                 case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");

@@ -16,8 +16,9 @@ public class NotebookGlobals
     public DisplayHandle display(object? value, params string[] mimeTypes)
     {
         var outputs = router.Current ?? throw new InvalidOperationException("display() was called while no cell is running.");
+        router.ProgressEcho?.Report(value);
         var output = outputs.AddDisplay(DisplayHandle.Render(value, mimeTypes));
-        return new DisplayHandle(outputs, output, mimeTypes);
+        return new DisplayHandle(outputs, output, mimeTypes, router.ProgressEcho);
     }
 }
 
@@ -27,15 +28,21 @@ public sealed class DisplayHandle
     readonly CellOutputs outputs;
     readonly DisplayOutput output;
     readonly string[] mimeTypes;
+    readonly ProgressEcho? echo;
 
-    internal DisplayHandle(CellOutputs outputs, DisplayOutput output, string[] mimeTypes)
+    internal DisplayHandle(CellOutputs outputs, DisplayOutput output, string[] mimeTypes, ProgressEcho? echo)
     {
         this.outputs = outputs;
         this.output = output;
         this.mimeTypes = mimeTypes;
+        this.echo = echo;
     }
 
-    public void Update(object? value) => outputs.Replace(output, Render(value, mimeTypes));
+    public void Update(object? value)
+    {
+        echo?.Report(value);
+        outputs.Replace(output, Render(value, mimeTypes));
+    }
 
     /// <summary>Renders through <see cref="MimeRenderer"/>; when MIME types are given, keeps only those (and text/plain).</summary>
     internal static MimeBundle Render(object? value, string[] mimeTypes)

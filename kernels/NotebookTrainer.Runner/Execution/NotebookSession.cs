@@ -105,6 +105,6 @@ public sealed partial class NotebookSession : IDisposable
 
     public void Dispose() => loader.Dispose();
 
-    [GeneratedRegex(@"^[ \t]*#i[ \t]+""[^""\n]*""[ \t]*$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^[ \t]*#i[ \t]+""[^""\n]*""[ \t]*\r?$", RegexOptions.Multiline)]
     private static partial Regex PackageSourceDirective();
 }

@@ -39,6 +39,9 @@ public static class ArchitectureDetector
                 (1024, _) or (null, true) => new(ModelArchitecture.StableDiffusion2, true,
                     $"Stable Diffusion 2.x (cross-attention 1024, OpenCLIP ViT-H/14){inpainting}. v-prediction (768-v models) cannot be seen in the weights: take it from a config folder whose scheduler has prediction_type v_prediction, or pass --v_parameterization."),
                 (2048, _) => new(ModelArchitecture.StableDiffusionXL, false, $"SDXL-style U-Net (cross-attention 2048) is not supported. {SupportedHint}"),
+                // The embedded tiny model (Models/TinyStableDiffusion): SD1 layout at toy widths, described by its config folder.
+                (< 768, false) when names.Any(n => n.StartsWith(ClipTextKeyMap.HfPrefix, StringComparison.Ordinal)) => new(ModelArchitecture.StableDiffusion1, true,
+                    $"Stable Diffusion 1.x architecture at reduced width (cross-attention {context}, like the embedded tiny model); its widths come from the config/ folder next to it or --config"),
                 _ => new(ModelArchitecture.Unknown, false, $"an LDM U-Net with cross-attention width {context}, which matches no supported model. {SupportedHint}"),
             };
         }

@@ -33,21 +33,29 @@ public sealed class PickleCheckpoint : ITensorSource
 
     const string ConvertHint = "Convert it once with a trusted PyTorch: safetensors.torch.save_file(torch.load(path, weights_only=True)[\"state_dict\"], \"model.safetensors\").";
 
-    /// <summary>True for a zip (PK) or bare pickle (0x80) start, whatever the extension says.</summary>
+    /// <summary>
+    /// True for a zip (PK) start or the legacy torch.save start (pickle protocol 2 opening with its magic number),
+    /// whatever the extension says. A safetensors file can start with the same bytes as its header length, so one
+    /// whose byte 8 opens a JSON header is not taken for a pickle.
+    /// </summary>
     public static bool LooksLikePickle(string path)
     {
-        Span<byte> head = stackalloc byte[4];
+        Span<byte> head = stackalloc byte[9];
         using var stream = File.OpenRead(path);
-        if (stream.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4) return false;
-        return head.SequenceEqual("PK\u0003\u0004"u8) || head[0] == 0x80;
+        if (stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length) return false;
+        return head[..4].SequenceEqual("PK\u0003\u0004"u8) || IsLegacyStart(head);
     }
+
+    static bool IsLegacyStart(ReadOnlySpan<byte> head) => head[0] == 0x80 && head[1] is >= 2 and <= 5 && head[2] == 0x8a && head[8] != (byte)'{';
 
     public static PickleCheckpoint Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint file.", path);
+        var head = new byte[9];
         using (var probe = File.OpenRead(path))
-            if (probe.ReadByte() == 0x80)
-                throw new CheckpointFormatException($"{path}: legacy torch.save format (PyTorch before 1.6) is not read, because reading it safely needs the whole pickle machinery. {ConvertHint}");
+            probe.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (IsLegacyStart(head))
+            throw new CheckpointFormatException($"{path}: legacy torch.save format (PyTorch before 1.6) is not read, because reading it safely needs the whole pickle machinery. {ConvertHint}");
         ZipArchive zip;
         try { zip = ZipFile.OpenRead(path); }
         catch (InvalidDataException e) { throw new CheckpointFormatException($"{path}: not a PyTorch zip checkpoint ({e.Message})."); }

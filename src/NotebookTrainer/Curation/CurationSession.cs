@@ -14,14 +14,14 @@ public sealed class CurationSession : IDisposable
 
     public string Folder { get; }
     public string CaptionExtension { get; }
-    public Tagging.TagList? TagList { get; }
+    public Tagging.SelectedTags? SelectedTags { get; }
     public TagJournal Journal { get; }
 
-    CurationSession(string folder, string captionExtension, Tagging.TagList? tagList, CurationLock folderLock)
+    CurationSession(string folder, string captionExtension, Tagging.SelectedTags? tagList, CurationLock folderLock)
     {
         Folder = folder;
         CaptionExtension = captionExtension;
-        TagList = tagList;
+        SelectedTags = tagList;
         this.folderLock = folderLock;
         try
         {
@@ -35,7 +35,7 @@ public sealed class CurationSession : IDisposable
     }
 
     /// <param name="holder">Who holds the folder, shown to a second session that is refused (e.g. "pruning page at http://…").</param>
-    public static CurationSession Open(string folder, string captionExtension = ".txt", Tagging.TagList? tagList = null, string holder = "a curation session")
+    public static CurationSession Open(string folder, string captionExtension = ".txt", Tagging.SelectedTags? tagList = null, string holder = "a curation session")
     {
         var full = Path.GetFullPath(folder);
         if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"{full}: folder not found; give the folder that holds the images and their {captionExtension} captions.");
@@ -55,7 +55,7 @@ public sealed class CurationSession : IDisposable
         return list;
     }
 
-    public TagFrequencyTable Frequencies() => TagFrequencyTable.From(Captions().Select(c => c.Tags).ToList(), TagList);
+    public TagFrequencyTable Frequencies() => TagFrequencyTable.From(Captions().Select(c => c.Tags).ToList(), SelectedTags);
 
     /// <summary>A dry run: the captions <paramref name="operation"/> would change. Nothing is written.</summary>
     public EditPlan Preview(TagOperation operation)

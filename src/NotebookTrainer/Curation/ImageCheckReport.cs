@@ -1,6 +1,5 @@
 using System.Text;
 using NotebookTrainer.Display;
-using SkiaSharp;
 
 namespace NotebookTrainer.Curation;
 
@@ -22,8 +21,8 @@ public sealed record ImageCheckReport(
     {
         var sb = new StringBuilder($"{Images.Count} readable images in {Folder}");
         sb.Append($"\n  exact duplicate groups: {ExactDuplicates.Count}{Names(ExactDuplicates)}");
-        sb.Append($"\n  near-duplicate groups (dHash distance ≤ {Options.NearDuplicateDistance}): {NearDuplicates.Count}{Names(NearDuplicates)}");
-        sb.Append($"\n  smaller than {Options.TrainingResolution}² pixels: {TooSmall.Count}{List(TooSmall.Select(i => $"{Name(i.Path)} {i.Width}x{i.Height}"))}");
+        sb.Append($"\n  near-duplicate groups (pHash distance ≤ {Options.NearDuplicateDistance}): {NearDuplicates.Count}{Names(NearDuplicates)}");
+        sb.Append($"\n  below {Options.SmallAreaFraction:P0} of {Options.TrainingResolution}² pixels: {TooSmall.Count}{List(TooSmall.Select(i => $"{Name(i.Path)} {i.Width}x{i.Height}"))}");
         sb.Append($"\n  very large: {VeryLarge.Count}{List(VeryLarge.Select(i => $"{Name(i.Path)} {i.Width}x{i.Height}"))}");
         sb.Append($"\n  with transparency: {Transparent.Count}{List(Transparent.Select(i => Name(i.Path)))}");
         sb.Append($"\n  unreadable: {Unreadable.Count}{List(Unreadable.Select(u => $"{Name(u.Path)} ({u.Reason})"))}");
@@ -38,8 +37,8 @@ public sealed record ImageCheckReport(
     {
         var sb = new StringBuilder("<div class=\"nt-image-checks\"><p>").Append(Images.Count).Append(" readable images in ").Append(Html.Escape(Folder)).Append("</p>");
         Groups(sb, "Exact duplicates (same bytes)", ExactDuplicates);
-        Groups(sb, $"Near duplicates (dHash distance ≤ {Options.NearDuplicateDistance})", NearDuplicates);
-        Section(sb, $"Smaller than {Options.TrainingResolution}×{Options.TrainingResolution} pixels (will be upscaled)", TooSmall.Select(i => (i.Path, $"{i.Width}×{i.Height}")));
+        Groups(sb, $"Near duplicates (pHash distance ≤ {Options.NearDuplicateDistance})", NearDuplicates);
+        Section(sb, $"Below {Options.SmallAreaFraction:P0} of {Options.TrainingResolution}×{Options.TrainingResolution} pixels (will be upscaled)", TooSmall.Select(i => (i.Path, $"{i.Width}×{i.Height}")));
         Section(sb, "Very large", VeryLarge.Select(i => (i.Path, $"{i.Width}×{i.Height}")));
         Section(sb, "With transparency (tagged and trained composited on white)", Transparent.Select(i => (i.Path, "")));
         Section(sb, "Unreadable", Unreadable.Select(u => (u.Path, u.Reason)));
@@ -53,7 +52,7 @@ public sealed record ImageCheckReport(
         {
             sb.Append("<div style=\"display:flex;gap:8px;margin-bottom:8px\">");
             foreach (var i in g)
-                sb.Append("<figure style=\"margin:0\"><img src=\"").Append(Thumbnail(i.Path)).Append("\" style=\"max-width:96px;max-height:96px\"><figcaption style=\"font-size:small\">")
+                sb.Append("<figure style=\"margin:0\"><img src=\"").Append(NotebookTrainer.Images.ThumbnailGrid.Thumbnail(i.Path, 96) ?? "").Append("\" style=\"max-width:96px;max-height:96px\"><figcaption style=\"font-size:small\">")
                   .Append(Html.Escape(Name(i.Path))).Append("</figcaption></figure>");
             sb.Append("</div>");
         }
@@ -64,30 +63,5 @@ public sealed record ImageCheckReport(
         var list = items.ToList();
         sb.Append("<h4>").Append(Html.Escape(title)).Append(": ").Append(list.Count).Append("</h4>");
         if (list.Count > 0) sb.Append(Html.Table(["image", ""], list.Select(i => new object?[] { Name(i.Path), i.Detail })));
-    }
-
-    /// <summary>A small JPEG thumbnail as a data URI (base64 is HTML-safe).</summary>
-    public static string Thumbnail(string path, int side = 96)
-    {
-        var jpeg = ThumbnailJpeg(path, side);
-        return jpeg is null ? "" : "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
-    }
-
-    public static byte[]? ThumbnailJpeg(string path, int side)
-    {
-        SKBitmap bitmap;
-        try { bitmap = ImageFiles.Decode(path); }
-        catch (Exception e) when (e is InvalidDataException or IOException) { return null; }
-        using var owned = bitmap;
-        var scale = Math.Min(1.0, (double)side / Math.Max(bitmap.Width, bitmap.Height));
-        var w = Math.Max(1, (int)Math.Round(bitmap.Width * scale));
-        var h = Math.Max(1, (int)Math.Round(bitmap.Height * scale));
-        using var surface = SKSurface.Create(new SKImageInfo(w, h));
-        surface.Canvas.Clear(SKColors.White);
-        using (var image = SKImage.FromBitmap(bitmap))
-            surface.Canvas.DrawImage(image, new SKRect(0, 0, w, h), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        using var snap = surface.Snapshot();
-        using var data = snap.Encode(SKEncodedImageFormat.Jpeg, 80);
-        return data.ToArray();
     }
 }

@@ -43,7 +43,7 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
     }
 
     /// <summary>Opens the folder (taking its curation lock) and starts the page.</summary>
-    public static async Task<PruningServer> StartAsync(string folder, string captionExtension = ".txt", Tagging.TagList? tagList = null, CancellationToken cancellationToken = default)
+    public static async Task<PruningServer> StartAsync(string folder, string captionExtension = ".txt", Tagging.SelectedTags? tagList = null, CancellationToken cancellationToken = default)
     {
         var session = CurationSession.Open(folder, captionExtension, tagList, holder: "a tag pruning page");
         var server = new PruningServer(session, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24)));
@@ -61,7 +61,7 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
         }
     }
 
-    public static PruningServer Start(string folder, string captionExtension = ".txt", Tagging.TagList? tagList = null) =>
+    public static PruningServer Start(string folder, string captionExtension = ".txt", Tagging.SelectedTags? tagList = null) =>
         StartAsync(folder, captionExtension, tagList).GetAwaiter().GetResult();
 
     /// <summary>Completes when the page is stopped (by <see cref="StopAsync"/> or the token being cancelled).</summary>
@@ -100,8 +100,9 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
         {
             var image = ImageFiles.Enumerate(session.Folder).FirstOrDefault(p => Path.GetFileName(p) == name);
             if (image is null) return Results.NotFound();
-            var jpeg = ImageCheckReport.ThumbnailJpeg(image, 160);
-            return jpeg is null ? Results.NotFound() : Results.File(jpeg, "image/jpeg");
+            // The shared thumbnailer returns a data URI; the page loads the JPEG bytes behind it.
+            var dataUri = Images.ThumbnailGrid.Thumbnail(image, 160);
+            return dataUri is null ? Results.NotFound() : Results.File(Convert.FromBase64String(dataUri[(dataUri.IndexOf(',') + 1)..]), "image/jpeg");
         });
 
         web.MapPost("/api/prune", (TagRequest r) => Edit(() => new RemoveTags([r.Tag])));

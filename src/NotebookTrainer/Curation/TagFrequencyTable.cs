@@ -10,7 +10,7 @@ public sealed record TagFrequency(string Tag, int Images, double Fraction, TagCa
 /// <summary>How many images carry each tag, with the WD14 category when a tag list is known; sortable HTML table.</summary>
 public sealed record TagFrequencyTable(int ImageCount, IReadOnlyList<TagFrequency> Rows) : IHtmlRenderable
 {
-    public static TagFrequencyTable From(IReadOnlyList<IReadOnlyList<string>> captions, TagList? tags = null)
+    public static TagFrequencyTable From(IReadOnlyList<IReadOnlyList<string>> captions, SelectedTags? tags = null)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var caption in captions)

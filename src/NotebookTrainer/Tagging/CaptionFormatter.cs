@@ -7,7 +7,7 @@ public sealed record ScoredTag(string Name, float Score, TagCategory Category);
 public static class CaptionFormatter
 {
     /// <summary>The tags that pass the thresholds, in output (CSV) order, with the best rating last in the list.</summary>
-    public static List<ScoredTag> Select(ReadOnlySpan<float> scores, TagList tags, TaggerOptions options)
+    public static List<ScoredTag> Select(ReadOnlySpan<float> scores, SelectedTags tags, TaggerOptions options)
     {
         var picked = new List<ScoredTag>();
         ScoredTag? rating = null;

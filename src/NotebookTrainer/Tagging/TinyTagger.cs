@@ -110,7 +110,7 @@ public static class TinyTagger
         var entries = Ratings.Select((r, i) => new TagEntry(i, 9_999_000 + i, r, TagCategory.Rating, samples.Count))
             .Concat(tagNames.Select((t, i) => new TagEntry(Ratings.Length + i, 1000 + i, t, TagCategory.General, counts[i])))
             .ToList();
-        new TagList(entries).Save(Path.Combine(outDir, TagList.FileName));
+        new SelectedTags(entries).Save(Path.Combine(outDir, SelectedTags.FileName));
 
         return Evaluate(outDir, samples, f);
     }

@@ -16,7 +16,7 @@ public sealed class WdTaggerModel : IDisposable
     readonly RunOptions runOptions = new();
 
     public string ModelDirectory { get; }
-    public TagList Tags { get; }
+    public SelectedTags Tags { get; }
     public string InputName { get; }
     public string OutputName { get; }
     public int InputSide { get; }
@@ -25,7 +25,7 @@ public sealed class WdTaggerModel : IDisposable
     /// <summary>"CUDAExecutionProvider" or "CPUExecutionProvider".</summary>
     public string ExecutionProvider { get; }
 
-    WdTaggerModel(string dir, TagList tags, InferenceSession session, string provider)
+    WdTaggerModel(string dir, SelectedTags tags, InferenceSession session, string provider)
     {
         ModelDirectory = dir;
         Tags = tags;
@@ -51,7 +51,7 @@ public sealed class WdTaggerModel : IDisposable
             throw new TaggerModelException($"{modelPath}: output '{outputName}' is {output.ElementDataType}[{string.Join(", ", odims)}]; a WD14 tagger outputs float32 [batch, tags].");
         if (odims[1] > 0 && odims[1] != tags.Count)
             throw new TaggerModelException(
-                $"{modelPath}: outputs {odims[1]} scores per image but {Path.Combine(dir, TagList.FileName)} lists {tags.Count} tags. " +
+                $"{modelPath}: outputs {odims[1]} scores per image but {Path.Combine(dir, SelectedTags.FileName)} lists {tags.Count} tags. " +
                 "Use the selected_tags.csv that ships with this model.");
         OutputName = outputName;
     }
@@ -62,8 +62,8 @@ public sealed class WdTaggerModel : IDisposable
         var dir = Path.GetFullPath(modelDir);
         var modelPath = Path.Combine(dir, ModelFileName);
         if (!File.Exists(modelPath))
-            throw new TaggerModelException($"{modelPath}: not found. Point --model at a folder holding {ModelFileName} and {TagList.FileName} (e.g. a downloaded wd-v1-4-moat-tagger-v2, or 'ntrain tagger tiny --out DIR').");
-        var tags = TagList.Load(Path.Combine(dir, TagList.FileName));
+            throw new TaggerModelException($"{modelPath}: not found. Point --model at a folder holding {ModelFileName} and {SelectedTags.FileName} (e.g. a downloaded wd-v1-4-moat-tagger-v2, or 'ntrain tagger tiny --out DIR').");
+        var tags = SelectedTags.Load(Path.Combine(dir, SelectedTags.FileName));
 
         var (session, provider) = CreateSession(modelPath, preferGpu, intraOpThreads);
         try
@@ -129,7 +129,7 @@ public sealed class WdTaggerModel : IDisposable
         using var outputs = session.Run(runOptions, [InputName], [input], [OutputName]);
         var scores = outputs[0].GetTensorDataAsSpan<float>();
         if (scores.Length != count * Tags.Count)
-            throw new TaggerModelException($"{Path.Combine(ModelDirectory, ModelFileName)}: returned {scores.Length} scores for {count} images; expected {count}x{Tags.Count} ({TagList.FileName} rows).");
+            throw new TaggerModelException($"{Path.Combine(ModelDirectory, ModelFileName)}: returned {scores.Length} scores for {count} images; expected {count}x{Tags.Count} ({SelectedTags.FileName} rows).");
         return scores.ToArray();
     }
 

@@ -50,6 +50,17 @@ public class PickleCheckpointTests
     }
 
     [Fact]
+    public void A_pickle_renamed_to_safetensors_is_still_read_as_a_pickle()
+    {
+        using var dir = new TempDir();
+        var renamed = dir.File("renamed.safetensors");
+        File.Copy(Fixture("lightning_state_dict.ckpt"), renamed);
+        using var analysis = CheckpointLoader.Analyze(renamed);
+        Assert.Equal(CheckpointFormat.Pickle, analysis.Format);
+        Assert.Equal(7, analysis.Sources[0].Names.Count);
+    }
+
+    [Fact]
     public void A_pickle_that_calls_os_system_is_refused_and_nothing_runs()
     {
         var marker = Path.Combine(Environment.CurrentDirectory, "pwned-by-pickle");

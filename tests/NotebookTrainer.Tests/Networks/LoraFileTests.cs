@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Networks;
 
+[Collection(TorchRandom.Collection)]
 public sealed class LoraFileTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("ntrain-lorafile-").FullName;

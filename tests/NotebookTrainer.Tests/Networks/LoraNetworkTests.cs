@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Networks;
 
+[Collection(TorchRandom.Collection)]
 public class LoraNetworkTests
 {
     static (ToyUNet Unet, ToyTextEncoder Te, Tensor X, Tensor T, Tensor Tokens) Setup(int seed = 1)

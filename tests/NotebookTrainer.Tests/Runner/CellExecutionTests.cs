@@ -98,6 +98,9 @@ public sealed class CellExecutionTests : IDisposable
         // The progress handle was updated four times in place: one output with the final state.
         var steps = Assert.Single(Outputs(notebook, 6))!;
         Assert.Contains("steps: 4/4", Text(steps["data"]!["text/plain"]));
+        // The console echoes progress at most every 10 s, and always the final update.
+        Assert.Contains("    steps: 4/4 (100 %)", log);
+        Assert.DoesNotContain("steps: 2/4", log);
 
         AssertValidNbformat(Path.Combine(workspace.Output, "01-display.ipynb"));
     }

@@ -26,9 +26,13 @@ public sealed record AutoencoderKLConfig
         SampleSize = 64,
     };
 
-    public static AutoencoderKLConfig Load(string file)
+    public static AutoencoderKLConfig Load(string file) => From(ConfigJson.Load(file));
+
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static AutoencoderKLConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    static AutoencoderKLConfig From(ConfigJson json)
     {
-        var json = ConfigJson.Load(file);
         var d = new AutoencoderKLConfig();
         var blockOut = json.Ints("block_out_channels", d.BlockOutChannels);
         foreach (var key in new[] { "down_block_types", "up_block_types" })

@@ -29,9 +29,13 @@ public sealed record CLIPTextConfig
         HiddenAct = "gelu",
     };
 
-    public static CLIPTextConfig Load(string file)
+    public static CLIPTextConfig Load(string file) => From(ConfigJson.Load(file));
+
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static CLIPTextConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    static CLIPTextConfig From(ConfigJson json)
     {
-        var json = ConfigJson.Load(file);
         var d = new CLIPTextConfig();
         var config = new CLIPTextConfig
         {

@@ -21,16 +21,22 @@ internal sealed class ConfigJson
     {
         if (!File.Exists(file))
             throw new ModelConfigException($"{file}: file not found. Point to the folder holding the diffusers config.json files.");
+        return Parse(File.ReadAllText(file), file);
+    }
+
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static ConfigJson Parse(string json, string source)
+    {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new ModelConfigException($"{file}: expected a JSON object at the top level.");
-            return new ConfigJson(file, doc.RootElement.Clone());
+                throw new ModelConfigException($"{source}: expected a JSON object at the top level.");
+            return new ConfigJson(source, doc.RootElement.Clone());
         }
         catch (JsonException e)
         {
-            throw new ModelConfigException($"{file}: line {e.LineNumber + 1}: not valid JSON ({e.Message}).");
+            throw new ModelConfigException($"{source}: line {e.LineNumber + 1}: not valid JSON ({e.Message}).");
         }
     }
 

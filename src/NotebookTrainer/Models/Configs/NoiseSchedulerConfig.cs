@@ -15,9 +15,13 @@ public sealed record NoiseSchedulerConfig
     public static NoiseSchedulerConfig Epsilon { get; } = new();
     public static NoiseSchedulerConfig VPrediction { get; } = new() { PredictionType = "v_prediction" };
 
-    public static NoiseSchedulerConfig Load(string file)
+    public static NoiseSchedulerConfig Load(string file) => From(ConfigJson.Load(file));
+
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static NoiseSchedulerConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    static NoiseSchedulerConfig From(ConfigJson json)
     {
-        var json = ConfigJson.Load(file);
         var d = new NoiseSchedulerConfig();
         var config = new NoiseSchedulerConfig
         {

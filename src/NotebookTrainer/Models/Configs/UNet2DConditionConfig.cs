@@ -49,9 +49,13 @@ public sealed record UNet2DConditionConfig
         AttentionHeads = [2, 2],
     };
 
-    public static UNet2DConditionConfig Load(string file)
+    public static UNet2DConditionConfig Load(string file) => From(ConfigJson.Load(file));
+
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static UNet2DConditionConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    static UNet2DConditionConfig From(ConfigJson json)
     {
-        var json = ConfigJson.Load(file);
         var d = new UNet2DConditionConfig();
         var blockOut = json.Ints("block_out_channels", d.BlockOutChannels);
         var downTypes = json.Strings("down_block_types", d.DownBlockTypes);

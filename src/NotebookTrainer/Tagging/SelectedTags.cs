@@ -17,7 +17,7 @@ public sealed record TagEntry(int Index, long TagId, string Name, TagCategory Ca
 /// The vocabulary of a WD14 tagger, read from <c>selected_tags.csv</c> (header <c>tag_id,name,category,count</c>).
 /// Output index i of the model scores row i: 4 ratings, then general tags, then character tags.
 /// </summary>
-public sealed class TagList
+public sealed class SelectedTags
 {
     public const string FileName = "selected_tags.csv";
     const string Header = "tag_id,name,category,count";
@@ -25,7 +25,7 @@ public sealed class TagList
     public IReadOnlyList<TagEntry> Entries { get; }
     readonly Dictionary<string, TagEntry> byName;
 
-    public TagList(IReadOnlyList<TagEntry> entries)
+    public SelectedTags(IReadOnlyList<TagEntry> entries)
     {
         Entries = entries;
         byName = new Dictionary<string, TagEntry>(StringComparer.Ordinal);
@@ -41,7 +41,7 @@ public sealed class TagList
     /// <summary>Looks a tag up by its CSV name or with underscores shown as spaces (as captions hold it).</summary>
     public TagEntry? Find(string tag) => byName.TryGetValue(tag, out var e) ? e : null;
 
-    public static TagList Load(string path)
+    public static SelectedTags Load(string path)
     {
         if (!File.Exists(path))
             throw new TaggerModelException($"{path}: not found. A WD14 model folder needs {FileName} next to model.onnx (download both from the same model repository).");
@@ -66,7 +66,7 @@ public sealed class TagList
             entries.Add(new TagEntry(entries.Count, id, fields[1], (TagCategory)cat, count));
         }
         if (entries.Count == 0) throw new TaggerModelException($"{path}: no tags listed.");
-        return new TagList(entries);
+        return new SelectedTags(entries);
     }
 
     public void Save(string path)

@@ -1,0 +1,156 @@
+using System.Text.Json;
+using NotebookTrainer.Display;
+using NotebookTrainer.SafeTensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Models;
+
+/// <summary>One check of a verification fixture: what ran and how far it was from the reference.</summary>
+public sealed record VerificationCheck(string Name, string Component, double MaxAbsError, double MaxRelError, double Atol, double Rtol, bool Passed);
+
+/// <summary>The result of <see cref="ModelVerifier.Run"/>.</summary>
+public sealed record VerificationReport(string FixtureDir, IReadOnlyList<VerificationCheck> Checks) : IHtmlRenderable
+{
+    public bool Passed => Checks.All(c => c.Passed);
+
+    public string ToHtml() =>
+        $"<div class=\"nt-verify\"><p>{Html.Escape(FixtureDir)}: {(Passed ? "all checks passed" : "FAILED")}</p>" +
+        Html.Table(["check", "component", "max abs error", "max rel error", "atol", "rtol", "result"],
+            Checks.Select(c => new object?[] { c.Name, c.Component, c.MaxAbsError.ToString("G3"), c.MaxRelError.ToString("G3"), c.Atol, c.Rtol, c.Passed ? "pass" : "FAIL" })) +
+        "</div>";
+}
+
+/// <summary>A fixture that cannot be run; the message names the file and key and the fix.</summary>
+public sealed class FixtureException(string message) : Exception(message);
+
+/// <summary>
+/// Runs our modules on inputs stored by a reference implementation and compares with its outputs.
+/// A fixture folder holds <c>fixture.json</c>:
+/// <code>
+/// {"model": "model.safetensors", "config": "config",
+///  "checks": [{"name": "unet-t500", "component": "unet",
+///              "inputs": {"sample": "unet.sample", "timestep": "unet.t", "encoder_hidden_states": "unet.text"},
+///              "output": "unet.out", "atol": 1e-4, "rtol": 1e-3}]}
+/// </code>
+/// with the named tensors in <c>inputs.safetensors</c> and <c>expected.safetensors</c>. Components and inputs:
+/// <c>unet</c> (sample, timestep, encoder_hidden_states), <c>vae.encode</c> (sample → posterior mean),
+/// <c>vae.decode</c> (latents), <c>text_encoder</c> (input_ids; optional clip_skip k gives
+/// final_layer_norm(hidden_states[−k]), otherwise last_hidden_state). Everything runs in fp32 on the CPU.
+/// </summary>
+public static class ModelVerifier
+{
+    public const string FixtureFile = "fixture.json";
+
+    static readonly Dictionary<string, string[]> Arguments = new()
+    {
+        ["unet"] = ["sample", "timestep", "encoder_hidden_states"],
+        ["vae.encode"] = ["sample"],
+        ["vae.decode"] = ["latents"],
+        ["text_encoder"] = ["input_ids"],
+    };
+
+    sealed record Check(string Name, string Component, Dictionary<string, string> Inputs, string Output, double Atol, double Rtol, int? ClipSkip);
+
+    /// <param name="load">Loads the fixture's model: (model path, config dir or null) → fp32 CPU model.</param>
+    public static VerificationReport Run(string fixtureDir, Func<string, string?, StableDiffusionModel> load,
+        IProgress<Progress.ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var fixturePath = Path.Combine(fixtureDir, FixtureFile);
+        var (modelPath, configDir, checks) = ReadFixture(fixturePath);
+        using var inputs = OpenTensors(Path.Combine(fixtureDir, "inputs.safetensors"));
+        using var expected = OpenTensors(Path.Combine(fixtureDir, "expected.safetensors"));
+        foreach (var check in checks)
+        {
+            foreach (var (arg, name) in check.Inputs)
+                if (!inputs.Contains(name))
+                    throw new FixtureException($"{fixturePath}: check '{check.Name}' input '{arg}' names tensor '{name}', which inputs.safetensors does not have.");
+            if (!expected.Contains(check.Output))
+                throw new FixtureException($"{fixturePath}: check '{check.Name}' output '{check.Output}' is not in expected.safetensors.");
+        }
+
+        using var model = load(Path.Combine(fixtureDir, modelPath), configDir is null ? null : Path.Combine(fixtureDir, configDir));
+        var tracker = new Progress.ProgressTracker("verify", checks.Count, progress);
+        var results = new List<VerificationCheck>();
+        using var _ = no_grad();
+        foreach (var check in checks)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            Tensor Input(string arg) => inputs.Load(check.Inputs[arg]);
+            var actual = Compute(model, check, Input).to(ScalarType.Float32);
+            var reference = expected.Load(check.Output, ScalarType.Float32);
+            if (!actual.shape.SequenceEqual(reference.shape))
+                throw new FixtureException($"{fixturePath}: check '{check.Name}' produced shape [{string.Join(", ", actual.shape)}] but expected.safetensors '{check.Output}' is [{string.Join(", ", reference.shape)}].");
+            var difference = (actual - reference).abs();
+            var maxAbs = difference.max().item<float>();
+            var maxRel = (difference / (reference.abs() + 1e-12)).max().item<float>();
+            var passed = (difference <= check.Atol + check.Rtol * reference.abs()).all().item<bool>();
+            results.Add(new VerificationCheck(check.Name, check.Component, maxAbs, maxRel, check.Atol, check.Rtol, passed));
+            tracker.Advance(detail: check.Name);
+        }
+        return new VerificationReport(fixtureDir, results);
+    }
+
+    static Tensor Compute(StableDiffusionModel model, Check check, Func<string, Tensor> input) => check.Component switch
+    {
+        "unet" => model.Unet.forward(input("sample"), input("timestep"), input("encoder_hidden_states")),
+        "vae.encode" => UsePosterior(model.Vae.encode(input("sample"))),
+        "vae.decode" => model.Vae.decode(input("latents")),
+        _ => TextEncoding.Encode(model.TextEncoder, input("input_ids").to(ScalarType.Int64), check.ClipSkip ?? 1),
+    };
+
+    static Tensor UsePosterior(Vae.DiagonalGaussianDistribution posterior)
+    {
+        using (posterior)
+            return posterior.Mean.clone();
+    }
+
+    static SafeTensorsFile OpenTensors(string path) =>
+        File.Exists(path) ? SafeTensorsFile.Open(path) : throw new FixtureException($"{path}: not found; a fixture folder needs fixture.json, inputs.safetensors and expected.safetensors.");
+
+    static (string Model, string? Config, List<Check> Checks) ReadFixture(string path)
+    {
+        if (!File.Exists(path))
+            throw new FixtureException($"{path}: not found. A fixture folder needs {FixtureFile}, inputs.safetensors and expected.safetensors.");
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new FixtureException($"{path}: line {e.LineNumber + 1}: not valid JSON ({e.Message}).");
+        }
+        string Text(JsonElement e, string key, string where) =>
+            e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new FixtureException($"{path}: {where} needs \"{key}\" as a string.");
+        double Number(JsonElement e, string key, string where, double fallback) =>
+            !e.TryGetProperty(key, out var v) ? fallback : v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new FixtureException($"{path}: {where} \"{key}\" must be a number.");
+
+        var model = Text(root, "model", "the top level");
+        var config = root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        if (!root.TryGetProperty("checks", out var array) || array.ValueKind != JsonValueKind.Array || array.GetArrayLength() == 0)
+            throw new FixtureException($"{path}: needs a non-empty \"checks\" array.");
+        var checks = new List<Check>();
+        var index = 0;
+        foreach (var e in array.EnumerateArray())
+        {
+            var where = $"checks[{index++}]";
+            var name = Text(e, "name", where);
+            where = $"check '{name}'";
+            var component = Text(e, "component", where);
+            if (!Arguments.TryGetValue(component, out var args))
+                throw new FixtureException($"{path}: {where} component '{component}' is unknown; use one of {string.Join(", ", Arguments.Keys)}.");
+            if (!e.TryGetProperty("inputs", out var inputsJson) || inputsJson.ValueKind != JsonValueKind.Object)
+                throw new FixtureException($"{path}: {where} needs \"inputs\": {{{string.Join(", ", args.Select(a => $"\"{a}\": tensor name"))}}}.");
+            var inputs = inputsJson.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : throw new FixtureException($"{path}: {where} input '{p.Name}' must name a tensor."));
+            var missing = args.Where(a => !inputs.ContainsKey(a)).ToList();
+            if (missing.Count > 0)
+                throw new FixtureException($"{path}: {where} lacks input(s) {string.Join(", ", missing)} for component {component}.");
+            int? clipSkip = e.TryGetProperty("clip_skip", out var skip) && skip.ValueKind == JsonValueKind.Number ? skip.GetInt32() : null;
+            checks.Add(new Check(name, component, inputs, Text(e, "output", where), Number(e, "atol", where, 1e-4), Number(e, "rtol", where, 1e-3), clipSkip));
+        }
+        return (model, config, checks);
+    }
+}

@@ -1,0 +1,325 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Datasets.Captions;
+using NotebookTrainer.IO;
+using NotebookTrainer.Models;
+using NotebookTrainer.Networks;
+using NotebookTrainer.Optimizers;
+using NotebookTrainer.Progress;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Training;
+
+/// <summary>
+/// kohya train_network.py for SD 1.x/2.x: a LoRA / LoCon / LoHa over frozen U-Net and text encoder, trained
+/// on cached (or freshly encoded) VAE latents with DDPM noise, kohya bucket batches and the configured optimizer
+/// and schedule. Checkpoints, save_state folders, CSV and TensorBoard logs go under output_dir.
+/// </summary>
+public sealed class LoraTrainer : IDisposable
+{
+    readonly TrainingConfig config;
+    readonly DatasetPlan dataset;
+    readonly TrainingModels models;
+    readonly Device device;
+    readonly Action<string> log;
+    readonly NoiseSchedule schedule = new();
+    readonly Optimizer optimizer;
+    readonly LearningRateSchedule lrSchedule;
+    readonly List<ParameterGroup> groups;
+    readonly Generator generator;
+    readonly bool trainTextEncoder;
+    readonly string sessionId = Guid.NewGuid().ToString("N");
+
+    public LoraTrainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null)
+    {
+        this.config = config;
+        this.dataset = dataset;
+        this.models = models;
+        this.device = device ?? Runtime.TorchRuntime.DefaultDevice;
+        this.log = log ?? (_ => { });
+        if (dataset.BatchesPerEpoch == 0)
+            throw new TrainingException($"{dataset.Config.SourceFile}: the dataset has no usable images; check image_dir, captions and the problems the dataset report lists.");
+        if (config.CacheLatents && dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.RandomCrop || s.ColorAug) is { } bad)
+            throw new TrainingException($"{dataset.Config.SourceFile}: subset {bad.KeyPath} uses {(bad.RandomCrop ? "random_crop" : "color_aug")}, which cannot be combined with cache_latents; turn one of them off.");
+
+        manual_seed(config.Seed);
+        generator = new Generator((ulong)config.Seed, this.device);
+
+        var frozen = config.FrozenDType;
+        models.Unet.to(frozen).to(this.device);
+        models.TextEncoder.to(frozen).to(this.device);
+        models.Vae.to(ScalarType.Float32).to(this.device);
+        foreach (var m in new nn.Module[] { models.Unet, models.TextEncoder, models.Vae })
+        {
+            foreach (var p in m.parameters()) p.requires_grad = false;
+            m.eval();
+        }
+        models.Unet.EnableGradientCheckpointing(config.GradientCheckpointing);
+
+        var options = config.NetworkOptions();
+        if (config.NetworkWeights is { } weights)
+        {
+            var (loaded, _) = LoraFile.Load(weights, models.Unet, models.TextEncoder, this.device);
+            Network = loaded;
+            this.log($"network_weights: continuing from {weights} ({loaded.Modules.Count()} modules).");
+        }
+        else Network = LoraNetwork.Create(models.Unet, models.TextEncoder, options, this.device);
+        Network.Attach();
+        Network.SetTraining(true);
+
+        groups = Network.ParameterGroups(config.LearningRate, config.UnetLr, config.TextEncoderLr);
+        trainTextEncoder = groups.Any(g => g.Name == "text_encoder");
+        optimizer = OptimizerFactory.Create(config.OptimizerType, groups, config.OptimizerArgs, this.log);
+
+        var accumulation = config.GradientAccumulationSteps;
+        var stepsPerEpoch = (dataset.BatchesPerEpoch + accumulation - 1) / accumulation;
+        var totalSteps = config.MaxTrainEpochs is { } epochs ? epochs * stepsPerEpoch : config.MaxTrainSteps;
+        var epochCount = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch;
+        var warmup = LearningRateSchedule.ResolveWarmup(config.LrWarmupSteps, totalSteps);
+        lrSchedule = new LearningRateSchedule(config.LrScheduler, totalSteps, warmup, config.LrSchedulerNumCycles, config.LrSchedulerPower);
+        Plan = BuildPlan(stepsPerEpoch, epochCount, totalSteps, warmup);
+    }
+
+    public TrainingPlan Plan { get; }
+    public LoraNetwork Network { get; }
+
+    /// <summary>Test hook: runs between writing a checkpoint or state to its temporary name and renaming it.</summary>
+    internal Action<string>? BeforeCommit { get; set; }
+
+    string OutputDir => Path.GetFullPath(config.OutputDir);
+
+    TrainingPlan BuildPlan(int stepsPerEpoch, int epochs, int totalSteps, long warmup)
+    {
+        var subsets = dataset.Images.Where(i => i.IsUsable).GroupBy(i => i.Subset)
+            .Select(g => (Folder: Path.GetFileName((g.Key.ImageDir ?? g.Key.MetadataFile ?? "").TrimEnd('/')) + (g.Key.IsReg ? " (reg)" : ""), Images: g.Count(), Repeats: g.Key.NumRepeats)).ToList();
+        var frozenBytes = new nn.Module[] { models.Unet, models.TextEncoder }.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
+                          + models.Vae.parameters().Sum(p => p.numel() * 4L);
+        var trainable = Network.ParameterCount;
+        var optimizerSlots = optimizer is Lion or SgdNesterov ? 1 : optimizer is Prodigy or DAdaptAdam ? 4 : 2;
+        return new TrainingPlan(dataset.NumTrainImages, dataset.NumRegImages, subsets,
+            dataset.Buckets.Select(b => (b.Resolution.Width, b.Resolution.Height, b.Count)).ToList(),
+            dataset.BatchesPerEpoch, config.GradientAccumulationSteps, stepsPerEpoch, epochs, totalSteps, warmup,
+            dataset.Config.Datasets.Max(d => d.BatchSize),
+            $"{Network.Options.Kind} dim {Network.Options.Dim} alpha {Network.Options.Alpha}" + (Network.Options.ConvDim is { } cd ? $", conv_dim {cd}" : ""),
+            Network.UnetModules.Count, Network.TextEncoderModules.Count, trainable, optimizer.Name,
+            lrSchedule.Name, frozenBytes + trainable * 4L * (2 + optimizerSlots), device.ToString());
+    }
+
+    /// <summary>
+    /// Trains until the planned steps are done or <paramref name="cancellationToken"/> fires; cancellation finishes
+    /// the current optimizer step and writes a resumable state. <paramref name="resumeFrom"/> is a save_state folder.
+    /// </summary>
+    public TrainingResult Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, string? resumeFrom = null)
+    {
+        Directory.CreateDirectory(OutputDir);
+        var startedAt = DateTimeOffset.UtcNow;
+        RecordRun();
+        log(Plan.ToString());
+
+        var position = new TrainingPosition { Epoch = 1, Seed = config.Seed };
+        if (resumeFrom is not null)
+        {
+            position = TrainingState.Load(resumeFrom, Network, optimizer, generator);
+            if (position.Seed != config.Seed)
+                throw new TrainingException($"--resume {resumeFrom}: the state was written with seed {position.Seed}, the config says {config.Seed}; use the same seed to continue exactly.");
+            if (position.BatchInEpoch == 0 && position.Step > 0) position = position with { Epoch = position.Epoch + 1 };
+            log($"resumed from {resumeFrom}: epoch {position.Epoch}, step {position.Step}, batch {position.BatchInEpoch} of the epoch.");
+        }
+
+        using var latents = new LatentCache(models.Vae, LatentCache.ModuleHash(models.Vae), config.CacheLatents,
+            config.CacheLatents && config.CacheLatentsToDisk ? Path.Combine(OutputDir, "latent_cache") : null,
+            new Generator((ulong)config.Seed, device));
+        if (config.CacheLatents) CacheAll(latents, progress is null ? null : new Progress<ProgressUpdate>(u => log(u.ToString())), cancellationToken);
+
+        var logDir = Path.Combine(config.LoggingDir is { } ld ? Path.GetFullPath(ld) : Path.Combine(OutputDir, "logs"), (config.LogPrefix ?? "") + config.OutputName);
+        using var tensorBoard = new TensorBoardWriter(logDir);
+        var csvPath = Path.Combine(logDir, "loss.csv");
+        using var csv = new StreamWriter(csvPath, append: File.Exists(csvPath)) { AutoFlush = true };
+        if (csv.BaseStream.Position == 0) csv.WriteLine("step,epoch,loss,smoothed_loss," + string.Join(",", groups.Select(g => "lr_" + g.Name)));
+
+        var losses = new List<(int, float, float)>();
+        var tracker = new ProgressTracker("train", Plan.TotalSteps - position.Step, null);
+        var step = position.Step;
+        var batchesSeen = position.BatchesSeen;
+        var smoothed = position.SmoothedLoss;
+        string? lastState = null;
+        string? lastLora = null;
+        var epoch = position.Epoch;
+        var cancelled = false;
+        var accumulated = 0;
+        var accumulatedLoss = 0f;
+
+        for (; epoch <= Plan.Epochs && step < Plan.TotalSteps; epoch++)
+        {
+            var batches = dataset.BatchesForEpoch(epoch);
+            var firstBatch = epoch == position.Epoch ? position.BatchInEpoch : 0;
+            for (var b = firstBatch; b < batches.Count && step < Plan.TotalSteps; b++)
+            {
+                var random = new Random(unchecked(config.Seed * 1_000_003 + (int)batchesSeen));
+                batchesSeen++;
+                var loss = Forward(batches[b], latents, random, epoch, step);
+                accumulated++;
+                accumulatedLoss += loss;
+                var lastOfEpoch = b == batches.Count - 1;
+                if (accumulated < config.GradientAccumulationSteps && !lastOfEpoch) continue;
+
+                if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(Network.Parameters(), config.MaxGradNorm);
+                lrSchedule.Apply(groups, step);
+                optimizer.Step();
+                optimizer.ZeroGrad();
+                step++;
+                var stepLoss = accumulatedLoss / accumulated;
+                accumulated = 0;
+                accumulatedLoss = 0;
+                // kohya's progress bar shows the mean loss of the last epoch; an EMA reads the same and survives resume.
+                smoothed = step == 1 ? stepLoss : 0.95 * smoothed + 0.05 * stepLoss;
+                losses.Add((step, stepLoss, (float)smoothed));
+                csv.WriteLine(string.Join(",", new[] { step.ToString(CultureInfo.InvariantCulture), epoch.ToString(CultureInfo.InvariantCulture),
+                    stepLoss.ToString("R", CultureInfo.InvariantCulture), smoothed.ToString("R", CultureInfo.InvariantCulture) }
+                    .Concat(groups.Select(g => g.LearningRate.ToString("R", CultureInfo.InvariantCulture)))));
+                tensorBoard.AddScalars(step, new[] { ("loss/current", stepLoss), ("loss/average", (float)smoothed) }
+                    .Concat(groups.Select(g => ($"lr/{g.Name}", (float)EffectiveLearningRate(g)))));
+                var rate = tracker.Advance();
+                progress?.Report(new TrainingProgress(step, Plan.TotalSteps, epoch, Plan.Epochs, stepLoss, (float)smoothed, EffectiveLearningRate(groups[^1]), rate));
+
+                if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
+                {
+                    var here = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
+                    lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch) + "-interrupted"), Network, optimizer, generator, here, BeforeCommit);
+                    log($"cancelled after step {step}; resumable state in {lastState}");
+                    cancelled = true;
+                    break;
+                }
+            }
+            if (cancelled) break;
+            var finishedEpoch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = 0, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
+            var lastEpoch = epoch == Plan.Epochs || step >= Plan.TotalSteps;
+            if (config.SaveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
+            {
+                lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}-{epoch:D6}.safetensors"), epoch, step, startedAt, null);
+                if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
+                RemoveOldEpochs(epoch);
+            }
+            if (lastEpoch && config.SaveState)
+                lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
+        }
+        var finalEpoch = Math.Min(epoch, Plan.Epochs);
+        if (!cancelled)
+            lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}.safetensors"), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
+        return new TrainingResult(lastLora, lastState, step, finalEpoch, cancelled, losses, Plan);
+    }
+
+    double EffectiveLearningRate(ParameterGroup group) => optimizer switch
+    {
+        Adafactor { RelativeStep: true } a => a.LastLearningRate,
+        Prodigy p => p.D * group.LearningRate,
+        DAdaptAdam d => d.D * group.LearningRate,
+        _ => group.LearningRate,
+    };
+
+    /// <summary>One micro-batch: forward, loss, backward. Returns the unscaled loss.</summary>
+    float Forward(TrainingBatch batch, LatentCache cache, Random random, int epoch, int step)
+    {
+        using var scope = NewDisposeScope();
+        var flips = batch.Samples.Select(s => s.FlipAllowed && random.NextDouble() < 0.5).ToList();
+        var captions = batch.Samples.Select(s => CaptionProcessor.Process(s.Caption, s.Subset, new CaptionContext(epoch, step, Plan.TotalSteps), random)).ToList();
+        var latentList = batch.Samples.Select((s, i) => config.CacheLatents
+            ? cache.Get(s.ImagePath, s.ResizedSize, batch.Resolution, flips[i])
+            : EncodeFresh(s, batch.Resolution, flips[i])).ToList();
+        var latents = stack(latentList).to(device) * models.Vae.Config.ScalingFactor;
+
+        var ids = tensor(captions.SelectMany(c => models.Tokenize(c).SelectMany(w => w)).Select(i => (long)i).ToArray())
+            .reshape(captions.Count, -1).to(device);
+        Tensor hidden;
+        if (trainTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
+        else using (no_grad()) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
+
+        var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount);
+        var timesteps = randint(0, schedule.Steps, new long[] { latents.shape[0] }, dtype: ScalarType.Int64, device: device, generator: generator);
+        var noisy = schedule.AddNoise(latents, noise, timesteps);
+        var frozen = config.FrozenDType;
+        Tensor prediction;
+        try
+        {
+            prediction = models.Unet.forward(noisy.to(frozen), timesteps, hidden.to(frozen));
+        }
+        catch (ExternalException e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new TrainingException($"out of memory at step {step + 1} (batch {batch.Resolution.Width}×{batch.Resolution.Height} × {batch.Samples.Count}): lower train_batch_size, set gradient_checkpointing = true, or use mixed_precision = \"bf16\".", e);
+        }
+        var target = config.VParameterization ? schedule.Velocity(latents, noise, timesteps) : noise;
+        var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
+        var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization);
+        var value = loss.item<float>();
+        if (float.IsNaN(value) || float.IsInfinity(value))
+            throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");
+        (loss / config.GradientAccumulationSteps).backward();
+        return value;
+    }
+
+    Tensor EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var image = TrainingImage.Load(sample.ImagePath, sample.ResizedSize, bucket, flip).unsqueeze(0).to(device);
+        using var posterior = models.Vae.encode(image);
+        return posterior.sample(generator).squeeze(0).MoveToOuterDisposeScope();
+    }
+
+    void CacheAll(LatentCache cache, IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
+    {
+        var work = new List<(TrainingSample Sample, (int, int) Bucket, bool Flip)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var batch in dataset.BatchesForEpoch(1))
+            foreach (var s in batch.Samples)
+                foreach (var flip in s.FlipAllowed ? new[] { false, true } : [false])
+                    if (seen.Add($"{s.ImagePath}|{flip}")) work.Add((s, batch.Resolution, flip));
+        var tracker = new ProgressTracker("caching latents", work.Count, progress);
+        foreach (var (sample, bucket, flip) in work)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            cache.Get(sample.ImagePath, sample.ResizedSize, bucket, flip).Dispose();
+            tracker.Advance(detail: Path.GetFileName(sample.ImagePath));
+        }
+        log($"latents: {cache.Encoded} encoded, {cache.ReadFromDisk} read from the disk cache.");
+    }
+
+    string SaveLora(string path, int epoch, int step, DateTimeOffset startedAt, DateTimeOffset? finishedAt)
+    {
+        var metadata = TrainingMetadata.Build(config, dataset, Plan, models, optimizer.Name, epoch, step, startedAt, finishedAt, sessionId);
+        LoraFile.Save(path, Network, LoraFile.ParsePrecision(config.SavePrecision), metadata);
+        log($"saved {path}");
+        return path;
+    }
+
+    void RemoveOldEpochs(int epoch)
+    {
+        if (config.SaveLastNEpochs is not { } keep || config.SaveEveryNEpochs is not { } every) return;
+        var old = epoch - every * keep;
+        if (old < 1) return;
+        var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");
+        if (File.Exists(lora)) File.Delete(lora);
+        var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, old));
+        if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
+    }
+
+    /// <summary>Writes the exact configs of this run next to its outputs.</summary>
+    void RecordRun()
+    {
+        var run = Path.Combine(OutputDir, "run");
+        AtomicFile.WriteAllText(Path.Combine(run, "training.toml"), config.ToToml());
+        if (config.SourcePath is { } source && File.Exists(source)) AtomicFile.WriteAllText(Path.Combine(run, "training.source.toml"), File.ReadAllText(source));
+        AtomicFile.WriteAllText(Path.Combine(run, "dataset.toml"), dataset.Config.ToToml());
+        AtomicFile.WriteAllText(Path.Combine(run, "plan.txt"), Plan.ToString());
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        Network.Dispose();
+        schedule.Dispose();
+        generator.Dispose();
+    }
+}

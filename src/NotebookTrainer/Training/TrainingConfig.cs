@@ -1,0 +1,242 @@
+using System.Globalization;
+using NotebookTrainer.Networks;
+using NotebookTrainer.Optimizers;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace NotebookTrainer.Training;
+
+/// <summary>
+/// A kohya training config: TOML whose keys are sd-scripts' argument names. Like kohya's --config_file, keys may
+/// sit at top level or inside any [section] (sections are flattened). Unknown keys, wrong types and impossible
+/// combinations are errors naming file, line and key.
+/// </summary>
+public sealed partial class TrainingConfig
+{
+    public string? SourcePath { get; private set; }
+
+    // Model and network
+    public string PretrainedModelNameOrPath { get; set; } = "";
+    public bool V2 { get; set; }
+    public bool VParameterization { get; set; }
+    public string NetworkModule { get; set; } = "networks.lora";
+    public int NetworkDim { get; set; } = 4;
+    public double? NetworkAlpha { get; set; } = 1;
+    public List<string> NetworkArgs { get; set; } = [];
+    public double NetworkDropout { get; set; }
+    public string? NetworkWeights { get; set; }
+    public bool NetworkTrainUnetOnly { get; set; }
+    public bool NetworkTrainTextEncoderOnly { get; set; }
+
+    // Optimisation
+    public double LearningRate { get; set; } = 1e-4;
+    public double? UnetLr { get; set; }
+    public double? TextEncoderLr { get; set; }
+    public string OptimizerType { get; set; } = "AdamW";
+    public List<string> OptimizerArgs { get; set; } = [];
+    public string LrScheduler { get; set; } = "constant";
+    public double LrWarmupSteps { get; set; }
+    public int LrSchedulerNumCycles { get; set; } = 1;
+    public double LrSchedulerPower { get; set; } = 1;
+    public int? MaxTrainEpochs { get; set; }
+    public int MaxTrainSteps { get; set; } = 1600;
+    public int TrainBatchSize { get; set; } = 1;
+    public int GradientAccumulationSteps { get; set; } = 1;
+    public double MaxGradNorm { get; set; } = 1.0;
+    public string MixedPrecision { get; set; } = "no";
+    public bool FullFp16 { get; set; }
+    public bool FullBf16 { get; set; }
+    public bool GradientCheckpointing { get; set; }
+
+    // Loss and noise
+    public double? MinSnrGamma { get; set; }
+    public double? NoiseOffset { get; set; }
+    public int? MultiresNoiseIterations { get; set; }
+    public double MultiresNoiseDiscount { get; set; } = 0.3;
+    public double PriorLossWeight { get; set; } = 1.0;
+
+    // Text
+    public int? ClipSkip { get; set; }
+    public int? MaxTokenLength { get; set; }
+
+    // Data
+    public string? DatasetConfig { get; set; }
+    public string? TrainDataDir { get; set; }
+    public string? RegDataDir { get; set; }
+    public (int Width, int Height)? Resolution { get; set; }
+    public bool EnableBucket { get; set; }
+    public int MinBucketReso { get; set; } = 256;
+    public int MaxBucketReso { get; set; } = 1024;
+    public int BucketResoSteps { get; set; } = 64;
+    public bool BucketNoUpscale { get; set; }
+    public string CaptionExtension { get; set; } = ".caption";
+    public bool ShuffleCaption { get; set; }
+    public int KeepTokens { get; set; }
+    public bool FlipAug { get; set; }
+    public bool ColorAug { get; set; }
+    public bool RandomCrop { get; set; }
+    public double CaptionDropoutRate { get; set; }
+    public bool CacheLatents { get; set; }
+    public bool CacheLatentsToDisk { get; set; }
+
+    // Run
+    public int Seed { get; set; } = 42;
+    public string OutputDir { get; set; } = "output";
+    public string OutputName { get; set; } = "last";
+    public string SavePrecision { get; set; } = "float";
+    public int? SaveEveryNEpochs { get; set; }
+    public int? SaveLastNEpochs { get; set; }
+    public bool SaveState { get; set; }
+    public string? Resume { get; set; }
+    public string? LoggingDir { get; set; }
+    public string? LogPrefix { get; set; }
+    public int? SampleEveryNEpochs { get; set; }
+    public string? SamplePrompts { get; set; }
+    public string? TrainingComment { get; set; }
+
+    /// <summary>Notes about keys that were accepted but have no effect here (e.g. xformers).</summary>
+    public List<string> Warnings { get; } = [];
+
+    public static TrainingConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: training config not found.", path);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    public static TrainingConfig Parse(string toml, string file = "training.toml")
+    {
+        var config = new TrainingConfig { SourcePath = file };
+        var problems = new List<ConfigProblem>();
+        var document = SyntaxParser.Parse(toml, file, validate: true);
+        if (document.HasErrors)
+        {
+            problems.AddRange(document.Diagnostics.Where(d => d.Kind == DiagnosticMessageKind.Error)
+                .Select(d => new ConfigProblem(file, d.Span.Start.Line + 1, null, $"TOML syntax: {d.Message}")));
+            throw new TrainingConfigException(problems);
+        }
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var entries = document.KeyValues.Select(kv => (Section: (string?)null, kv))
+            .Concat(document.Tables.SelectMany(t => t.Items.Select(kv => (Section: (string?)t.Name!.ToString().Trim(), kv))));
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (section, kv) in entries)
+        {
+            var key = kv.Key!.ToString().Trim().Trim('"');
+            var line = kv.Span.Start.Line + 1;
+            if (seen.TryGetValue(key, out var first))
+            {
+                problems.Add(new ConfigProblem(file, line, key, $"given twice (first on line {first}); keep one."));
+                continue;
+            }
+            seen[key] = line;
+            lines[key] = line;
+            if (Ignored.TryGetValue(key, out var why)) { config.Warnings.Add($"{file}:{line}: {key} is ignored: {why}"); continue; }
+            if (!Keys.TryGetValue(key, out var spec))
+            {
+                var suggestion = Suggest(key);
+                problems.Add(new ConfigProblem(file, line, key, $"unknown key{(suggestion is null ? "" : $"; did you mean '{suggestion}'?")} (keys are sd-scripts argument names)."));
+                continue;
+            }
+            try
+            {
+                spec.Set(config, ToValue(kv.Value!));
+            }
+            catch (FormatException e)
+            {
+                problems.Add(new ConfigProblem(file, line, key, e.Message));
+            }
+        }
+        config.Validate(problems, lines, file);
+        if (problems.Count > 0) throw new TrainingConfigException(problems);
+        return config;
+    }
+
+    static object? ToValue(ValueSyntax value) => value switch
+    {
+        StringValueSyntax s => s.Value,
+        IntegerValueSyntax i => i.Value,
+        FloatValueSyntax f => f.Value,
+        BooleanValueSyntax b => b.Value,
+        ArraySyntax a => a.Items.Select(item => ToValue(item.Value!)).ToList(),
+        _ => throw new FormatException($"a {value.GetType().Name.Replace("ValueSyntax", "").Replace("Syntax", "")} is not a valid value here."),
+    };
+
+    void Validate(List<ConfigProblem> problems, Dictionary<string, int> lines, string file)
+    {
+        void Error(string key, string message) => problems.Add(new ConfigProblem(file, lines.TryGetValue(key, out var l) ? l : null, key, message));
+
+        if (string.IsNullOrWhiteSpace(PretrainedModelNameOrPath))
+            Error("pretrained_model_name_or_path", "required: the base checkpoint (.safetensors file or diffusers folder) to train on.");
+        if (DatasetConfig is null && TrainDataDir is null)
+            Error("dataset_config", "set dataset_config (a dataset TOML) or train_data_dir (folders named <repeats>_<class tokens>).");
+        if (CacheLatents && (RandomCrop || ColorAug))
+            Error(RandomCrop ? "random_crop" : "color_aug", "cannot be used with cache_latents (a cached latent cannot be re-cropped or re-coloured); turn one of them off.");
+        if (NetworkTrainUnetOnly && NetworkTrainTextEncoderOnly)
+            Error("network_train_text_encoder_only", "network_train_unet_only is also set; choose at most one.");
+        if (MixedPrecision is not ("no" or "fp16" or "bf16"))
+            Error("mixed_precision", $"\"{MixedPrecision}\" is not one of \"no\", \"fp16\", \"bf16\".");
+        if (FullFp16 && MixedPrecision != "fp16") Error("full_fp16", "needs mixed_precision = \"fp16\".");
+        if (FullBf16 && MixedPrecision != "bf16") Error("full_bf16", "needs mixed_precision = \"bf16\".");
+        if (FullFp16 && FullBf16) Error("full_bf16", "full_fp16 is also set; choose one.");
+        if (SavePrecision is not ("float" or "fp16" or "bf16"))
+            Error("save_precision", $"\"{SavePrecision}\" is not one of \"float\", \"fp16\", \"bf16\".");
+        if (MaxTokenLength is { } mtl && mtl is not (75 or 150 or 225))
+            Error("max_token_length", $"{mtl} is not 75, 150 or 225.");
+        if (ClipSkip is { } cs && cs is < 1 or > 12) Error("clip_skip", $"{cs} is out of range; use 1 (last layer) to 12.");
+        if (TrainBatchSize < 1) Error("train_batch_size", "must be at least 1.");
+        if (GradientAccumulationSteps < 1) Error("gradient_accumulation_steps", "must be at least 1.");
+        if (MaxTrainEpochs is < 1) Error("max_train_epochs", "must be at least 1.");
+        if (MaxTrainSteps < 1) Error("max_train_steps", "must be at least 1.");
+        if (MinSnrGamma is <= 0) Error("min_snr_gamma", "must be positive (5 is the usual value).");
+        if (MultiresNoiseIterations is < 0) Error("multires_noise_iterations", "must not be negative.");
+        if (NetworkDim < 1) Error("network_dim", "must be at least 1.");
+        if (LrWarmupSteps < 0) Error("lr_warmup_steps", "must not be negative.");
+        if (SaveEveryNEpochs is < 1) Error("save_every_n_epochs", "must be at least 1.");
+        if (SaveLastNEpochs is < 1) Error("save_last_n_epochs", "must be at least 1.");
+        if (!LearningRateSchedule.Names.Contains(LrScheduler))
+            Error("lr_scheduler", $"\"{LrScheduler}\" is not supported; use one of {string.Join(", ", LearningRateSchedule.Names)}.");
+        if (!OptimizerFactory.Types.Contains(OptimizerType, StringComparer.OrdinalIgnoreCase) && !OptimizerType.Equals("DAdaptation", StringComparison.OrdinalIgnoreCase))
+            Error("optimizer_type", $"\"{OptimizerType}\" is not supported; use one of {string.Join(", ", OptimizerFactory.Types)}.");
+        try { _ = NetworkOptions(); }
+        catch (ArgumentException e) { Error(lines.ContainsKey("network_args") ? "network_args" : "network_module", e.Message); }
+        try { _ = new OptimizerArgs(OptimizerArgs); }
+        catch (ArgumentException e) { Error("optimizer_args", e.Message); }
+        if (VParameterization && !V2) Warnings.Add($"{file}: v_parameterization without v2: fine for SD 2.x-v checkpoints only.");
+    }
+
+    /// <summary>The network these settings describe (network_module, dim, alpha, network_args, dropout, train-only flags).</summary>
+    public NetworkOptions NetworkOptions()
+    {
+        var options = Networks.NetworkOptions.FromKohya(NetworkModule, NetworkDim, NetworkAlpha, NetworkArgs);
+        return options with
+        {
+            Dropout = NetworkDropout > 0 ? (float)NetworkDropout : options.Dropout,
+            IncludeUnet = !NetworkTrainTextEncoderOnly,
+            IncludeTextEncoder = !NetworkTrainUnetOnly,
+        };
+    }
+
+    /// <summary>The mixed-precision type frozen weights are kept in (fp32 when mixed_precision = "no").</summary>
+    public TorchSharp.torch.ScalarType FrozenDType => MixedPrecision switch
+    {
+        "fp16" => TorchSharp.torch.ScalarType.Float16,
+        "bf16" => TorchSharp.torch.ScalarType.BFloat16,
+        _ => TorchSharp.torch.ScalarType.Float32,
+    };
+
+    static string? Suggest(string key)
+    {
+        var best = Keys.Keys.Concat(Ignored.Keys).Select(k => (k, d: Distance(key, k))).OrderBy(x => x.d).First();
+        return best.d <= Math.Max(2, key.Length / 4) ? best.k : null;
+    }
+
+    static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+}

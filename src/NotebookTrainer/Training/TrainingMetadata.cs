@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NotebookTrainer.Datasets;
+
+namespace NotebookTrainer.Training;
+
+/// <summary>kohya's <c>ss_*</c> and <c>modelspec.*</c> metadata for a LoRA file (all values strings).</summary>
+public static class TrainingMetadata
+{
+    static string S(double? v) => v is { } d ? d.ToString("R", CultureInfo.InvariantCulture) : "None";
+    static string S(int? v) => v is { } i ? i.ToString(CultureInfo.InvariantCulture) : "None";
+    static string S(bool v) => v ? "True" : "False";
+
+    public static Dictionary<string, string> Build(TrainingConfig config, DatasetPlan dataset, TrainingPlan plan, TrainingModels models,
+        string optimizer, int epoch, int step, DateTimeOffset startedAt, DateTimeOffset? finishedAt, string sessionId)
+    {
+        var baseVersion = config.V2 ? (config.VParameterization ? "sd_v2_v" : "sd_v2") : "sd_v1";
+        var resolution = dataset.Config.Datasets.FirstOrDefault()?.Resolution ?? (512, 512);
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ss_session_id"] = sessionId,
+            ["ss_training_started_at"] = startedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+            ["ss_training_finished_at"] = finishedAt is { } f ? f.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) : "None",
+            ["ss_output_name"] = config.OutputName,
+            ["ss_learning_rate"] = S(config.LearningRate),
+            ["ss_unet_lr"] = S(config.UnetLr ?? config.LearningRate),
+            ["ss_text_encoder_lr"] = S(config.TextEncoderLr ?? config.LearningRate),
+            ["ss_num_train_images"] = S(dataset.NumTrainImages),
+            ["ss_num_reg_images"] = S(dataset.NumRegImages),
+            ["ss_num_batches_per_epoch"] = S(dataset.BatchesPerEpoch),
+            ["ss_num_epochs"] = S(plan.Epochs),
+            ["ss_epoch"] = S(epoch),
+            ["ss_steps"] = S(step),
+            ["ss_max_train_steps"] = S(plan.TotalSteps),
+            ["ss_lr_warmup_steps"] = plan.WarmupSteps.ToString(CultureInfo.InvariantCulture),
+            ["ss_lr_scheduler"] = config.LrScheduler,
+            ["ss_optimizer"] = optimizer + (config.OptimizerArgs.Count > 0 ? "(" + string.Join(",", config.OptimizerArgs) + ")" : ""),
+            ["ss_mixed_precision"] = config.MixedPrecision,
+            ["ss_full_fp16"] = S(config.FullFp16),
+            ["ss_v2"] = S(config.V2),
+            ["ss_base_model_version"] = baseVersion,
+            ["ss_clip_skip"] = S(config.ClipSkip),
+            ["ss_max_token_length"] = S(config.MaxTokenLength),
+            ["ss_seed"] = S(config.Seed),
+            ["ss_noise_offset"] = S(config.NoiseOffset),
+            ["ss_multires_noise_iterations"] = S(config.MultiresNoiseIterations),
+            ["ss_multires_noise_discount"] = S(config.MultiresNoiseDiscount),
+            ["ss_min_snr_gamma"] = S(config.MinSnrGamma),
+            ["ss_prior_loss_weight"] = S(config.PriorLossWeight),
+            ["ss_caption_dropout_rate"] = S(config.CaptionDropoutRate),
+            ["ss_gradient_accumulation_steps"] = S(config.GradientAccumulationSteps),
+            ["ss_max_grad_norm"] = S(config.MaxGradNorm),
+            ["ss_sd_model_name"] = models.ModelName,
+            ["ss_sd_model_hash"] = models.ModelHash ?? "None",
+            ["ss_cache_latents"] = S(config.CacheLatents),
+            ["ss_datasets"] = Datasets(dataset).ToJsonString(),
+            ["ss_tag_frequency"] = TagFrequency(dataset).ToJsonString(),
+            ["ss_dataset_dirs"] = DatasetDirs(dataset).ToJsonString(),
+            ["ss_bucket_info"] = BucketInfo(dataset).ToJsonString(),
+            ["modelspec.sai_model_spec"] = "1.0.1",
+            ["modelspec.architecture"] = (config.V2 ? (config.VParameterization ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") : "stable-diffusion-v1") + "/lora",
+            ["modelspec.implementation"] = "https://github.com/Stability-AI/generative-models",
+            ["modelspec.title"] = $"{config.OutputName}" + (finishedAt is null ? $" epoch {epoch}" : ""),
+            ["modelspec.resolution"] = $"{resolution.Width}x{resolution.Height}",
+            ["modelspec.date"] = (finishedAt ?? DateTimeOffset.UtcNow).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture),
+            ["modelspec.prediction_type"] = config.VParameterization ? "v" : "epsilon",
+        };
+        if (config.TrainingComment is { } comment) meta["ss_training_comment"] = comment;
+        return meta;
+    }
+
+    static string DirName(PlannedImage image) =>
+        Path.GetFileName((image.Subset.ImageDir ?? image.Subset.MetadataFile ?? Path.GetDirectoryName(image.Path) ?? "").TrimEnd('/', '\\'));
+
+    /// <summary>{dir name: {tag: images with it}}; tags split on ",", stripped and lower-cased.</summary>
+    public static JsonObject TagFrequency(DatasetPlan dataset)
+    {
+        var result = new JsonObject();
+        foreach (var group in dataset.Images.Where(i => i.IsUsable).GroupBy(DirName))
+        {
+            var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (var image in group)
+                foreach (var tag in image.Caption!.Split(',').Select(t => t.Trim().ToLowerInvariant()).Where(t => t.Length > 0))
+                    counts[tag] = counts.GetValueOrDefault(tag) + 1;
+            var obj = new JsonObject();
+            foreach (var (tag, n) in counts) obj[tag] = n;
+            result[group.Key] = obj;
+        }
+        return result;
+    }
+
+    /// <summary>{dir name: {n_repeats, img_count}}.</summary>
+    public static JsonObject DatasetDirs(DatasetPlan dataset)
+    {
+        var result = new JsonObject();
+        foreach (var group in dataset.Images.Where(i => i.IsUsable).GroupBy(DirName))
+            result[group.Key] = new JsonObject { ["n_repeats"] = group.First().Subset.NumRepeats, ["img_count"] = group.Count() };
+        return result;
+    }
+
+    static JsonObject BucketInfo(DatasetPlan dataset)
+    {
+        var buckets = new JsonObject();
+        var i = 0;
+        foreach (var b in dataset.Buckets)
+            buckets[(i++).ToString(CultureInfo.InvariantCulture)] = new JsonObject { ["resolution"] = new JsonArray(b.Resolution.Width, b.Resolution.Height), ["count"] = b.Count };
+        return new JsonObject { ["buckets"] = buckets };
+    }
+
+    static JsonArray Datasets(DatasetPlan dataset)
+    {
+        var array = new JsonArray();
+        foreach (var d in dataset.Config.Datasets)
+        {
+            var subsets = new JsonArray();
+            foreach (var s in d.Subsets)
+                subsets.Add(new JsonObject
+                {
+                    ["img_count"] = dataset.Images.Count(i => i.Subset == s && i.IsUsable),
+                    ["num_repeats"] = s.NumRepeats,
+                    ["color_aug"] = s.ColorAug,
+                    ["flip_aug"] = s.FlipAug,
+                    ["random_crop"] = s.RandomCrop,
+                    ["shuffle_caption"] = s.ShuffleCaption,
+                    ["keep_tokens"] = s.KeepTokens,
+                    ["image_dir"] = s.ImageDir is null ? null : Path.GetFileName(s.ImageDir.TrimEnd('/', '\\')),
+                    ["class_tokens"] = s.ClassTokens,
+                    ["is_reg"] = s.IsReg,
+                });
+            array.Add(new JsonObject
+            {
+                ["is_dreambooth"] = !d.IsFineTune,
+                ["batch_size_per_device"] = d.BatchSize,
+                ["num_train_images"] = dataset.NumTrainImages,
+                ["num_reg_images"] = dataset.NumRegImages,
+                ["resolution"] = new JsonArray(d.Resolution.Width, d.Resolution.Height),
+                ["enable_bucket"] = d.EnableBucket,
+                ["min_bucket_reso"] = d.MinBucketReso,
+                ["max_bucket_reso"] = d.MaxBucketReso,
+                ["subsets"] = subsets,
+            });
+        }
+        return array;
+    }
+}

@@ -1,0 +1,26 @@
+using NotebookTrainer.Models.Clip;
+using NotebookTrainer.Models.UNet;
+using NotebookTrainer.Models.Vae;
+
+namespace NotebookTrainer.Training;
+
+/// <summary>
+/// The frozen base model a LoRA trains on. <see cref="Tokenize"/> turns a caption into kohya token windows
+/// (each 77 ids: BOS + 75 + EOS/padding; one window, or max_token_length/75 of them).
+/// </summary>
+public sealed record TrainingModels(
+    UNet2DConditionModel Unet,
+    CLIPTextModel TextEncoder,
+    AutoencoderKL Vae,
+    Func<string, int[][]> Tokenize,
+    string ModelName,
+    string? ModelHash = null,
+    bool VPrediction = false) : IDisposable
+{
+    public void Dispose()
+    {
+        Unet.Dispose();
+        TextEncoder.Dispose();
+        Vae.Dispose();
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NotebookTrainer.IO;
+using NotebookTrainer.Networks;
+using NotebookTrainer.Optimizers;
+using NotebookTrainer.SafeTensors;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Training;
+
+/// <summary>Where a run stands: kohya's current_epoch/current_step plus what an exact resume needs.</summary>
+public sealed record TrainingPosition
+{
+    /// <summary>Epoch in progress (1-based), or the epoch just finished when <see cref="BatchInEpoch"/> is 0.</summary>
+    [JsonPropertyName("current_epoch")] public int Epoch { get; init; }
+    /// <summary>Optimizer steps taken.</summary>
+    [JsonPropertyName("current_step")] public int Step { get; init; }
+    /// <summary>Batches of <see cref="Epoch"/> already consumed (the dataset shuffle position).</summary>
+    [JsonPropertyName("batch_in_epoch")] public int BatchInEpoch { get; init; }
+    /// <summary>Batches consumed over the whole run; seeds the per-batch caption and flip randomness.</summary>
+    [JsonPropertyName("batches_seen")] public long BatchesSeen { get; init; }
+    [JsonPropertyName("smoothed_loss")] public double SmoothedLoss { get; init; }
+    [JsonPropertyName("seed")] public int Seed { get; init; }
+}
+
+/// <summary>
+/// save_state folders (<c>{output_name}-{epoch:06d}-state</c>): network weights, optimizer state, RNG states and
+/// <c>train_state.json</c>. The folder is built under a temporary name and renamed into place, so a crash leaves
+/// the previous state untouched.
+/// </summary>
+public static class TrainingState
+{
+    const string NetworkFile = "network.safetensors";
+    const string OptimizerFile = "optimizer.safetensors";
+    const string RandomFile = "rng.safetensors";
+    const string PositionFile = "train_state.json";
+
+    public static string FolderName(string outputName, int epoch) => $"{outputName}-{epoch:D6}-state";
+
+    /// <param name="beforeCommit">Called with the finished temporary folder just before it is renamed (tests inject failures here).</param>
+    public static string Save(string path, LoraNetwork network, Optimizer optimizer, Generator generator, TrainingPosition position, Action<string>? beforeCommit = null)
+    {
+        var full = Path.GetFullPath(path);
+        var parent = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(parent);
+        var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            using (var scope = NewDisposeScope())
+            {
+                SafeTensorsWriter.Write(Path.Combine(temp, NetworkFile), network.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(ScalarType.Float32)));
+                SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer.StateDict());
+                SafeTensorsWriter.Write(Path.Combine(temp, RandomFile), new Dictionary<string, Tensor>
+                {
+                    ["train_generator"] = generator.get_state(),
+                    ["torch_global"] = get_rng_state(),
+                });
+            }
+            AtomicFile.WriteAllText(Path.Combine(temp, PositionFile), JsonSerializer.Serialize(position, new JsonSerializerOptions { WriteIndented = true }));
+            beforeCommit?.Invoke(temp);
+            string? old = null;
+            if (Directory.Exists(full))
+            {
+                old = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.old");
+                Directory.Move(full, old);
+            }
+            Directory.Move(temp, full);
+            if (old is not null) Directory.Delete(old, recursive: true);
+            return full;
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    /// <summary>Reads the position without touching anything (to plan a resume).</summary>
+    public static TrainingPosition ReadPosition(string path)
+    {
+        var file = Path.Combine(path, PositionFile);
+        if (!File.Exists(file))
+            throw new TrainingException($"--resume {path}: no {PositionFile} there; pass a folder named like <output_name>-000004-state written with save_state = true.");
+        return JsonSerializer.Deserialize<TrainingPosition>(File.ReadAllText(file))
+            ?? throw new TrainingException($"{file}: empty or unreadable; the state folder is damaged, resume from an earlier one.");
+    }
+
+    /// <summary>Restores network weights, optimizer state and RNG states; returns the position to continue from.</summary>
+    public static TrainingPosition Load(string path, LoraNetwork network, Optimizer optimizer, Generator generator)
+    {
+        var position = ReadPosition(path);
+        using var scope = NewDisposeScope();
+        network.LoadStateDict(ReadAll(Path.Combine(path, NetworkFile)));
+        optimizer.LoadStateDict(ReadAll(Path.Combine(path, OptimizerFile)));
+        var rng = ReadAll(Path.Combine(path, RandomFile));
+        generator.set_state(rng["train_generator"]);
+        set_rng_state(rng["torch_global"]);
+        return position;
+    }
+
+    static Dictionary<string, Tensor> ReadAll(string file)
+    {
+        if (!File.Exists(file)) throw new TrainingException($"{file} is missing; the state folder is incomplete, resume from an earlier one.");
+        using var st = SafeTensorsFile.Open(file);
+        return st.Names.ToDictionary(n => n, n => st.Load(n), StringComparer.Ordinal);
+    }
+}
