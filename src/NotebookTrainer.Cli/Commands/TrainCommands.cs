@@ -20,7 +20,7 @@ public static class TrainCommands
             using var models = TrainingModelLoader.Load(config, progress: progress, cancellationToken: Ntrain.Cancellation);
             using var trainer = new LoraTrainer(config, dataset, models, log: Console.WriteLine);
             var lastLine = DateTime.MinValue;
-            var result = trainer.Train(new SyncProgress<TrainingProgress>(p =>
+            var result = trainer.Train(new TrainingProgressSink(p =>
             {
                 if (p.Step == p.TotalSteps || DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(1))
                 {
@@ -40,11 +40,5 @@ public static class TrainCommands
         {
             throw new CliException(e.Message);
         }
-    }
-
-    /// <summary>Reports on the training thread (Progress&lt;T&gt; would post to the thread pool and reorder lines).</summary>
-    sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

@@ -57,7 +57,7 @@ public sealed class LoraTrainerTests : IDisposable
             Assert.Equal(straight.Keys.Order(), resumed.Keys.Order());
             foreach (var (key, value) in straight)
                 Assert.True(value.eq(resumed[key]).all().item<bool>(), $"{key} differs after resume");
-            Assert.True(straight.Values.Any(t => t.abs().sum().item<float>() > 0));
+            Assert.Contains(straight.Values, t => t.abs().sum().item<float>() > 0);
         }
     }
 
