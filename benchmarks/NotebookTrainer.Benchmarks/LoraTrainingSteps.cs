@@ -59,6 +59,6 @@ static class LoraTrainingSteps
         const int warmup = 3;
         trainer.Train(new TrainingProgressSink(p => { if (p.Step == warmup) clock.Start(); }));
         clock.Stop();
-        return ((steps - warmup) / clock.Elapsed.TotalSeconds, ProcessMemory.PeakResidentBytes());
+        return ((steps - warmup) / clock.Elapsed.TotalSeconds, ProcessMemory.PeakResidentBytes() ?? 0);
     }
 }

@@ -43,6 +43,16 @@ public static class Ntrain
           curate <dir> [--tags-csv FILE]           interactive tag pruning page on 127.0.0.1 until Ctrl-C
           train --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
                                                    train a LoRA/LoCon/LoHa (kohya keys); Ctrl-C saves a resumable state
+          lora inspect <file.safetensors> [--json] [--top-tags N]
+                                                   LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
+          lora diff <a.safetensors> <b.safetensors> [--json]
+                                                   modules only in one file, rank/alpha differences, norm ratios
+          sample --model PATH [--config DIR] [--tokenizer DIR] --prompts FILE --out DIR [--lora FILE[:WEIGHT]]...
+              [--steps N] [--sampler NAME] [--seed N] [--name NAME] [--epoch N] [--clip-skip N] [--dtype fp32|fp16|bf16]
+                                                   sample images with LoRAs applied, kohya names in DIR/sample
+          sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
+                                                   check a kohya sample-prompts file: size, steps, CFG, sampler, seed
+          log <run-dir | loss.csv>                 per-epoch mean loss of a training run
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -77,8 +87,8 @@ public static class Ntrain
                 case "dataset": return Commands.DatasetCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
-
                 case "train": return Commands.TrainCommands.Run(rest);
+                case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;
