@@ -3,9 +3,12 @@ using NotebookTrainer.Benchmarks;
 var benchmarks = new Dictionary<string, (string Description, Action<string[]> Run)>
 {
     ["dataset-inspect"] = ("dataset inspect throughput on 10,000 generated images", a => DatasetInspectBenchmark.Run(a)),
+    ["lora-train"] = ("LoRA training steps/s and peak memory, tiny and small configs, frozen fp32 vs bf16", LoraTrainingSteps.Run),
     ["tagging"] = ("WD14 tagging end to end vs bare InferenceSession.Run [--images N] [--side 448|64] [--batch 8]", a => TaggingBenchmark.Run(a)),
+    ["checkpoint-load"] = ("SD1.5-shaped single file: fp16 vs fp32 load time and peak RSS [temp folder]", a => CheckpointLoadBenchmark.Run(a)),
     ["matmul-peak"] = ("large fp32/bf16 matmul: the machine's achievable FLOP/s", MatmulPeak.Run),
     ["tiny-step"] = ("tiny SD model: U-Net forward+backward step time", TinyModelStep.Run),
+    ["load-memory"] = ("SD1.5-shaped fp16 file loaded as bf16/fp16/fp32: peak RSS vs weight bytes", LoadMemory.Run),
     ["sampling"] = ("tiny model sampling: ms per image and U-Net evaluations/s per sampler [--side 64] [--steps 20] [--images 4] [--threads N]", SamplingBenchmark.Run),
     ["unet-step"] = ("SD1.5-config U-Net forward+backward at 32x32 latents, fp32 and bf16, vs matmul peak", UNetStep.Run),
 };

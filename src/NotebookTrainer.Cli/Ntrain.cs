@@ -19,7 +19,7 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
-          model tiny --out DIR [--seed N]         write the embedded tiny SD model (single file + config/)
+          model tiny --out DIR [--seed N]          write the embedded tiny SD model (single file + config/)
           model verify <fixture-dir>               compare our modules with reference outputs (exit 1 on mismatch)
           model inspect <path> [--json] [--config DIR]
                                                    format, architecture, dtypes, parameters, missing keys and hashes of a
@@ -41,6 +41,8 @@ public static class Ntrain
           tags check <dir> [--resolution 512] [--near-distance 8] [--trash-duplicates] [--json]
                                                    duplicates, near-duplicates, small/large/transparent/unreadable images
           curate <dir> [--tags-csv FILE]           interactive tag pruning page on 127.0.0.1 until Ctrl-C
+          train --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   train a LoRA/LoCon/LoHa (kohya keys); Ctrl-C saves a resumable state
           lora inspect <file.safetensors> [--json] [--top-tags N]
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
           lora diff <a.safetensors> <b.safetensors> [--json]
@@ -85,6 +87,7 @@ public static class Ntrain
                 case "dataset": return Commands.DatasetCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
+                case "train": return Commands.TrainCommands.Run(rest);
                 case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");

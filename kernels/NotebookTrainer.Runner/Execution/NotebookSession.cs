@@ -59,6 +59,12 @@ public sealed partial class NotebookSession : IDisposable
     {
         var cellPath = CellPath(cellNumber);
         var code = WithoutKernelOnlyDirectives(source);
+        if (MagicCommand().Match(code) is { Success: true } magic)
+        {
+            var line = code[..magic.Index].Count(c => c == '\n') + 1;
+            var message = $"magic command '{magic.Value.Trim()}' is a Polyglot kernel feature the runner does not run; remove it (plain C# runs in every host).";
+            return new CellRun(false, false, null, new CellFailure(line, message, "UnsupportedMagicCommand", message, []));
+        }
         var cellOptions = options.WithFilePath(cellPath);
         var script = state is null
             ? CSharpScript.Create(code, cellOptions, typeof(NotebookGlobals), loader)
@@ -84,9 +90,9 @@ public sealed partial class NotebookSession : IDisposable
 
     /// <summary>
     /// <c>#i "nuget: …"</c> adds a package source in the kernel; here packages map to the runner's own
-    /// assemblies, so the line becomes blank (keeping line numbers).
+    /// assemblies. <c>#!csharp</c> only selects the C# kernel. Both lines become blank (keeping line numbers).
     /// </summary>
-    static string WithoutKernelOnlyDirectives(string source) => PackageSourceDirective().Replace(source, "");
+    static string WithoutKernelOnlyDirectives(string source) => CSharpKernelSelector().Replace(PackageSourceDirective().Replace(source, ""), "");
 
     /// <summary>
     /// True when the cell ends in a non-void expression with no semicolon, which the kernel displays
@@ -107,4 +113,10 @@ public sealed partial class NotebookSession : IDisposable
 
     [GeneratedRegex(@"^[ \t]*#i[ \t]+""[^""\n]*""[ \t]*\r?$", RegexOptions.Multiline)]
     private static partial Regex PackageSourceDirective();
+
+    [GeneratedRegex(@"^[ \t]*#!(csharp|c#)[ \t]*\r?$", RegexOptions.Multiline)]
+    private static partial Regex CSharpKernelSelector();
+
+    [GeneratedRegex(@"^[ \t]*#![^\r\n]*", RegexOptions.Multiline)]
+    private static partial Regex MagicCommand();
 }

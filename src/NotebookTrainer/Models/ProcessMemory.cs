@@ -9,6 +9,9 @@ public static class ProcessMemory
     /// <summary>Current resident set size (VmRSS) in bytes; null off Linux.</summary>
     public static long? ResidentBytes() => ReadStatus("VmRSS:");
 
+    /// <summary>Anonymous resident memory (RssAnon): tensors, not the page cache of memory-mapped files; null off Linux.</summary>
+    public static long? AnonymousResidentBytes() => ReadStatus("RssAnon:");
+
     /// <summary>Starts a new peak measurement (writes 5 to /proc/self/clear_refs); false where the kernel does not allow it.</summary>
     public static bool ResetPeak()
     {

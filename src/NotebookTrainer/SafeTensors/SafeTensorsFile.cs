@@ -73,6 +73,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var entry = Entry(name);
         var stored = SafeTensorsDType.ToScalarType(entry.DType)
             ?? throw new NotSupportedException($"{Path}: tensor '{name}' is {entry.DType}, which TorchSharp cannot represent; convert the file to F16/BF16/F32 first.");
+        if (stored is ScalarType.Float16 or ScalarType.BFloat16 && dtype == ScalarType.Float32)
+            return ToDevice(WidenToFloat32(entry, stored), device);
         var tensor = torch.empty(entry.Shape, stored);
         CopyInto(tensor, data + entry.Begin, entry.ByteLength);
         if (dtype is { } wanted && wanted != stored)
@@ -81,13 +83,45 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             tensor.Dispose();
             tensor = converted;
         }
-        if (device is { } d && d.type != DeviceType.CPU)
+        return ToDevice(tensor, device);
+    }
+
+    static Tensor ToDevice(Tensor tensor, Device? device)
+    {
+        if (device is not { } d || d.type == DeviceType.CPU) return tensor;
+        var moved = tensor.to(d);
+        tensor.Dispose();
+        return moved;
+    }
+
+    /// <summary>
+    /// The common fp16/bf16 file → fp32 weights case, converted while copying out of the mapping: no half-precision
+    /// intermediate tensor, so peak memory is the fp32 result alone.
+    /// </summary>
+    Tensor WidenToFloat32(SafeTensorsEntry entry, ScalarType stored)
+    {
+        var tensor = torch.empty(entry.Shape, ScalarType.Float32);
+        if (entry.ElementCount == 0) return tensor;
+        using var flat = tensor.view(-1);
+        var source = data + entry.Begin;
+        const long chunk = 1L << 26;
+        for (long start = 0; start < entry.ElementCount; start += chunk)
         {
-            var moved = tensor.to(d);
-            tensor.Dispose();
-            tensor = moved;
+            var count = (int)Math.Min(chunk, entry.ElementCount - start);
+            using var part = flat.narrow(0, start, count);
+            var target = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(part.bytes);
+            if (stored == ScalarType.Float16)
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)source + start, count), target);
+            else
+                WidenBFloat16(new ReadOnlySpan<ushort>((ushort*)source + start, count), System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(target));
         }
         return tensor;
+    }
+
+    /// <summary>bfloat16 is the top half of a float32: widening is a 16-bit shift.</summary>
+    static void WidenBFloat16(ReadOnlySpan<ushort> source, Span<uint> target)
+    {
+        for (var i = 0; i < source.Length; i++) target[i] = (uint)source[i] << 16;
     }
 
     /// <summary>The stored bytes of one tensor, valid while this file is open.</summary>

@@ -145,13 +145,14 @@ public static class TinyTagger
         graph.Outputs.Add(new OnnxValue(output, ["batch", "features"]));
         using var options = new SessionOptions();
         using var session = new InferenceSession(graph.ToBytes(), options);
+        using var runOptions = new RunOptions();
         var result = new float[images.Count][];
         var pixels = new float[Side * Side * 3];
         for (var i = 0; i < images.Count; i++)
         {
             WdPreprocessor.Prepare(images[i], Side, pixels);
             using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, Side, Side, 3]);
-            using var outputs = session.Run(new RunOptions(), ["input_1"], [input], [output]);
+            using var outputs = session.Run(runOptions, ["input_1"], [input], [output]);
             result[i] = outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
         return result;

@@ -87,7 +87,7 @@ public sealed class WdTaggerModel : IDisposable
                 gpu.AppendExecutionProvider_CUDA(0);
                 return (Open(modelPath, gpu), "CUDAExecutionProvider");
             }
-            catch (OnnxRuntimeException)
+            catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
                 // CUDA libraries missing or no device: the CPU provider below still works.
             }

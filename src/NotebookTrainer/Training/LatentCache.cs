@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Images;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.SafeTensors;
 using TorchSharp;
@@ -60,8 +62,9 @@ public sealed class LatentCache : IDisposable
         $"{ImageHash(imagePath)[..24]}-{VaeHash[..16]}-{bucket.Width}x{bucket.Height}{(flip ? "-flip" : "")}";
 
     /// <summary>Unscaled latents (4, h, w) in float32; the caller owns the returned tensor.</summary>
-    public Tensor Get(string imagePath, (int Width, int Height) resized, (int Width, int Height) bucket, bool flip)
+    public Tensor Get(TrainingSample sample, (int Width, int Height) bucket, bool flip)
     {
+        var imagePath = sample.ImagePath;
         var key = Key(imagePath, bucket, flip);
         if (memory.TryGetValue(key, out var cached)) return cached.clone();
         var file = diskDir is null ? null : Path.Combine(diskDir, key + ".safetensors");
@@ -74,7 +77,7 @@ public sealed class LatentCache : IDisposable
         }
         else
         {
-            latents = Encode(imagePath, resized, bucket, flip);
+            latents = Encode(sample, bucket, flip);
             Encoded++;
             if (file is not null)
                 SafeTensorsWriter.Write(file, [new("latents", latents)], new Dictionary<string, string> { ["image"] = Path.GetFileName(imagePath), ["vae_sha256"] = VaeHash });
@@ -83,14 +86,25 @@ public sealed class LatentCache : IDisposable
         return latents;
     }
 
-    Tensor Encode(string imagePath, (int Width, int Height) resized, (int Width, int Height) bucket, bool flip)
+    Tensor Encode(TrainingSample sample, (int Width, int Height) bucket, bool flip)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var weight = vae.parameters().First();
-        var image = TrainingImage.Load(imagePath, resized, bucket, flip).unsqueeze(0).to(weight.dtype).to(weight.device);
+        var image = TrainingPixels(sample, bucket, flip, new Random(0)).unsqueeze(0).to(weight.dtype).to(weight.device);
         using var posterior = vae.encode(image);
         return posterior.sample(generator).squeeze(0).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The sample's pixels (3, H, W) in [−1, 1], centre- or randomly cropped; mirrored when <paramref name="flip"/>.
+    /// Mirroring the cropped image equals cropping the mirrored one, so cached flipped latents match kohya's flip_aug.
+    /// </summary>
+    public static Tensor TrainingPixels(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
+    {
+        var chw = TrainingImageLoader.LoadChw(sample with { FlipAllowed = false }, bucket, random);
+        var image = tensor(chw, new long[] { 3, bucket.Height, bucket.Width });
+        return flip ? image.flip(2) : image;
     }
 
     public void Dispose()

@@ -226,8 +226,8 @@ public sealed class LoraTrainer : IDisposable
         var flips = batch.Samples.Select(s => s.FlipAllowed && random.NextDouble() < 0.5).ToList();
         var captions = batch.Samples.Select(s => CaptionProcessor.Process(s.Caption, s.Subset, new CaptionContext(epoch, step, Plan.TotalSteps), random)).ToList();
         var latentList = batch.Samples.Select((s, i) => config.CacheLatents
-            ? cache.Get(s.ImagePath, s.ResizedSize, batch.Resolution, flips[i])
-            : EncodeFresh(s, batch.Resolution, flips[i])).ToList();
+            ? cache.Get(s, batch.Resolution, flips[i])
+            : EncodeFresh(s, batch.Resolution, flips[i], random)).ToList();
         var latents = stack(latentList).to(device) * models.Vae.Config.ScalingFactor;
 
         var ids = tensor(captions.SelectMany(c => models.Tokenize(c).SelectMany(w => w)).Select(i => (long)i).ToArray())
@@ -259,11 +259,11 @@ public sealed class LoraTrainer : IDisposable
         return value;
     }
 
-    Tensor EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip)
+    Tensor EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var image = TrainingImage.Load(sample.ImagePath, sample.ResizedSize, bucket, flip).unsqueeze(0).to(device);
+        var image = LatentCache.TrainingPixels(sample, bucket, flip, random).unsqueeze(0).to(device);
         using var posterior = models.Vae.encode(image);
         return posterior.sample(generator).squeeze(0).MoveToOuterDisposeScope();
     }
@@ -280,7 +280,7 @@ public sealed class LoraTrainer : IDisposable
         foreach (var (sample, bucket, flip) in work)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            cache.Get(sample.ImagePath, sample.ResizedSize, bucket, flip).Dispose();
+            cache.Get(sample, bucket, flip).Dispose();
             tracker.Advance(detail: Path.GetFileName(sample.ImagePath));
         }
         log($"latents: {cache.Encoded} encoded, {cache.ReadFromDisk} read from the disk cache.");

@@ -55,9 +55,9 @@ public static class TrainingMetadata
             ["ss_sd_model_hash"] = models.ModelHash ?? "None",
             ["ss_cache_latents"] = S(config.CacheLatents),
             ["ss_datasets"] = Datasets(dataset).ToJsonString(),
-            ["ss_tag_frequency"] = TagFrequency(dataset).ToJsonString(),
-            ["ss_dataset_dirs"] = DatasetDirs(dataset).ToJsonString(),
-            ["ss_bucket_info"] = BucketInfo(dataset).ToJsonString(),
+            ["ss_tag_frequency"] = KohyaDatasetMetadata.TagFrequencyJson(dataset),
+            ["ss_dataset_dirs"] = KohyaDatasetMetadata.DatasetDirsJson(dataset),
+            ["ss_bucket_info"] = KohyaDatasetMetadata.BucketInfoJson(dataset),
             ["modelspec.sai_model_spec"] = "1.0.1",
             ["modelspec.architecture"] = (config.V2 ? (config.VParameterization ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") : "stable-diffusion-v1") + "/lora",
             ["modelspec.implementation"] = "https://github.com/Stability-AI/generative-models",
@@ -68,44 +68,6 @@ public static class TrainingMetadata
         };
         if (config.TrainingComment is { } comment) meta["ss_training_comment"] = comment;
         return meta;
-    }
-
-    static string DirName(PlannedImage image) =>
-        Path.GetFileName((image.Subset.ImageDir ?? image.Subset.MetadataFile ?? Path.GetDirectoryName(image.Path) ?? "").TrimEnd('/', '\\'));
-
-    /// <summary>{dir name: {tag: images with it}}; tags split on ",", stripped and lower-cased.</summary>
-    public static JsonObject TagFrequency(DatasetPlan dataset)
-    {
-        var result = new JsonObject();
-        foreach (var group in dataset.Images.Where(i => i.IsUsable).GroupBy(DirName))
-        {
-            var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-            foreach (var image in group)
-                foreach (var tag in image.Caption!.Split(',').Select(t => t.Trim().ToLowerInvariant()).Where(t => t.Length > 0))
-                    counts[tag] = counts.GetValueOrDefault(tag) + 1;
-            var obj = new JsonObject();
-            foreach (var (tag, n) in counts) obj[tag] = n;
-            result[group.Key] = obj;
-        }
-        return result;
-    }
-
-    /// <summary>{dir name: {n_repeats, img_count}}.</summary>
-    public static JsonObject DatasetDirs(DatasetPlan dataset)
-    {
-        var result = new JsonObject();
-        foreach (var group in dataset.Images.Where(i => i.IsUsable).GroupBy(DirName))
-            result[group.Key] = new JsonObject { ["n_repeats"] = group.First().Subset.NumRepeats, ["img_count"] = group.Count() };
-        return result;
-    }
-
-    static JsonObject BucketInfo(DatasetPlan dataset)
-    {
-        var buckets = new JsonObject();
-        var i = 0;
-        foreach (var b in dataset.Buckets)
-            buckets[(i++).ToString(CultureInfo.InvariantCulture)] = new JsonObject { ["resolution"] = new JsonArray(b.Resolution.Width, b.Resolution.Height), ["count"] = b.Count };
-        return new JsonObject { ["buckets"] = buckets };
     }
 
     static JsonArray Datasets(DatasetPlan dataset)

@@ -76,4 +76,23 @@ public class DiffusersFolderTests
         var e = Assert.Throws<CheckpointFormatException>(() => CheckpointLoader.Load(folder));
         Assert.Contains("unet/mid_block.resnets.1.conv2.weight", e.Message);
     }
+
+    [Fact]
+    public void A_single_file_without_a_tokenizer_folder_says_where_to_put_one()
+    {
+        using var dir = new TempDir();
+        var config = TinyCheckpoints.WriteConfigFolder(dir.File("config"), ModelArchitecture.StableDiffusion1);
+        var path = TinyCheckpoints.Write(dir.File("model.safetensors"), TinyCheckpoints.LdmTensors(ModelArchitecture.StableDiffusion1));
+        using var weights = CheckpointLoader.Load(path, config);
+        Assert.Null(weights.TokenizerDir);
+        var e = Assert.Throws<NotebookTrainer.Tokenizers.TokenizerFormatException>(() => NotebookTrainer.Tokenizers.ClipTokenizer.ForModel(weights));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(Path.Combine(dir.Path, "tokenizer"), e.Message);
+        Assert.Contains("--tokenizer DIR", e.Message);
+
+        var tokenizer = NotebookTrainer.Tokenizers.ClipTokenizer.BuildTiny(["a photo of a dog"], 10, dir.File("tokenizer"));
+        using var again = CheckpointLoader.Load(path, config);
+        Assert.Equal(dir.File("tokenizer"), again.TokenizerDir);
+        Assert.Equal(tokenizer.Encode("a dog"), NotebookTrainer.Tokenizers.ClipTokenizer.ForModel(again).Encode("a dog"));
+    }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using NotebookTrainer.Curation;
 
 namespace NotebookTrainer.Tests.Curation;
@@ -72,6 +73,40 @@ public class PruningPageTests
         var request = new HttpRequestMessage(HttpMethod.Get, new Uri(bare, "/api/state"));
         request.Headers.Add("X-Ntrain-Token", server.Token);
         Assert.Contains("\"images\":1", await (await http.SendAsync(request)).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Replace_and_merge_everywhere_through_the_api_share_the_journal()
+    {
+        using var f = new CurationTestFolder(("000", "sks, kitty, cat"), ("001", "sks, feline"), ("002", "sks, dog"));
+        await using var server = await PruningServer.StartAsync(f.Path);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url.GetLeftPart(UriPartial.Authority)) };
+        http.DefaultRequestHeaders.Add("X-Ntrain-Token", server.Token);
+
+        var merge = await http.PostAsync("/api/merge", JsonContent.Create(new { tags = new[] { "kitty", "feline" }, into = "cat" }));
+        Assert.Equal(HttpStatusCode.OK, merge.StatusCode);
+        Assert.Equal("sks, cat\n", f.Read("000"));
+        Assert.Equal("sks, cat\n", f.Read("001"));
+
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/api/replace", JsonContent.Create(new { tag = "dog", with = "puppy" }))).StatusCode);
+        Assert.Equal("sks, puppy\n", f.Read("002"));
+
+        var missing = await http.PostAsync("/api/image", JsonContent.Create(new { name = "nope.png", add = new[] { "x" } }));
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        Assert.Contains("no such image", await missing.Content.ReadAsStringAsync());
+
+        File.WriteAllText(f.Caption("002"), "hand edit");
+        var conflict = await http.PostAsync("/api/undo", null);
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Equal("hand edit", f.Read("002"));
+        File.WriteAllText(f.Caption("002"), "sks, puppy\n");
+
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/api/undo", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/api/undo", null)).StatusCode);
+        Assert.Equal("sks, kitty, cat", f.Read("000"));
+        Assert.Equal("sks, dog", f.Read("002"));
+        var state = await http.GetStringAsync("/api/state");
+        Assert.Contains("\"redo\":\"merge", state);
     }
 
     [Fact]

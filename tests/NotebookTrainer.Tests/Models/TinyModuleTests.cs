@@ -4,6 +4,7 @@ using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Layers;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
+using NotebookTrainer.Networks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -164,5 +165,25 @@ public class TinyModuleTests
             Assert.True(grad.allclose(checkpointed[name], rtol: 1e-4, atol: 1e-7), $"adapter gradient of {name} differs under checkpointing");
         }
         Assert.True(unet.parameters().All(p => p.grad is null), "frozen weights get no gradient");
+    }
+
+    [Fact]
+    public void CheckpointingMatchesThePlainPathForARealLoraNetwork()
+    {
+        manual_seed(9);
+        using var unet = new UNet2DConditionModel(UNet2DConditionConfig.Tiny);
+        foreach (var p in unet.parameters()) p.requires_grad = false;
+        using var network = LoraNetwork.Create(unet, null, new NetworkOptions { Dim = 4, Alpha = 2, IncludeTextEncoder = false });
+        network.Attach();
+        using (no_grad())
+            foreach (var p in network.Parameters().Where(p => p.dim() >= 2))
+                p.normal_(0, 0.1);
+        var parameters = network.Modules.SelectMany((m, i) => m.named_parameters().Select(p => ($"{i}.{p.name}", (Tensor)p.parameter))).ToList();
+        Assert.NotEmpty(parameters);
+        var (_, plain) = LossAndGrads(unet, parameters, checkpoint: false);
+        var (_, checkpointed) = LossAndGrads(unet, parameters, checkpoint: true);
+        foreach (var (name, grad) in plain)
+            Assert.True(grad.allclose(checkpointed[name], rtol: 1e-4, atol: 1e-7), $"LoRA gradient of {name} differs under checkpointing");
+        Assert.Contains(plain.Values, g => g.abs().sum().item<float>() > 0);
     }
 }

@@ -69,6 +69,10 @@ public sealed class FailureTests : IDisposable
         Assert.Equal(NotebookRunner.CellFailed, missing.ExitCode);
         Assert.StartsWith("notebook 04-missing-reference.ipynb, cell 1, line 1: error CS0006: Metadata file 'libs/NotThere.dll' could not be found. The runner maps #r", missing.Error);
         AssertValidNbformat(Path.Combine(workspace.Output, "04-missing-reference.ipynb"));
+
+        // #!csharp only selects the kernel and is accepted; other magic commands are refused with the fix.
+        var (magic, _) = await workspace.RunAsync("errors/05-magic.ipynb");
+        Assert.Equal("notebook 05-magic.ipynb, cell 2, line 2: magic command '#!time' is a Polyglot kernel feature the runner does not run; remove it (plain C# runs in every host).", magic.Error);
     }
 
     [Fact]

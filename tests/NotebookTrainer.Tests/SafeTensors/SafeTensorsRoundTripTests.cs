@@ -99,6 +99,26 @@ public class SafeTensorsRoundTripTests
     }
 
     [Fact]
+    public void Half_and_bfloat16_widen_to_float32_exactly_including_special_values()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("special.safetensors");
+        var values = torch.tensor(new[] { 0f, -0f, 1f, -2.5f, 65504f, 6e-8f, 1e-5f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 3.14159f });
+        var half = values.to_type(ScalarType.Float16);
+        var bf16 = (values * 1e30f).to_type(ScalarType.BFloat16);
+        SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["h"] = half, ["b"] = bf16 }, null);
+        using var file = SafeTensorsFile.Open(path);
+        foreach (var (name, stored) in new[] { ("h", half), ("b", bf16) })
+        {
+            // NaN payloads may differ between converters; every other value must match libtorch bit for bit.
+            var expected = stored.to_type(ScalarType.Float32).data<float>().ToArray();
+            var actual = file.Load(name, ScalarType.Float32).data<float>().ToArray();
+            Assert.Equal(expected.Select(float.IsNaN), actual.Select(float.IsNaN));
+            Assert.Equal(expected.Where(v => !float.IsNaN(v)).Select(BitConverter.SingleToInt32Bits), actual.Where(v => !float.IsNaN(v)).Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Fact]
     public void DataSha256_hashes_only_the_data_region()
     {
         using var dir = new TempDir();

@@ -1,0 +1,44 @@
+using NotebookTrainer.Datasets.Config;
+using NotebookTrainer.Training;
+
+namespace NotebookTrainer.Cli.Commands;
+
+/// <summary><c>ntrain train</c>: argument parsing and printing; the work is in NotebookTrainer.Training.</summary>
+public static class TrainCommands
+{
+    public static int Run(string[] args)
+    {
+        var a = new CliArgs(args, ["config", "dataset-config", "resume"], []);
+        try
+        {
+            var config = TrainingConfig.Load(a.Required("config"));
+            foreach (var warning in config.Warnings) Console.Error.WriteLine($"note: {warning}");
+            var resume = a.Option("resume") ?? config.Resume;
+            var progress = new ConsoleProgress();
+            var dataset = TrainingDataset.Build(config, a.Option("dataset-config"), progress, Ntrain.Cancellation);
+            foreach (var p in dataset.Problems) Console.Error.WriteLine($"dataset: {p}");
+            using var models = TrainingModelLoader.Load(config, progress: progress, cancellationToken: Ntrain.Cancellation);
+            using var trainer = new LoraTrainer(config, dataset, models, log: Console.WriteLine);
+            var lastLine = DateTime.MinValue;
+            var result = trainer.Train(new TrainingProgressSink(p =>
+            {
+                if (p.Step == p.TotalSteps || DateTime.UtcNow - lastLine > TimeSpan.FromSeconds(1))
+                {
+                    Console.Error.WriteLine(p);
+                    lastLine = DateTime.UtcNow;
+                }
+            }), Ntrain.Cancellation, resume);
+            if (result.Cancelled)
+            {
+                Console.WriteLine($"stopped at step {result.Steps}; continue with: ntrain train --config {a.Required("config")} --resume \"{result.StatePath}\"");
+                return 130;
+            }
+            Console.WriteLine($"done: {result.Steps} steps; LoRA {result.LoraPath}" + (result.StatePath is null ? "" : $"; state {result.StatePath}"));
+            return 0;
+        }
+        catch (Exception e) when (e is TrainingConfigException or TrainingException or DatasetConfigException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+}

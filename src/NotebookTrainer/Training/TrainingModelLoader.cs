@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Models;
+using NotebookTrainer.Progress;
+using NotebookTrainer.Tokenizers;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Training;
+
+/// <summary>pretrained_model_name_or_path → the frozen models and tokenizer a <see cref="LoraTrainer"/> needs.</summary>
+public static class TrainingModelLoader
+{
+    public const string EmbeddedTiny = "embedded:tiny";
+
+    /// <summary>
+    /// Loads the base model named by the config. <c>embedded:tiny</c> writes the tiny model (and a tokenizer trained on
+    /// the sample captions) into <c>{output_dir}/base-model</c> once and loads it like any checkpoint.
+    /// </summary>
+    public static TrainingModels Load(TrainingConfig config, Device? device = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var path = config.PretrainedModelNameOrPath;
+        if (path == EmbeddedTiny) path = EnsureTiny(Path.Combine(Path.GetFullPath(config.OutputDir), "base-model"));
+        else if (!File.Exists(path) && !Directory.Exists(path))
+            throw new TrainingException($"pretrained_model_name_or_path: {path} does not exist; give a .safetensors/.ckpt file, a diffusers folder, or \"{EmbeddedTiny}\".");
+        var model = StableDiffusion.Load(path, dtype: config.FrozenDType, device: device, progress: progress, cancellationToken: cancellationToken);
+        var tokenizerDir = model.TokenizerDir ?? Sibling(path, "tokenizer");
+        if (tokenizerDir is null)
+        {
+            model.Dispose();
+            throw new TrainingException(ClipTokenizer.MissingTokenizerHelp(path));
+        }
+        var tokenizer = ClipTokenizer.Load(tokenizerDir);
+        var maxTokens = config.MaxTokenLength ?? 75;
+        return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
+            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction);
+    }
+
+    static string? Sibling(string path, string folder)
+    {
+        var dir = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var candidate = Path.Combine(dir, folder);
+        return File.Exists(Path.Combine(candidate, "vocab.json")) ? candidate : null;
+    }
+
+    static string EnsureTiny(string dir)
+    {
+        var file = Path.Combine(dir, TinyStableDiffusion.FileName);
+        if (!File.Exists(file)) TinyStableDiffusion.Write(dir);
+        var tokenizer = Path.Combine(dir, "tokenizer");
+        if (!File.Exists(Path.Combine(tokenizer, "vocab.json")))
+            ClipTokenizer.BuildTiny(SampleDataset.Vocabulary.Concat(SampleDataset.AllTags.Select(t => t.Replace('_', ' '))), 200, tokenizer);
+        return file;
+    }
+
+    /// <summary>The A1111 "model hash" kohya records as ss_sd_model_hash: SHA-256 of 64 KiB at offset 1 MiB, first 8 hex digits.</summary>
+    public static string LegacyModelHash(string file)
+    {
+        using var stream = File.OpenRead(file);
+        if (stream.Length > 0x100000) stream.Position = 0x100000;
+        var buffer = new byte[0x10000];
+        var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, read)))[..8];
+    }
+}

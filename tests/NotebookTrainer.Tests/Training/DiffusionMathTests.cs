@@ -1,0 +1,76 @@
+using NotebookTrainer.Training;
+using static TorchSharp.torch;
+
+namespace NotebookTrainer.Tests.Training;
+
+public class DiffusionMathTests
+{
+    [Fact]
+    public void ScheduleMatchesScaledLinearDdpm()
+    {
+        using var schedule = new NoiseSchedule();
+        var betas = Enumerable.Range(0, 1000).Select(i =>
+        {
+            var s = Math.Sqrt(0.00085) + (Math.Sqrt(0.012) - Math.Sqrt(0.00085)) * i / 999.0;
+            return s * s;
+        }).ToArray();
+        var product = 1.0;
+        var expected = betas.Select(b => product *= 1 - b).ToArray();
+        foreach (var t in new[] { 0, 1, 250, 500, 999 })
+        {
+            Assert.Equal(expected[t], schedule.AlphasCumprod[t].item<double>(), 12);
+            Assert.Equal(expected[t] / (1 - expected[t]), schedule.Snr[t].item<double>(), 8);
+        }
+    }
+
+    [Fact]
+    public void AddNoiseAndVelocityFollowTheirFormulas()
+    {
+        using var schedule = new NoiseSchedule();
+        using var x0 = randn(2, 4, 3, 3);
+        using var noise = randn(2, 4, 3, 3);
+        using var t = tensor(new long[] { 10, 900 });
+        using var noisy = schedule.AddNoise(x0, noise, t);
+        using var v = schedule.Velocity(x0, noise, t);
+        for (var i = 0; i < 2; i++)
+        {
+            var a = schedule.AlphasCumprod[t[i].item<long>()].item<double>();
+            using var expectedNoisy = x0[i] * Math.Sqrt(a) + noise[i] * Math.Sqrt(1 - a);
+            using var expectedV = noise[i] * Math.Sqrt(a) - x0[i] * Math.Sqrt(1 - a);
+            Assert.True(noisy[i].allclose(expectedNoisy, rtol: 1e-5, atol: 1e-6));
+            Assert.True(v[i].allclose(expectedV, rtol: 1e-5, atol: 1e-6));
+        }
+    }
+
+    [Fact]
+    public void LossAppliesSampleWeightsAndMinSnr()
+    {
+        using var schedule = new NoiseSchedule();
+        using var prediction = zeros(2, 1, 2, 2);
+        using var target = stack(new[] { full(1, 2, 2, 1.0f), full(1, 2, 2, 2.0f) });
+        using var t = tensor(new long[] { 100, 800 });
+        using var weights = tensor(new[] { 1f, 0.5f });
+        Assert.Equal((1 + 4 * 0.5) / 2, DiffusionLoss.Compute(prediction, target, t, weights, schedule).item<float>(), 5);
+
+        var snr = new[] { schedule.Snr[100].item<double>(), schedule.Snr[800].item<double>() };
+        var eps = (1 * Math.Min(snr[0], 5) / snr[0] + 2 * Math.Min(snr[1], 5) / snr[1]) / 2;
+        Assert.Equal(eps, DiffusionLoss.Compute(prediction, target, t, weights, schedule, 5).item<float>(), 5);
+        var vpred = (1 * Math.Min(snr[0], 5) / (snr[0] + 1) + 2 * Math.Min(snr[1], 5) / (snr[1] + 1)) / 2;
+        Assert.Equal(vpred, DiffusionLoss.Compute(prediction, target, t, weights, schedule, 5, vParameterization: true).item<float>(), 5);
+    }
+
+    [Fact]
+    public void OffsetAndPyramidNoiseAreReproducibleAndNormalised()
+    {
+        using var latents = zeros(4, 4, 32, 32);
+        using var g1 = new Generator(3);
+        using var g2 = new Generator(3);
+        using var a = NoiseSampler.Sample(latents, g1, noiseOffset: 0.1, multiresIterations: 6, multiresDiscount: 0.3);
+        using var b = NoiseSampler.Sample(latents, g2, noiseOffset: 0.1, multiresIterations: 6, multiresDiscount: 0.3);
+        Assert.True(a.eq(b).all().item<bool>());
+        Assert.Equal(1.0, a.std().item<float>(), 3);
+        using var g3 = new Generator(3);
+        using var plain = NoiseSampler.Sample(latents, g3);
+        Assert.False(plain.allclose(a));
+    }
+}
