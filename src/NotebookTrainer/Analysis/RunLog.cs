@@ -12,6 +12,16 @@ public sealed record RunLogEntry(int Step, int Epoch, double Loss, double[] Lear
 /// <summary>Mean loss of one epoch.</summary>
 public sealed record EpochLoss(int Epoch, int Steps, double MeanLoss, double MinLoss, double MaxLoss);
 
+/// <summary>The per-epoch loss table as a notebook shows it.</summary>
+public sealed record EpochLossTable(IReadOnlyList<EpochLoss> Epochs) : IHtmlRenderable
+{
+    public string ToHtml() => Html.Table(["epoch", "steps", "mean loss", "min", "max"], Epochs.Select(e => new object?[]
+    {
+        e.Epoch, e.Steps, e.MeanLoss.ToString("0.00000", CultureInfo.InvariantCulture),
+        e.MinLoss.ToString("0.00000", CultureInfo.InvariantCulture), e.MaxLoss.ToString("0.00000", CultureInfo.InvariantCulture),
+    }));
+}
+
 /// <summary>
 /// The trainer's per-step CSV log (<c>{logging_dir}/{log_prefix}{output_name}/loss.csv</c>, columns step, epoch,
 /// loss, optionally smoothed_loss, and one lr_* column per parameter group): loss curve raw and EMA-smoothed,
@@ -87,6 +97,8 @@ public sealed class RunLog : IHtmlRenderable
     public IReadOnlyList<EpochLoss> EpochMeans() => Entries.GroupBy(e => e.Epoch).OrderBy(g => g.Key)
         .Select(g => new EpochLoss(g.Key, g.Count(), g.Average(e => e.Loss), g.Min(e => e.Loss), g.Max(e => e.Loss))).ToList();
 
+    public EpochLossTable EpochTable() => new(EpochMeans());
+
     public GenericChart LossChart(double smoothing = 0.9)
     {
         var steps = Entries.Select(e => e.Step).ToArray();
@@ -116,11 +128,7 @@ public sealed class RunLog : IHtmlRenderable
             sb.Append(MimeRenderer.ChartHtml(LossChart()));
             if (LearningRateColumns.Count > 0) sb.Append(MimeRenderer.ChartHtml(LearningRateChart()));
         }
-        sb.Append(Html.Table(["epoch", "steps", "mean loss", "min", "max"], EpochMeans().Select(e => new object?[]
-        {
-            e.Epoch, e.Steps, e.MeanLoss.ToString("0.00000", CultureInfo.InvariantCulture),
-            e.MinLoss.ToString("0.00000", CultureInfo.InvariantCulture), e.MaxLoss.ToString("0.00000", CultureInfo.InvariantCulture),
-        })));
+        sb.Append(EpochTable().ToHtml());
         return sb.Append("</div>").ToString();
     }
 }

@@ -41,6 +41,7 @@ public class RunLogTests
         Assert.Equal(0.30, smooth[0], 10);   // debiased: the first value is the first loss
         Assert.Equal((0.5 * 0.5 * 0.30 + 0.5 * 0.10) / 0.75, smooth[1], 10);
         var html = log.ToHtml();
+        Assert.Contains("0.30000", log.EpochTable().ToHtml());
         Assert.Contains("Plotly", html);
         Assert.Contains("<table", html);
         Assert.Equal(0, Ntrain.Run(["log", dir.Path]));

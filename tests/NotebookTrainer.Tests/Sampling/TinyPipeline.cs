@@ -25,7 +25,6 @@ sealed class TinyPipeline : IDisposable
         manual_seed(seed);
         Unet = new UNet2DConditionModel(UNet2DConditionConfig.Tiny);
         Unet.eval();
-        ResetGroupNorms(Unet);
         embedding = nn.Embedding(128, UNet2DConditionConfig.Tiny.CrossAttentionDim);
         decoder = nn.Conv2d(4, 3, 1);
         var tokenizer = new PromptTokenizer(
@@ -39,21 +38,6 @@ sealed class TinyPipeline : IDisposable
     }
 
     public DiffusionPipeline Pipeline { get; }
-
-    /// <summary>
-    /// TorchSharp's GroupNorm leaves its affine parameters uninitialised when a dtype/device is passed (the U-Net
-    /// does), which gives NaN outputs before a checkpoint is loaded; set them to nn.GroupNorm's defaults.
-    /// </summary>
-    static void ResetGroupNorms(nn.Module module)
-    {
-        using var _ = no_grad();
-        foreach (var (_, child) in module.named_modules())
-            if (child is TorchSharp.Modules.GroupNorm norm)
-            {
-                norm.weight!.fill_(1);
-                norm.bias!.zero_();
-            }
-    }
 
     static uint StableHash(string s) => s.Aggregate(2166136261u, (h, c) => (h ^ c) * 16777619u);
 
