@@ -16,6 +16,13 @@ static class TinyModelStep
         using var text = randn(batch, 77, UNet2DConditionConfig.Tiny.CrossAttentionDim);
         using var t = randint(0, 1000, [batch]);
         using var target = randn(batch, 4, 32, 32);
+        var forward = Timing.MedianSeconds(() =>
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            unet.forward(latents, t, text);
+        }, warmup: 1, repeats: 5);
+        Console.WriteLine($"tiny U-Net forward (no grad), batch {batch}: {forward * 1000:F1} ms");
         foreach (var checkpointing in new[] { false, true })
         {
             unet.EnableGradientCheckpointing(checkpointing);
@@ -24,7 +31,7 @@ static class TinyModelStep
                 using var scope = NewDisposeScope();
                 unet.zero_grad();
                 nn.functional.mse_loss(unet.forward(latents, t, text), target).backward();
-            }, warmup: 2, repeats: 10);
+            }, warmup: 1, repeats: 5);
             Console.WriteLine($"tiny U-Net fwd+bwd, batch {batch}, 32x32 latents, checkpointing {(checkpointing ? "on " : "off")}: {seconds * 1000:F1} ms/step");
         }
     }

@@ -15,9 +15,6 @@ public sealed class LoraModule : NetworkModule
     public nn.Module<Tensor, Tensor> lora_up;
     public Tensor alpha;
 
-    readonly Parameter downWeight;
-    readonly Parameter upWeight;
-
     /// <param name="alpha">kohya: 0 or null means alpha = rank (scale 1).</param>
     public LoraModule(string name, TargetLayer target, long rank, double? alpha, ScalarType dtype = ScalarType.Float32, Device? device = null)
         : base(name, target)
@@ -28,22 +25,22 @@ public sealed class LoraModule : NetworkModule
         {
             var down = nn.Conv2d(conv.InChannels, rank, conv.KernelSize, conv.Stride, conv.Padding, bias: false, device: device, dtype: dtype);
             var up = nn.Conv2d(rank, conv.OutChannels, 1, bias: false, device: device, dtype: dtype);
-            (lora_down, lora_up, downWeight, upWeight) = (down, up, down.weight!, up.weight!);
+            (lora_down, lora_up) = (down, up);
         }
         else
         {
             var down = nn.Linear(target.InFeatures, rank, hasBias: false, device: device, dtype: dtype);
             var up = nn.Linear(rank, target.OutFeatures, hasBias: false, device: device, dtype: dtype);
-            (lora_down, lora_up, downWeight, upWeight) = (down, up, down.weight!, up.weight!);
+            (lora_down, lora_up) = (down, up);
         }
         var a = alpha is null or 0 ? rank : alpha.Value;
         this.alpha = tensor((float)a, device: device);
         using (no_grad())
         {
-            if (downWeight.device.type != DeviceType.META)
+            if (DownWeight.device.type != DeviceType.META)
             {
-                nn.init.kaiming_uniform_(downWeight, Math.Sqrt(5));
-                upWeight.zero_();
+                nn.init.kaiming_uniform_(DownWeight, Math.Sqrt(5));
+                UpWeight.zero_();
             }
         }
         RegisterComponents();
@@ -59,10 +56,18 @@ public sealed class LoraModule : NetworkModule
     /// <summary>Probability of dropping a whole rank for a sample, training only; survivors are rescaled.</summary>
     public float RankDropout { get; set; }
 
-    public Parameter DownWeight => downWeight;
-    public Parameter UpWeight => upWeight;
+    // Properties, not fields: TorchSharp registers every Parameter field, which would add keys to the state dict.
+    public Parameter DownWeight => WeightOf(lora_down);
+    public Parameter UpWeight => WeightOf(lora_up);
 
-    protected override ScalarType ParameterDType => downWeight.dtype;
+    static Parameter WeightOf(nn.Module<Tensor, Tensor> layer) => layer switch
+    {
+        Linear linear => linear.weight!,
+        Conv2d conv => conv.weight!,
+        _ => throw new InvalidOperationException($"unexpected LoRA layer {layer.GetType().Name}"),
+    };
+
+    protected override ScalarType ParameterDType => DownWeight.dtype;
 
     protected override Tensor Delta(Tensor input)
     {
@@ -87,6 +92,7 @@ public sealed class LoraModule : NetworkModule
     public override Tensor DeltaWeight()
     {
         using var scope = NewDisposeScope();
+        var (upWeight, downWeight) = (UpWeight, DownWeight);
         Tensor delta;
         if (Target.Conv is null)
             delta = upWeight.matmul(downWeight);

@@ -155,8 +155,10 @@ public sealed class LoraTrainer : IDisposable
         {
             var batches = dataset.BatchesForEpoch(epoch);
             var firstBatch = epoch == position.Epoch ? position.BatchInEpoch : 0;
+            var consumed = firstBatch;
             for (var b = firstBatch; b < batches.Count && step < Plan.TotalSteps; b++)
             {
+                consumed = b + 1;
                 var random = new Random(unchecked(config.Seed * 1_000_003 + (int)batchesSeen));
                 batchesSeen++;
                 var loss = Forward(batches[b], latents, random, epoch, step);
@@ -194,7 +196,8 @@ public sealed class LoraTrainer : IDisposable
                 }
             }
             if (cancelled) break;
-            var finishedEpoch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = 0, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
+            // max_train_steps can end a run mid-epoch: record how far into the epoch it got.
+            var finishedEpoch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = consumed < batches.Count ? consumed : 0, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
             var lastEpoch = epoch == Plan.Epochs || step >= Plan.TotalSteps;
             if (config.SaveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
             {

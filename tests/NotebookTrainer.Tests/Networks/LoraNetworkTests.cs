@@ -48,6 +48,8 @@ public class LoraNetworkTests
         Assert.Contains("lora_te_text_model_encoder_layers_0_mlp_fc2", teNames);
 
         var sd = network.StateDict();
+        Assert.All(sd.Keys, k => Assert.Matches(@"^lora_(unet|te)_[a-z0-9_]+\.(lora_down\.weight|lora_up\.weight|alpha)$", k));
+        Assert.Equal(3 * 36, sd.Count);
         Assert.Equal(new long[] { 4, ToyUNet.Channels, 1, 1 }, sd["lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight"].shape);
         Assert.Equal(new long[] { ToyUNet.Channels, 4, 1, 1 }, sd["lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight"].shape);
         Assert.Equal(new long[] { 4, ToyUNet.ContextDim }, sd["lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight"].shape);
