@@ -12,36 +12,45 @@ public sealed partial record TrainingRun(string Directory, string? LogPath, IRea
     /// <summary>The final LoRA (no epoch number), else the last epoch's.</summary>
     public string? FinalLora => LoraFiles.Count == 0 ? null : LoraFiles.FirstOrDefault(f => f.Epoch is null).Path ?? LoraFiles[^1].Path;
 
-    public static TrainingRun Open(string dir)
+    /// <param name="logSearchRoot">
+    /// Where to look for the log when <c>{dir}/logs</c> has none (logging_dir may sit outside output_dir): the newest
+    /// loss.csv below it in a folder whose name ends with the LoRA's output name.
+    /// </param>
+    public static TrainingRun Open(string dir, string? logSearchRoot = null)
     {
         var loras = System.IO.Directory.EnumerateFiles(dir, "*.safetensors").Where(IsLora)
             .Select(path => (Epoch: EpochOf(path), Path: path))
             .OrderBy(f => f.Epoch ?? int.MaxValue).ThenBy(f => f.Path, StringComparer.Ordinal).ToList();
-        var logs = Path.Combine(dir, "logs");
-        var log = System.IO.Directory.Exists(logs)
-            ? System.IO.Directory.EnumerateFiles(logs, RunLog.FileName, SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            : null;
+        var log = NewestLog(Path.Combine(dir, "logs"), _ => true);
+        if (log is null && logSearchRoot is not null && loras.Count > 0)
+        {
+            var outputName = EpochSuffix().Replace(Path.GetFileNameWithoutExtension(loras[^1].Path), "");
+            log = NewestLog(logSearchRoot, folder => Path.GetFileName(folder).EndsWith(outputName, StringComparison.Ordinal));
+        }
         var samples = Path.Combine(dir, "sample");
         return new TrainingRun(dir, log, loras, System.IO.Directory.Exists(samples) ? samples : null);
     }
+
+    static string? NewestLog(string root, Func<string, bool> folderMatches) => System.IO.Directory.Exists(root)
+        ? System.IO.Directory.EnumerateFiles(root, RunLog.FileName, SearchOption.AllDirectories)
+            .Where(f => folderMatches(Path.GetDirectoryName(f)!)).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+        : null;
 
     /// <summary>The most recently written run under <paramref name="runsDir"/>: a folder holding LoRA files or a logs/…/loss.csv.</summary>
     public static TrainingRun FindLatest(string runsDir)
     {
         if (!System.IO.Directory.Exists(runsDir))
             throw new DirectoryNotFoundException($"{runsDir} does not exist; run notebooks/05-train.ipynb (or ntrain train) first.");
-        var candidates = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var log in System.IO.Directory.EnumerateFiles(runsDir, RunLog.FileName, SearchOption.AllDirectories))
-        {
-            var dir = Path.GetDirectoryName(log)!;
-            var logs = dir.LastIndexOf(Path.DirectorySeparatorChar + "logs", StringComparison.Ordinal);
-            candidates.Add(logs > 0 ? dir[..logs] : dir);
-        }
-        foreach (var file in System.IO.Directory.EnumerateFiles(runsDir, "*.safetensors", SearchOption.AllDirectories))
-            if (IsLora(file)) candidates.Add(Path.GetDirectoryName(file)!);
-        var newest = candidates.OrderByDescending(LastWrite).FirstOrDefault()
+        // A folder with LoRA files is the run; a log folder alone counts only when no LoRA was saved yet.
+        var loraDirs = System.IO.Directory.EnumerateFiles(runsDir, "*.safetensors", SearchOption.AllDirectories)
+            .Where(IsLora).Select(f => Path.GetDirectoryName(f)!).Distinct().ToList();
+        if (loraDirs.Count > 0)
+            return Open(loraDirs.OrderByDescending(LastWrite).First(), runsDir);
+        var log = NewestLog(runsDir, _ => true)
             ?? throw new FileNotFoundException($"no training run under {runsDir}: no LoRA .safetensors and no logs/<name>/{RunLog.FileName}.");
-        return Open(newest);
+        var logFolder = Path.GetDirectoryName(log)!;
+        var logs = logFolder.LastIndexOf(Path.DirectorySeparatorChar + "logs", StringComparison.Ordinal);
+        return Open(logs > 0 ? logFolder[..logs] : logFolder) with { LogPath = log };
     }
 
     static DateTime LastWrite(string dir) =>

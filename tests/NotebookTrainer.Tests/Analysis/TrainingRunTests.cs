@@ -33,5 +33,16 @@ public class TrainingRunTests
         Assert.EndsWith(RunLog.FileName, found.LogPath);
         Assert.NotNull(found.SampleDir);
         Assert.Throws<FileNotFoundException>(() => TrainingRun.FindLatest(Path.Combine(run, "sample")));
+
+        // 05-train's layout: LoRA files in train/output, logging_dir train/logs/<output_name>.
+        var output = Path.Combine(dir.Path, "train2", "output");
+        Directory.CreateDirectory(Path.Combine(dir.Path, "train2", "logs", "sample_lora"));
+        Directory.CreateDirectory(output);
+        File.WriteAllLines(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunLog.FileName), ["step,epoch,loss", "1,1,0.1"]);
+        SafeTensorsWriter.Write(Path.Combine(output, "sample_lora-000001.safetensors"), network.StateDict());
+        SafeTensorsWriter.Write(Path.Combine(output, "sample_lora.safetensors"), network.StateDict());
+        var separate = TrainingRun.FindLatest(dir.Path);
+        Assert.Equal(output, separate.Directory);
+        Assert.Equal(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunLog.FileName), separate.LogPath);
     }
 }
