@@ -4,9 +4,12 @@ using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.IO;
 using NotebookTrainer.Models;
+using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.Progress;
+using NotebookTrainer.Sampling;
+using NotebookTrainer.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -207,11 +210,39 @@ public sealed class LoraTrainer : IDisposable
             }
             if (lastEpoch && config.SaveState)
                 lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
+            SampleImages(epoch, cancellationToken);
         }
         var finalEpoch = Math.Min(epoch, Plan.Epochs);
         if (!cancelled)
             lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}.safetensors"), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
         return new TrainingResult(lastLora, lastState, step, finalEpoch, cancelled, losses, Plan);
+    }
+
+    /// <summary>
+    /// kohya's sample_every_n_epochs: images for each line of sample_prompts, with the LoRA as it is now, into
+    /// <c>output_dir/sample</c>. Sampling draws from its own per-image generators, so it does not change training.
+    /// </summary>
+    void SampleImages(int epoch, CancellationToken cancellationToken)
+    {
+        if (config.SampleEveryNEpochs is not { } every || every < 1 || epoch % every != 0 || config.SamplePrompts is not { } promptsFile) return;
+        if (models.TokenizerDir is not { } tokenizerDir)
+        {
+            log("sample_prompts is set, but the base model has no tokenizer folder: no sample images.");
+            return;
+        }
+        Network.SetTraining(false);
+        try
+        {
+            var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, ClipTokenizer.Load(tokenizerDir),
+                models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
+            var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
+                new SampleRunOptions(OutputDir, config.OutputName, epoch) { Seed = config.Seed }, cancellation: cancellationToken);
+            log($"epoch {epoch}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
+        }
+        finally
+        {
+            Network.SetTraining(true);
+        }
     }
 
     double EffectiveLearningRate(ParameterGroup group) => optimizer switch

@@ -32,7 +32,7 @@ public static class TrainingModelLoader
         var tokenizer = ClipTokenizer.Load(tokenizerDir);
         var maxTokens = config.MaxTokenLength ?? 75;
         return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
-            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction);
+            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction, tokenizerDir);
     }
 
     static string? Sibling(string path, string folder)

@@ -6,7 +6,8 @@ namespace NotebookTrainer.Training;
 
 /// <summary>
 /// The frozen base model a LoRA trains on. <see cref="Tokenize"/> turns a caption into kohya token windows
-/// (each 77 ids: BOS + 75 + EOS/padding; one window, or max_token_length/75 of them).
+/// (each 77 ids: BOS + 75 + EOS/padding; one window, or max_token_length/75 of them). <see cref="TokenizerDir"/>
+/// is where the tokenizer files are, for sampling during training.
 /// </summary>
 public sealed record TrainingModels(
     UNet2DConditionModel Unet,
@@ -15,7 +16,8 @@ public sealed record TrainingModels(
     Func<string, int[][]> Tokenize,
     string ModelName,
     string? ModelHash = null,
-    bool VPrediction = false) : IDisposable
+    bool VPrediction = false,
+    string? TokenizerDir = null) : IDisposable
 {
     public void Dispose()
     {
