@@ -139,7 +139,8 @@ public sealed class LoraTrainer : IDisposable
         var logDir = Path.Combine(config.LoggingDir is { } ld ? Path.GetFullPath(ld) : Path.Combine(OutputDir, "logs"), (config.LogPrefix ?? "") + config.OutputName);
         using var tensorBoard = new TensorBoardWriter(logDir);
         var csvPath = Path.Combine(logDir, "loss.csv");
-        using var csv = new StreamWriter(csvPath, append: File.Exists(csvPath)) { AutoFlush = true };
+        // A fresh run starts its log anew; a resumed run continues the one it resumes.
+        using var csv = new StreamWriter(csvPath, append: resumeFrom is not null && File.Exists(csvPath)) { AutoFlush = true };
         if (csv.BaseStream.Position == 0) csv.WriteLine("step,epoch,loss,smoothed_loss," + string.Join(",", groups.Select(g => "lr_" + g.Name)));
 
         var losses = new List<(int, float, float)>();
