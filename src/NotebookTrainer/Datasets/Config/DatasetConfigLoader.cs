@@ -99,19 +99,7 @@ static class DatasetConfigLoader
 
         void CheckType(ConfigEntry entry, ConfigKey key, string path)
         {
-            var ok = (key.Kind, entry.Value) switch
-            {
-                (ConfigValueKind.Bool, ConfigScalar { Value: bool }) => true,
-                (ConfigValueKind.Int, ConfigScalar { Value: long }) => true,
-                (ConfigValueKind.Number, ConfigScalar { Value: long or double }) => true,
-                (ConfigValueKind.String, ConfigScalar { Value: string }) => true,
-                (ConfigValueKind.Table, ConfigTable) => true,
-                (ConfigValueKind.NumberPair, ConfigArray { Items: [ConfigScalar { Value: long or double }, ConfigScalar { Value: long or double }] }) => true,
-                (ConfigValueKind.Resolution, ConfigScalar { Value: long }) => true,
-                (ConfigValueKind.Resolution, ConfigArray { Items: [ConfigScalar { Value: long }, ConfigScalar { Value: long }] }) => true,
-                _ => false,
-            };
-            if (ok) return;
+            if (IsValid(entry, key)) return;
             var got = Describe(entry.Value);
             var fix = (key.Kind, entry.Value) switch
             {
