@@ -4,16 +4,18 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Training;
 
 /// <summary>
-/// The DDPM forward process Stable Diffusion was trained with: 1000 steps, scaled-linear betas
-/// (linspace(√0.00085, √0.012)²), ᾱ = cumprod(1−β), SNR = ᾱ/(1−ᾱ). Computed in float64, used in float32.
+/// The DDPM forward process as tensors for the training step: ᾱ and SNR = ᾱ/(1−ᾱ) from the one schedule
+/// definition in <see cref="Sampling.NoiseSchedule"/> (Stable Diffusion's 1000 scaled-linear steps by default).
+/// Kept in float64, used in the batch's dtype.
 /// </summary>
 public sealed class NoiseSchedule : IDisposable
 {
-    public NoiseSchedule(int steps = 1000, double betaStart = 0.00085, double betaEnd = 0.012)
+    public NoiseSchedule() : this(Sampling.NoiseSchedule.StableDiffusion) { }
+
+    public NoiseSchedule(Sampling.NoiseSchedule schedule)
     {
-        Steps = steps;
-        using var betas = linspace(Math.Sqrt(betaStart), Math.Sqrt(betaEnd), steps, ScalarType.Float64).square();
-        AlphasCumprod = (1 - betas).cumprod(0).DetachFromDisposeScope();
+        Steps = schedule.TrainTimesteps;
+        AlphasCumprod = tensor(schedule.AlphasCumprod, ScalarType.Float64).DetachFromDisposeScope();
         Snr = (AlphasCumprod / (1 - AlphasCumprod)).DetachFromDisposeScope();
     }
 
