@@ -20,5 +20,6 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         Console.WriteLine($"  {name,-14} {description}");
     return args.Length == 0 ? 0 : 2;
 }
+_ = NotebookTrainer.Runtime.TorchRuntime.LibTorchVersion;   // the library's native settings apply before the first torch call
 benchmark.Run(args[1..]);
 return 0;

@@ -19,6 +19,12 @@ static class UNetStep
         var dtypes = args.Length > 0 ? args.Select(a => a == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32).ToArray() : [ScalarType.Float32, ScalarType.BFloat16];
         foreach (var dtype in dtypes)
         {
+            if (dtype != ScalarType.Float32 && MatmulPeak.Measure(dtype, n: 512) < 0.05 * MatmulPeak.Measure(ScalarType.Float32, n: 512))
+            {
+                Console.WriteLine($"{dtype,-9} skipped: this CPU has no {dtype} matmul units (libtorch runs it at under 5% of the fp32 rate); " +
+                                  $"PyTorch reference {ReferenceSeconds[dtype]:F2} s is from a CPU with AVX512-BF16/AMX");
+                continue;
+            }
             var peak = MatmulPeak.Measure(dtype);
             manual_seed(0);
             using var unet = new UNet2DConditionModel(UNet2DConditionConfig.StableDiffusion15, dtype);

@@ -50,7 +50,12 @@ public static partial class NotebookRunner
         return notebooks.Select(Path.GetFullPath).ToList();
     }
 
-    public static async Task<RunnerResult> RunAsync(RunnerOptions options, TextWriter log, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs the notebooks in order. Each cell starts on the calling thread and the runner blocks until it ends, so
+    /// called from Main, cells run on the main thread, where tensor memory is reused between training steps (see
+    /// NativeEnvironment); a cell's own awaits may continue elsewhere.
+    /// </summary>
+    public static RunnerResult Run(RunnerOptions options, TextWriter log, CancellationToken cancellationToken = default)
     {
         List<NotebookDocument> documents;
         try
@@ -70,7 +75,7 @@ public static partial class NotebookRunner
         RunFailure? failure = null;
         foreach (var document in documents)
         {
-            var run = await RunNotebookAsync(document, options.Parameters, log, cancellationToken);
+            var run = RunNotebook(document, options.Parameters, log, cancellationToken);
             runs.Add(run);
             document.Save(Path.Combine(outputDirectory, document.FileName));
             if (run.Failure is not null)
@@ -97,7 +102,7 @@ public static partial class NotebookRunner
                 (declared.Count == 0 ? "None of these notebooks has a parameters cell." : $"Declared: {string.Join(", ", declared.Order())}."));
     }
 
-    static async Task<NotebookRun> RunNotebookAsync(NotebookDocument notebook, IReadOnlyDictionary<string, string> parameters, TextWriter log, CancellationToken cancellationToken)
+    static NotebookRun RunNotebook(NotebookDocument notebook, IReadOnlyDictionary<string, string> parameters, TextWriter log, CancellationToken cancellationToken)
     {
         var injected = ParameterInjector.Inject(notebook, parameters);
         var used = injected.ToDictionary(name => name, name => parameters[name]);
@@ -131,7 +136,7 @@ public static partial class NotebookRunner
                 CellRun result;
                 try
                 {
-                    result = await session.RunCellAsync(cellNumber, cell.Source, cancellationToken);
+                    result = session.RunCellAsync(cellNumber, cell.Source, cancellationToken).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {

@@ -1,3 +1,3 @@
 using NotebookTrainer.Runner;
 
-return await RunnerCommandLine.RunAsync(args, Console.Out, Console.Error);
+return RunnerCommandLine.Run(args, Console.Out, Console.Error);

@@ -17,7 +17,7 @@ public static class RunnerCommandLine
           130 stopped by Ctrl+C (the partial notebook and report are still written)
         """;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
@@ -47,7 +47,7 @@ public static class RunnerCommandLine
         RunnerResult result;
         try
         {
-            result = await NotebookRunner.RunAsync(options, stdout, cancel.Token);
+            result = NotebookRunner.Run(options, stdout, cancel.Token);
         }
         finally
         {

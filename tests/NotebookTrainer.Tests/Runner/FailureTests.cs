@@ -35,7 +35,7 @@ public sealed class FailureTests : IDisposable
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var exitCode = await RunnerCommandLine.RunAsync(
+        var exitCode = RunnerCommandLine.Run(
             [Path.Combine(Fixtures, "errors"), "--out", workspace.Output], stdout, stderr);
 
         Assert.Equal(NotebookRunner.CellFailed, exitCode);
@@ -80,7 +80,7 @@ public sealed class FailureTests : IDisposable
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        Assert.Equal(2, await RunnerCommandLine.RunAsync(["notebooks", "--param", "no-equals"], stdout, stderr));
+        Assert.Equal(2, RunnerCommandLine.Run(["notebooks", "--param", "no-equals"], stdout, stderr));
         Assert.Contains("--param 'no-equals': expected name=value", stderr.ToString());
 
         var (missing, _) = await workspace.RunAsync("does-not-exist");

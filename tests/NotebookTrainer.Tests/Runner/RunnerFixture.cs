@@ -33,7 +33,7 @@ public sealed class RunnerWorkspace : IDisposable
     {
         var log = new StringWriter();
         var options = new RunnerOptions([Path.Combine(Fixtures, input)], Output, null, parameters.ToDictionary(p => p.Name, p => p.Value));
-        var result = await NotebookRunner.RunAsync(options, log);
+        var result = NotebookRunner.Run(options, log);
         return (result, log.ToString());
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using NotebookTrainer.Runtime;
 
@@ -14,5 +15,35 @@ public class NativeEnvironmentTests
         _ = TorchRuntime.LibTorchVersion;   // the library is loaded, so its module initializer has run
         var native = Marshal.PtrToStringAnsi(getenv("OMP_WAIT_POLICY"));
         Assert.Equal(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "PASSIVE", native);
+    }
+
+    [Fact]
+    public void On_the_main_thread_a_freed_large_tensor_stays_in_the_process_for_the_next_allocation()
+    {
+        // The test host runs tests on pool threads, whose glibc arenas still map large blocks; ntrain works on the
+        // main thread, so the probe runs there, in a child process.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ntrain.dll"));
+        start.ArgumentList.Add("env");
+        start.Environment.Remove("NTRAIN_MALLOC");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("freed tensor memory: kept for reuse", output);
+    }
+
+    [Fact]
+    public void Opting_out_leaves_glibc_malloc_as_it_is()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ntrain.dll"));
+        start.ArgumentList.Add("env");
+        start.Environment["NTRAIN_MALLOC"] = "system";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Contains("freed tensor memory: returned to the kernel", output);
+        Assert.Contains("missing reuse of freed tensor memory on this thread", output);
     }
 }

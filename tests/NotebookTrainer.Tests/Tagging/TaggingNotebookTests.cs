@@ -20,7 +20,7 @@ public sealed class TaggingNotebookTests : IDisposable
         var dataDir = Path.Combine(root, "data");
         var output = Path.Combine(root, "out");
         var log = new StringWriter();
-        var result = await NotebookRunner.RunAsync(new RunnerOptions([notebook], output, null, new Dictionary<string, string>
+        var result = NotebookRunner.Run(new RunnerOptions([notebook], output, null, new Dictionary<string, string>
         {
             ["dataDir"] = dataDir,
             ["tinyModelDir"] = Path.Combine(root, "tagger"),
