@@ -25,6 +25,14 @@ public static class CaptionText
         return tags;
     }
 
+    /// <summary>
+    /// A caption file's text exactly as stored: a leading BOM stays in the text as U+FEFF (File.ReadAllText would
+    /// drop it), so the journal's before-text, written back on undo, restores the file byte for byte.
+    /// </summary>
+    public static string ReadFile(string path) => ExactUtf8.GetString(File.ReadAllBytes(path));
+
+    static readonly UTF8Encoding ExactUtf8 = new(encoderShouldEmitUTF8Identifier: false);
+
     public static string Format(IEnumerable<string> tags) => string.Join(Separator, tags);
 
     /// <summary>Normalises a tag typed by a user the same way <see cref="Parse"/> normalises file content.</summary>

@@ -50,7 +50,7 @@ public sealed class CurationSession : IDisposable
         {
             var caption = ImageFiles.CaptionPathFor(image, CaptionExtension);
             var exists = File.Exists(caption);
-            list.Add(new CaptionEntry(image, caption, exists ? CaptionText.Parse(File.ReadAllText(caption)) : [], exists));
+            list.Add(new CaptionEntry(image, caption, exists ? CaptionText.Parse(CaptionText.ReadFile(caption)) : [], exists));
         }
         return list;
     }
@@ -68,7 +68,7 @@ public sealed class CurationSession : IDisposable
             var after = operation.Transform(c.ImagePath, [.. c.Tags], counts);
             if (after.SequenceEqual(c.Tags, StringComparer.Ordinal) && c.HasCaption) continue;
             if (!c.HasCaption && after.Count == 0) continue;
-            var beforeText = c.HasCaption ? File.ReadAllText(c.CaptionPath) : null;
+            var beforeText = c.HasCaption ? CaptionText.ReadFile(c.CaptionPath) : null;
             var afterText = CaptionText.Format(after) + "\n";
             if (afterText == beforeText) continue;
             diffs.Add(new CaptionDiff(c.ImagePath, c.CaptionPath, c.Tags, after, beforeText, afterText));

@@ -206,7 +206,7 @@ public sealed class TagJournal
     string? ReadCaption(string file)
     {
         var full = System.IO.Path.Combine(folder, file);
-        return File.Exists(full) ? File.ReadAllText(full) : null;
+        return File.Exists(full) ? CaptionText.ReadFile(full) : null;
     }
 
     void WriteCaption(string file, string? content)

@@ -20,7 +20,7 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var tmp = TemporaryName(full);
         try
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -33,6 +33,56 @@ public static class AtomicFile
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>
+    /// Removes what a killed writer left in <paramref name="dir"/>: temporary files and folders named
+    /// <c>.{name}.{pid}.{guid}.tmp</c> whose process is gone. A <c>.{name}.{pid}.{guid}.old</c> folder (a replaced
+    /// save_state folder, killed between the two renames) is renamed back when its target is missing. Returns one
+    /// line per thing done.
+    /// </summary>
+    public static IReadOnlyList<string> RecoverLeftovers(string dir)
+    {
+        var done = new List<string>();
+        if (!Directory.Exists(dir)) return done;
+        foreach (var entry in Directory.EnumerateFileSystemEntries(dir, ".*").ToList())
+        {
+            var name = Path.GetFileName(entry);
+            var parts = name.Split('.');
+            // "", target name (may contain dots), pid, guid, "tmp" | "old"
+            if (parts.Length < 5 || parts[^1] is not ("tmp" or "old") || !int.TryParse(parts[^3], out var pid) || ProcessIsAlive(pid)) continue;
+            var target = Path.Combine(dir, string.Join('.', parts[1..^3]));
+            if (parts[^1] == "old" && !Path.Exists(target))
+            {
+                Directory.Move(entry, target);
+                done.Add($"restored {Path.GetFileName(target)} (a save was killed while replacing it)");
+            }
+            else
+            {
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
+                done.Add($"removed {name}, left by a killed process {pid}");
+            }
+        }
+        return done;
+    }
+
+    /// <summary>The temporary name <see cref="RecoverLeftovers"/> recognises.</summary>
+    public static string TemporaryName(string path, string kind = "tmp") =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.{kind}");
+
+    static bool ProcessIsAlive(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 }

@@ -104,6 +104,9 @@ public sealed class WdTaggerModel : IDisposable
     {
         var o = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (intraOpThreads > 0) o.IntraOpNumThreads = intraOpThreads;
+        // Spinning intra-op threads hold their cores between operators; the image decoders running beside the
+        // session then preempt one of them and every parallel operator waits for the straggler.
+        o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return o;
     }
 

@@ -117,9 +117,13 @@ public sealed class LoraTrainer : IDisposable
     public TrainingResult Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, string? resumeFrom = null)
     {
         Directory.CreateDirectory(OutputDir);
+        foreach (var line in AtomicFile.RecoverLeftovers(OutputDir)) log($"output_dir: {line}");
         var startedAt = DateTimeOffset.UtcNow;
         RecordRun();
         log(Plan.ToString());
+        if (device.type == DeviceType.CPU && !Runtime.TorchRuntime.CpuComputesNatively(config.FrozenDType))
+            log($"note: mixed_precision = \"{config.MixedPrecision}\" on a CPU without {config.MixedPrecision} units: libtorch emulates it, and steps run several times slower " +
+                "than with \"no\" (benchmarks: lora-train). It only saves memory here; on this machine prefer mixed_precision = \"no\".");
 
         var position = new TrainingPosition { Epoch = 1, Seed = config.Seed };
         if (resumeFrom is not null)

@@ -43,7 +43,7 @@ public static class TrainingState
         var full = Path.GetFullPath(path);
         var parent = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(parent);
-        var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var temp = AtomicFile.TemporaryName(full);
         Directory.CreateDirectory(temp);
         try
         {
@@ -62,7 +62,7 @@ public static class TrainingState
             string? old = null;
             if (Directory.Exists(full))
             {
-                old = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.old");
+                old = AtomicFile.TemporaryName(full, "old");
                 Directory.Move(full, old);
             }
             Directory.Move(temp, full);

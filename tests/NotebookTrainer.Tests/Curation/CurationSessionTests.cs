@@ -17,6 +17,24 @@ public class CurationSessionTests
     }
 
     [Fact]
+    public void Undo_restores_a_caption_with_a_BOM_byte_for_byte()
+    {
+        using var f = new CurationTestFolder(("a", "x, y"), ("b", "y, z"));
+        byte[] original = [0xEF, 0xBB, 0xBF, .. "solo, y, \u00e9t\u00e9"u8];
+        File.WriteAllBytes(f.Caption("a"), original);
+        using (var s = CurationSession.Open(f.Path))
+        {
+            s.Apply(new RemoveTags(["y"]));
+            Assert.Equal("solo, \u00e9t\u00e9\n", f.Read("a"));
+            Assert.False(File.ReadAllBytes(f.Caption("a")).AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]));
+        }
+        using (var reopened = CurationSession.Open(f.Path))
+            reopened.Undo();
+        Assert.Equal(original, File.ReadAllBytes(f.Caption("a")));
+        Assert.Equal("y, z", f.Read("b"));
+    }
+
+    [Fact]
     public void Preview_is_a_dry_run_and_lists_removed_and_added_tags()
     {
         using var f = new CurationTestFolder(("a", "x, y"), ("b", "y, z"));
