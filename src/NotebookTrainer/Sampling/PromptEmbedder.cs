@@ -67,6 +67,19 @@ public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tenso
         return (Embed(positive), Embed(negative));
     }
 
+    /// <summary>
+    /// A1111 rescales weighted states back to the unweighted mean. Where that mean is next to zero (hidden states
+    /// straight out of a final layer norm with no bias, as in a freshly initialised model) the ratio is noise or 0/0,
+    /// so the weighted states are kept as they are.
+    /// </summary>
+    static Tensor RestoreMean(Tensor states, Tensor weighted)
+    {
+        var originalMean = states.mean().item<float>();
+        var weightedMean = weighted.mean().item<float>();
+        var scale = states.abs().mean().item<float>();
+        return Math.Abs(originalMean) > 1e-3f * scale && Math.Abs(weightedMean) > 1e-3f * scale ? weighted * (originalMean / weightedMean) : weighted;
+    }
+
     Tensor Embed(IReadOnlyList<TokenWindow> windows)
     {
         using var scope = NewDisposeScope();
@@ -76,9 +89,7 @@ public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tenso
             var ids = tensor(windows[w].Ids.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64).unsqueeze(0);
             var states = encodeWindow(ids);
             var weights = tensor(windows[w].Weights).to(states.dtype).to(states.device).reshape(1, -1, 1);
-            var originalMean = states.mean();
-            var weighted = states * weights;
-            weighted = weighted * (originalMean / weighted.mean());
+            var weighted = windows[w].Weights.All(x => x == 1f) ? states : RestoreMean(states, states * weights);
             if (windows.Count == 1) parts.Add(weighted);
             else
             {

@@ -70,6 +70,29 @@ public class PromptTests
     }
 
     [Fact]
+    public void StatesWithAMeanOfExactlyZeroStayFinite()
+    {
+        // Like a final layer norm without bias: each token's state is (e, −e), so the mean is exactly 0.
+        torch.manual_seed(4);
+        using var embedding = nn.Embedding(100, 8);
+        Tensor Encode(Tensor ids)
+        {
+            var e = embedding.forward(ids);
+            return cat([e, -e], -1);
+        }
+        var embedder = new PromptEmbedder(WordTokenizer(), Encode);
+        foreach (var prompt in new[] { "a red cat", "a (red:1.3) cat", "[a] red cat" })
+        {
+            using var states = embedder.Embed(prompt);
+            Assert.False(states.isnan().any().item<bool>(), prompt);
+            Assert.True(states.abs().max().item<float>() < 10, prompt);
+        }
+        using var unweighted = embedder.Embed("a red cat");
+        using var raw = Encode(tensor(embedder.Tokenize("a red cat")[0].Ids.Select(i => (long)i).ToArray()).unsqueeze(0));
+        Assert.Equal(0f, (unweighted - raw).abs().max().item<float>());   // all weights 1: the states are untouched
+    }
+
+    [Fact]
     public void PromptFileFollowsKohyaRules()
     {
         var file = SamplePromptFile.Parse([
