@@ -118,8 +118,16 @@ public sealed class DatasetPlan
         var problems = new List<DatasetProblem>(config.Warnings);
         var sources = new List<(DatasetOptions Dataset, SubsetOptions Subset, List<(string Path, string? MetadataCaption)> Files)>();
         foreach (var dataset in config.Datasets)
+        {
+            if (dataset.ValidationSplit > 0)
+                problems.Add(NotApplied(config.SourceFile, "validation_split", "every image is used for training and no validation loss is computed"));
             foreach (var subset in dataset.Subsets)
+            {
+                if (subset.AlphaMask) problems.Add(NotApplied(config.SourceFile, $"{subset.KeyPath}.alpha_mask", "the loss covers the whole image; transparent pixels are trained as decoded (alpha dropped)"));
+                if (subset.FaceCropAugRange is not null) problems.Add(NotApplied(config.SourceFile, $"{subset.KeyPath}.face_crop_aug_range", "images are cropped to the bucket as without it"));
                 sources.Add((dataset, subset, ListFiles(subset, problems)));
+            }
+        }
 
         var tracker = new ProgressTracker("dataset: reading headers", sources.Sum(s => s.Files.Count), progress);
         var images = new List<PlannedImage>();
@@ -146,6 +154,9 @@ public sealed class DatasetPlan
             problems.Add(DatasetProblem.Error(config.SourceFile, "no usable training images; check image_dir / train_data_dir and the problems above."));
         return new DatasetPlan(config, options, images, problems);
     }
+
+    static DatasetProblem NotApplied(string? file, string key, string consequence) =>
+        DatasetProblem.Warning(file ?? "", $"{key} is read but not applied by this trainer: {consequence}. Remove it to silence this warning.", key: key);
 
     static List<(string, string?)> ListFiles(SubsetOptions subset, List<DatasetProblem> problems)
     {

@@ -8,8 +8,8 @@ namespace NotebookTrainer.Images;
 /// <summary>
 /// Turns a <see cref="TrainingSample"/> into the pixels kohya feeds the VAE: decode as RGB (alpha dropped, as PIL's
 /// convert("RGB") does), resize to the sample's resized size (area-like filtering when shrinking, cubic when
-/// enlarging), crop to the bucket (centre, or a random offset with random_crop), flip horizontally with probability
-/// 0.5 when flip_aug allows it, and scale to [-1, 1], channels first.
+/// enlarging), crop to the bucket (centre, or a random offset with random_crop), recolour with color_aug, flip
+/// horizontally with probability 0.5 when flip_aug allows it, and scale to [-1, 1], channels first.
 /// </summary>
 public static class TrainingImageLoader
 {
@@ -19,6 +19,7 @@ public static class TrainingImageLoader
         using var resized = DecodeResized(sample.ImagePath, sample.ResizedSize);
         var (x0, y0) = CropOffset(resized.Width, resized.Height, bucket, sample.Subset.RandomCrop, random);
         var flip = sample.FlipAllowed && random.NextDouble() < 0.5;
+        if (sample.Subset.ColorAug) ColorAugment(resized, random);
 
         var (w, h) = bucket;
         var plane = w * h;
@@ -51,6 +52,56 @@ public static class TrainingImageLoader
         var tensor = torch.tensor(data, [batch.Samples.Count, 3, h, w], ScalarType.Float32);
         if (device == null || device.type == DeviceType.CPU) return tensor;
         using (tensor) return tensor.to(device);
+    }
+
+    /// <summary>
+    /// kohya's color_aug: one time in three, either shift the hue by up to ±8 OpenCV hue units (±16°) or raise every
+    /// 0..255 channel value to a power in [0.95, 1.05], clip and truncate, each half the time. Hue goes through HSV in
+    /// floating point rather than OpenCV's 8-bit HSV, so single values may differ by one step from sd-scripts.
+    /// </summary>
+    public static void ColorAugment(SKBitmap bitmap, Random random)
+    {
+        if (random.NextDouble() > 0.33) return;
+        var pixels = bitmap.GetPixelSpan();
+        if (random.NextDouble() > 0.5)
+        {
+            var shiftDegrees = (random.NextDouble() * 16 - 8) * 2;
+            for (var p = 0; p < pixels.Length; p += 4)
+                ShiftHue(pixels.Slice(p, 3), shiftDegrees);
+        }
+        else
+        {
+            var gamma = 0.95 + random.NextDouble() * 0.1;
+            Span<byte> table = stackalloc byte[256];
+            for (var v = 0; v < 256; v++) table[v] = (byte)Math.Min(255, Math.Pow(v, gamma));
+            for (var p = 0; p < pixels.Length; p += 4)
+                for (var c = 0; c < 3; c++) pixels[p + c] = table[pixels[p + c]];
+        }
+    }
+
+    static void ShiftHue(Span<byte> rgb, double degrees)
+    {
+        double r = rgb[0] / 255.0, g = rgb[1] / 255.0, b = rgb[2] / 255.0;
+        var max = Math.Max(r, Math.Max(g, b));
+        var min = Math.Min(r, Math.Min(g, b));
+        var chroma = max - min;
+        if (chroma == 0) return;
+        var hue = max == r ? 60 * ((g - b) / chroma) : max == g ? 60 * ((b - r) / chroma + 2) : 60 * ((r - g) / chroma + 4);
+        hue = ((hue + degrees) % 360 + 360) % 360;
+        var x = chroma * (1 - Math.Abs(hue / 60 % 2 - 1));
+        var (r1, g1, b1) = (int)(hue / 60) switch
+        {
+            0 => (chroma, x, 0.0),
+            1 => (x, chroma, 0.0),
+            2 => (0.0, chroma, x),
+            3 => (0.0, x, chroma),
+            4 => (x, 0.0, chroma),
+            _ => (chroma, 0.0, x),
+        };
+        var m = max - chroma;
+        rgb[0] = (byte)Math.Round((r1 + m) * 255);
+        rgb[1] = (byte)Math.Round((g1 + m) * 255);
+        rgb[2] = (byte)Math.Round((b1 + m) * 255);
     }
 
     /// <summary>Top-left corner of the crop: centred, or uniform over the valid range with random_crop.</summary>

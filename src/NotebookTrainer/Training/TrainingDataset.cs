@@ -22,6 +22,11 @@ public static class TrainingDataset
             CaptionExtension = config.CaptionExtension,
             ShuffleCaption = config.ShuffleCaption ? true : null,
             KeepTokens = config.KeepTokens > 0 ? config.KeepTokens : null,
+            BucketResoSteps = config.BucketResoSteps,
+            FlipAug = config.FlipAug ? true : null,
+            ColorAug = config.ColorAug ? true : null,
+            RandomCrop = config.RandomCrop ? true : null,
+            CaptionDropoutRate = config.CaptionDropoutRate > 0 ? config.CaptionDropoutRate : null,
         };
         var file = datasetConfig ?? config.DatasetConfig;
         DatasetConfig dataset;

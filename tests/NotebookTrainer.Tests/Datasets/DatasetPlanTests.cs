@@ -22,6 +22,28 @@ public sealed class DatasetPlanTests : TempDir
     }
 
     [Fact]
+    public void Options_the_trainer_does_not_apply_are_named_in_a_warning_not_silently_dropped()
+    {
+        Images("train", ("a", 512, 512));
+        var plan = DatasetPlan.Build(Config("""
+            [general]
+            caption_extension = '.txt'
+            [[datasets]]
+            resolution = 512
+            validation_split = 0.1
+              [[datasets.subsets]]
+              image_dir = 'train'
+              alpha_mask = true
+              face_crop_aug_range = [2.0, 4.0]
+            """));
+        var warnings = plan.Problems.Where(p => !p.IsError).Select(p => p.ToString()).ToList();
+        Assert.Contains(warnings, w => w.Contains("validation_split is read but not applied"));
+        Assert.Contains(warnings, w => w.Contains("datasets[0].subsets[0].alpha_mask is read but not applied"));
+        Assert.Contains(warnings, w => w.Contains("face_crop_aug_range is read but not applied"));
+        Assert.Equal(1, plan.NumTrainImages);
+    }
+
+    [Fact]
     public void Batches_count_repeats_per_bucket_with_ceil_and_steps_equal_batches()
     {
         Images("train", ("a", 512, 512), ("b", 512, 512), ("c", 1024, 768));

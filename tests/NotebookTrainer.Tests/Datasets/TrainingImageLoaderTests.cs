@@ -81,4 +81,39 @@ public sealed class TrainingImageLoaderTests : TempDir
         Assert.InRange(tensor.min().item<float>(), -1f, 1f);
         Assert.InRange(tensor.max().item<float>(), -1f, 1f);
     }
+
+    [Fact]
+    public void Color_aug_leaves_two_thirds_alone_and_otherwise_shifts_hue_or_applies_a_gamma()
+    {
+        var (hueShifts, gammas, untouched) = (0, 0, 0);
+        for (var seed = 0; seed < 300; seed++)
+        {
+            using var bitmap = new SKBitmap(new SKImageInfo(2, 1, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+            bitmap.SetPixel(0, 0, new SKColor(200, 100, 50));
+            bitmap.SetPixel(1, 0, new SKColor(128, 128, 128));
+            TrainingImageLoader.ColorAugment(bitmap, new Random(seed));
+            var (colour, grey) = (bitmap.GetPixel(0, 0), bitmap.GetPixel(1, 0));
+            if (colour == new SKColor(200, 100, 50) && grey == new SKColor(128, 128, 128)) { untouched++; continue; }
+            if (grey == new SKColor(128, 128, 128))
+            {
+                // Hue rotation keeps a colour's largest and smallest channel (HSV value and chroma).
+                byte[] channels = [colour.Red, colour.Green, colour.Blue];
+                Assert.InRange(channels.Max(), 199, 201);
+                Assert.InRange(channels.Min(), 49, 51);
+                hueShifts++;
+            }
+            else
+            {
+                // v ↦ ⌊v^γ⌋ with one γ in [0.95, 1.05] for every channel.
+                var gamma = Math.Log(grey.Red + 0.5) / Math.Log(128);
+                Assert.InRange(gamma, 0.949, 1.051);
+                Assert.True(grey.Red == grey.Green && grey.Green == grey.Blue);
+                Assert.InRange(colour.Red, Math.Min(255, Math.Floor(Math.Pow(200, gamma)) - 1), Math.Min(255, Math.Floor(Math.Pow(200, gamma)) + 1));
+                Assert.InRange(colour.Blue, Math.Floor(Math.Pow(50, gamma)) - 1, Math.Floor(Math.Pow(50, gamma)) + 1);
+                gammas++;
+            }
+        }
+        Assert.InRange(untouched, 170, 230);   // 67% of 300
+        Assert.True(hueShifts > 20 && gammas > 20, $"hue shifts {hueShifts}, gammas {gammas}");
+    }
 }

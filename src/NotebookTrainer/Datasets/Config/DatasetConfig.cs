@@ -76,6 +76,11 @@ public sealed record DatasetArguments
     public string? CaptionExtension { get; init; }
     public bool? ShuffleCaption { get; init; }
     public int? KeepTokens { get; init; }
+    public int? BucketResoSteps { get; init; }
+    public bool? FlipAug { get; init; }
+    public bool? ColorAug { get; init; }
+    public bool? RandomCrop { get; init; }
+    public double? CaptionDropoutRate { get; init; }
 
     internal ConfigTable ToTable()
     {
@@ -90,6 +95,11 @@ public sealed record DatasetArguments
         Add("caption_extension", CaptionExtension);
         Add("shuffle_caption", ShuffleCaption);
         Add("keep_tokens", (long?)KeepTokens);
+        Add("bucket_reso_steps", (long?)BucketResoSteps);
+        Add("flip_aug", FlipAug);
+        Add("color_aug", ColorAug);
+        Add("random_crop", RandomCrop);
+        Add("caption_dropout_rate", CaptionDropoutRate);
         return table;
     }
 }

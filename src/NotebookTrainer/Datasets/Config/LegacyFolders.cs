@@ -38,6 +38,7 @@ public static class LegacyFolders
             BucketNoUpscale = arguments.BucketNoUpscale ?? false,
             MinBucketReso = arguments.MinBucketReso ?? 256,
             MaxBucketReso = arguments.MaxBucketReso ?? 1024,
+            BucketResoSteps = arguments.BucketResoSteps ?? 64,
             Subsets = subsets,
         };
         return new DatasetConfig(trainDataDir, [dataset], warnings);
@@ -66,6 +67,10 @@ public static class LegacyFolders
                     CaptionExtension = arguments.CaptionExtension ?? ".caption",
                     ShuffleCaption = arguments.ShuffleCaption ?? false,
                     KeepTokens = arguments.KeepTokens ?? 0,
+                    FlipAug = arguments.FlipAug ?? false,
+                    ColorAug = arguments.ColorAug ?? false,
+                    RandomCrop = arguments.RandomCrop ?? false,
+                    CaptionDropoutRate = arguments.CaptionDropoutRate ?? 0,
                     KeyPath = name,
                 });
             }
