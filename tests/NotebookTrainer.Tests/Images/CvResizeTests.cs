@@ -18,6 +18,9 @@ public sealed class CvResizeReference
         new("area_449_to_448_noise", 449, 449, 448, 448, "area", "noise"),
         new("area_450_to_448_stripes", 450, 450, 448, 448, "area", "stripes"),
         new("area_64_to_7_noise", 64, 64, 7, 7, "area", "noise"),
+        // Factors 4/3 and 3/2 mix black and white stripes in near-equal parts, where float rounding decides the last bit.
+        new("area_448_to_336_stripes", 448, 448, 336, 336, "area", "stripes"),
+        new("area_672_to_448_stripes", 672, 672, 448, 448, "area", "stripes"),
         // INTER_AREA, whole-number factors: 2 rounds with (sum+2)>>2, others through a float product.
         new("area_896_to_448_noise", 896, 896, 448, 448, "area", "noise"),
         new("area_896_to_448_stripes", 896, 896, 448, 448, "area", "stripes"),
