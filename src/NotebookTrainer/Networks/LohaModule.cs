@@ -7,7 +7,9 @@ namespace NotebookTrainer.Networks;
 /// <summary>
 /// LyCORIS LoHa: ΔW = (hada_w1_a·hada_w1_b) ⊙ (hada_w2_a·hada_w2_b) · alpha/rank, reshaped to the target weight
 /// (convs flatten in·k·k into the b factors). Init as LyCORIS: w1_a ~ N(0, 0.1), w1_b and w2_b ~ N(0, 1),
-/// w2_a = 0, so a new network is a no-op.
+/// w2_a = 0, so a new network is a no-op. Dropouts as LyCORIS: module_dropout skips the module, rank_dropout zeroes
+/// whole output rows of ΔW (not rescaled, LyCORIS' rank_dropout_scale = false); plain dropout has no LoHa form
+/// (LyCORIS warns and ignores it, and so do we).
 /// </summary>
 public sealed class LohaModule : NetworkModule
 {
@@ -43,6 +45,9 @@ public sealed class LohaModule : NetworkModule
 
     public override long Rank { get; }
 
+    /// <summary>Training only: the probability that an output row of ΔW is dropped for a step.</summary>
+    public float RankDropout { get; set; }
+
     public override double Scale => alpha.item<float>() / Rank;
 
     protected override ScalarType ParameterDType => hada_w1_a.dtype;
@@ -54,5 +59,14 @@ public sealed class LohaModule : NetworkModule
         return delta.reshape(Target.Weight.shape).MoveToOuterDisposeScope();
     }
 
-    protected override Tensor Delta(Tensor input) => ApplyLikeTarget(input, DeltaWeight());
+    protected override Tensor Delta(Tensor input)
+    {
+        var delta = DeltaWeight();
+        if (training && RankDropout > 0)
+        {
+            var keep = (rand(delta.shape[0], device: delta.device) > RankDropout).to(delta.dtype);
+            delta = delta * keep.reshape([-1, .. Enumerable.Repeat(1L, (int)delta.dim() - 1)]);
+        }
+        return ApplyLikeTarget(input, delta);
+    }
 }

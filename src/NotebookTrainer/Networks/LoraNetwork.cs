@@ -69,7 +69,7 @@ public sealed class LoraNetwork : IDisposable
         var (rank, alpha) = target.IsPointwise ? (options.Dim, options.Alpha) : (options.ConvDim ?? 0, options.ConvAlpha);
         if (rank <= 0) return null;
         NetworkModule module = options.Kind == NetworkKind.LoHa
-            ? new LohaModule(name, target, rank, alpha, device: device)
+            ? new LohaModule(name, target, rank, alpha, device: device) { RankDropout = options.RankDropout }
             : new LoraModule(name, target, rank, alpha, device: device) { Dropout = options.Dropout, RankDropout = options.RankDropout };
         module.ModuleDropout = options.ModuleDropout;
         return module;

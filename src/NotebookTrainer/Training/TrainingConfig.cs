@@ -196,7 +196,11 @@ public sealed partial class TrainingConfig
             Error("lr_scheduler", $"\"{LrScheduler}\" is not supported; use one of {string.Join(", ", LearningRateSchedule.Names)}.");
         if (!OptimizerFactory.Types.Contains(OptimizerType, StringComparer.OrdinalIgnoreCase) && !OptimizerType.Equals("DAdaptation", StringComparison.OrdinalIgnoreCase))
             Error("optimizer_type", $"\"{OptimizerType}\" is not supported; use one of {string.Join(", ", OptimizerFactory.Types)}.");
-        try { _ = NetworkOptions(); }
+        try
+        {
+            if (NetworkOptions() is { Kind: NetworkKind.LoHa, Dropout: > 0 })
+                Warnings.Add($"{file}: LoHa has no plain dropout (LyCORIS ignores it too); use rank_dropout or module_dropout in network_args.");
+        }
         catch (ArgumentException e) { Error(lines.ContainsKey("network_args") ? "network_args" : "network_module", e.Message); }
         try { _ = new OptimizerArgs(OptimizerArgs); }
         catch (ArgumentException e) { Error("optimizer_args", e.Message); }

@@ -172,6 +172,35 @@ public class LoraNetworkTests
     }
 
     [Fact]
+    public void LohaRankDropoutDropsWholeOutputRowsOfTheDeltaInTrainingOnly()
+    {
+        var (unet, _, _, _, _) = Setup();
+        var target = LoraNetwork.AllTargets(unet, "lora_unet").Values.First(t => t.Conv is null && t.OutFeatures >= 8);
+        using var module = new LohaModule("m", target, 2, 2) { RankDropout = 0.5f };
+        using (no_grad()) module.hada_w2_a.copy_(randn_like(module.hada_w2_a));
+        using var x = randn(3, target.InFeatures);
+        using var full = nn.functional.linear(x, module.DeltaWeight());
+        using var none = zeros_like(full);
+
+        module.eval();
+        using var evaluated = module.Adapt(x, none);
+        Assert.True(evaluated.allclose(full, rtol: 1e-5, atol: 1e-6));
+
+        module.train();
+        manual_seed(11);
+        using var trained = module.Adapt(x, none);
+        var kept = 0;
+        for (var j = 0; j < full.shape[1]; j++)
+        {
+            using var column = trained[.., j];
+            if (column.abs().max().item<float>() == 0) continue;
+            Assert.True(column.allclose(full[.., j], rtol: 1e-5, atol: 1e-6), $"row {j} of the delta is scaled, not kept or dropped");
+            kept++;
+        }
+        Assert.InRange(kept, 1, (int)full.shape[1] - 1);
+    }
+
+    [Fact]
     public void ParameterGroupsUseSeparateLearningRates()
     {
         var (unet, te, _, _, _) = Setup();

@@ -48,6 +48,21 @@ public class TrainingConfigTests
     }
 
     [Fact]
+    public void LohaWithPlainDropoutWarnsThatOnlyRankAndModuleDropoutApply()
+    {
+        var config = TrainingConfig.Parse("""
+            pretrained_model_name_or_path = "/models/sd15.safetensors"
+            train_data_dir = "/data/train"
+            network_module = "lycoris.kohya"
+            network_args = ["algo=loha", "dropout=0.1", "rank_dropout=0.2"]
+            """);
+        var network = config.NetworkOptions();
+        Assert.Equal(NetworkKind.LoHa, network.Kind);
+        Assert.Equal(0.2f, network.RankDropout);
+        Assert.Contains(config.Warnings, w => w.Contains("LoHa has no plain dropout") && w.Contains("rank_dropout"));
+    }
+
+    [Fact]
     public void UnknownKeyGetsLineAndSuggestion()
     {
         var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse("""
