@@ -47,7 +47,7 @@ public static class CvResize
         var (xOffsets, xWeights) = Lanczos4Taps(sourceWidth, width, Channels);
         var (yOffsets, yWeights) = Lanczos4Taps(sourceHeight, height, rowLength);
 
-        // Horizontal pass over every source row once (cv2 caches rows the same way; integer sums do not depend on order).
+        // Horizontal pass over every source row once, then the vertical pass; exact integer sums, as in cv2.
         var horizontal = new int[sourceHeight * rowLength];
         for (var sy = 0; sy < sourceHeight; sy++)
         {
