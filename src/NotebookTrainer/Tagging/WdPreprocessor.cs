@@ -1,10 +1,12 @@
+using NotebookTrainer.Images;
 using SkiaSharp;
 
 namespace NotebookTrainer.Tagging;
 
 /// <summary>
 /// WD14 input preparation, step for step as the reference taggers do it: composite alpha on white, pad to a square
-/// with white (left/top get pad/2, rounded down), resize to the model side, BGR float32 in 0..255, NHWC, no normalisation.
+/// with white (left/top get pad/2, rounded down), resize to the model side with cv2's INTER_AREA (shrinking) or
+/// INTER_LANCZOS4 (enlarging) bit for bit (<see cref="CvResize"/>), BGR float32 in 0..255, NHWC, no normalisation.
 /// </summary>
 public static class WdPreprocessor
 {
@@ -30,18 +32,20 @@ public static class WdPreprocessor
             canvas.DrawBitmap(bitmap, (square - w) / 2, (square - h) / 2);
         }
 
-        using var resized = new SKBitmap(new SKImageInfo(side, side, SKColorType.Rgba8888, SKAlphaType.Premul));
-        // Shrinking averages with mipmaps (close to cv2 INTER_AREA); enlarging uses a cubic filter (close to Lanczos).
-        var sampling = square >= side ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear) : new SKSamplingOptions(SKCubicResampler.CatmullRom);
-        if (!padded.ScalePixels(resized, sampling))
-            throw new InvalidOperationException($"SkiaSharp could not resize a {square}x{square} image to {side}x{side}.");
-
-        var pixels = resized.GetPixelSpan();
-        for (int p = 0, o = 0; o < destination.Length; p += 4, o += 3)
+        // The padded image as packed BGR bytes, the layout cv2 resizes in the reference taggers.
+        var bgr = new byte[square * square * 3];
+        var pixels = padded.GetPixelSpan();
+        for (int p = 0, o = 0; o < bgr.Length; p += 4, o += 3)
         {
-            destination[o] = pixels[p + 2];
-            destination[o + 1] = pixels[p + 1];
-            destination[o + 2] = pixels[p];
+            bgr[o] = pixels[p + 2];
+            bgr[o + 1] = pixels[p + 1];
+            bgr[o + 2] = pixels[p];
         }
+
+        // As the reference: INTER_AREA when shrinking, INTER_LANCZOS4 when enlarging, a plain copy at equal size.
+        var resized = square == side ? bgr : new byte[side * side * 3];
+        if (square > side) CvResize.Area(bgr, square, square, resized, side, side);
+        else if (square < side) CvResize.Lanczos4(bgr, square, square, resized, side, side);
+        for (var i = 0; i < destination.Length; i++) destination[i] = resized[i];
     }
 }
