@@ -180,6 +180,7 @@ public sealed class LoraTrainer : IDisposable
                 optimizer.Step();
                 optimizer.ZeroGrad();
                 step++;
+                var maxNorm = config.ScaleWeightNorms is { } limit ? MaxNormRegularization.Apply(Network, limit) : default;
                 var stepLoss = accumulatedLoss / accumulated;
                 accumulated = 0;
                 accumulatedLoss = 0;
@@ -190,9 +191,16 @@ public sealed class LoraTrainer : IDisposable
                     stepLoss.ToString("R", CultureInfo.InvariantCulture), smoothed.ToString("R", CultureInfo.InvariantCulture) }
                     .Concat(groups.Select(g => g.LearningRate.ToString("R", CultureInfo.InvariantCulture)))));
                 tensorBoard.AddScalars(step, new[] { ("loss/current", stepLoss), ("loss/average", (float)smoothed) }
-                    .Concat(groups.Select(g => ($"lr/{g.Name}", (float)EffectiveLearningRate(g)))));
+                    .Concat(groups.Select(g => ($"lr/{g.Name}", (float)EffectiveLearningRate(g))))
+                    .Concat(config.ScaleWeightNorms is null ? [] : new[] { ("max_norm/keys_scaled", (float)maxNorm.KeysScaled), ("max_norm/average_key_norm", maxNorm.MeanNorm), ("max_norm/max_key_norm", maxNorm.MaxNorm) }));
                 var rate = tracker.Advance();
                 progress?.Report(new TrainingProgress(step, Plan.TotalSteps, epoch, Plan.Epochs, stepLoss, (float)smoothed, EffectiveLearningRate(groups[^1]), rate));
+
+                if (config.SaveEveryNSteps is { } everySteps && step % everySteps == 0)
+                {
+                    lastLora = SaveLora(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
+                    RemoveOldSteps(step);
+                }
 
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
@@ -213,7 +221,7 @@ public sealed class LoraTrainer : IDisposable
                 if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
                 RemoveOldEpochs(epoch);
             }
-            if (lastEpoch && config.SaveState)
+            if (lastEpoch && (config.SaveState || config.SaveStateOnTrainEnd))
                 lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
             SampleImages(epoch, cancellationToken);
         }
@@ -241,7 +249,7 @@ public sealed class LoraTrainer : IDisposable
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, ClipTokenizer.Load(tokenizerDir),
                 models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
-                new SampleRunOptions(OutputDir, config.OutputName, epoch) { Seed = config.Seed }, cancellation: cancellationToken);
+                new SampleRunOptions(OutputDir, config.OutputName, epoch) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
             log($"epoch {epoch}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
         }
         finally
@@ -275,9 +283,10 @@ public sealed class LoraTrainer : IDisposable
         if (trainTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
         else using (no_grad()) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
 
-        var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount);
-        var timesteps = randint(0, schedule.Steps, new long[] { latents.shape[0] }, dtype: ScalarType.Int64, device: device, generator: generator);
-        var noisy = schedule.AddNoise(latents, noise, timesteps);
+        var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount,
+            config.NoiseOffsetRandomStrength, config.AdaptiveNoiseScale);
+        var timesteps = NoiseSampler.Timesteps(latents.shape[0], config.MinTimestep ?? 0, config.MaxTimestep ?? schedule.Steps, generator, device);
+        var noisy = schedule.AddNoise(latents, config.IpNoiseGamma is { } gamma ? NoiseSampler.InputPerturbation(noise, generator, gamma, config.IpNoiseGammaRandomStrength) : noise, timesteps);
         var frozen = config.FrozenDType;
         Tensor prediction;
         try
@@ -290,7 +299,7 @@ public sealed class LoraTrainer : IDisposable
         }
         var target = config.VParameterization ? schedule.Velocity(latents, noise, timesteps) : noise;
         var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
-        var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization);
+        var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss);
         var value = loss.item<float>();
         if (float.IsNaN(value) || float.IsInfinity(value))
             throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");
@@ -333,15 +342,34 @@ public sealed class LoraTrainer : IDisposable
         return path;
     }
 
+    /// <summary>kohya's save_last_n_epochs (LoRA files, and states unless save_last_n_epochs_state says otherwise).</summary>
     void RemoveOldEpochs(int epoch)
     {
-        if (config.SaveLastNEpochs is not { } keep || config.SaveEveryNEpochs is not { } every) return;
-        var old = epoch - every * keep;
+        if (config.SaveEveryNEpochs is not { } every) return;
+        if (config.SaveLastNEpochs is { } keep && epoch - every * keep is var old && old >= 1)
+        {
+            var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");
+            if (File.Exists(lora)) File.Delete(lora);
+        }
+        if ((config.SaveLastNEpochsState ?? config.SaveLastNEpochs) is { } keepStates && epoch - every * keepStates is var oldState && oldState >= 1)
+        {
+            var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, oldState));
+            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
+        }
+    }
+
+    /// <summary>kohya's step checkpoint name: <c>{output_name}-step{step:08d}.safetensors</c>.</summary>
+    string StepFileName(int step) => $"{config.OutputName}-step{step:D8}.safetensors";
+
+    /// <summary>kohya's save_last_n_steps: drops the step file that falls out of the last n steps.</summary>
+    void RemoveOldSteps(int step)
+    {
+        if (config.SaveLastNSteps is not { } keep || config.SaveEveryNSteps is not { } every) return;
+        var old = step - keep - 1;
+        old -= old % every;
         if (old < 1) return;
-        var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");
+        var lora = Path.Combine(OutputDir, StepFileName(old));
         if (File.Exists(lora)) File.Delete(lora);
-        var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, old));
-        if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
     }
 
     /// <summary>Writes the exact configs of this run next to its outputs.</summary>
