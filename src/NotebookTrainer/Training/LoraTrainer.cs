@@ -81,6 +81,8 @@ public sealed class LoraTrainer : IDisposable
         var totalSteps = config.MaxTrainEpochs is { } epochs ? epochs * stepsPerEpoch : config.MaxTrainSteps;
         var epochCount = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch;
         var warmup = LearningRateSchedule.ResolveWarmup(config.LrWarmupSteps, totalSteps);
+        if (warmup > totalSteps)
+            this.log($"note: lr_warmup_steps {warmup} is longer than the run ({totalSteps} steps): the learning rate ramps up for the whole run, as in sd-scripts.");
         lrSchedule = new LearningRateSchedule(config.LrScheduler, totalSteps, warmup, config.LrSchedulerNumCycles, config.LrSchedulerPower);
         Plan = BuildPlan(stepsPerEpoch, epochCount, totalSteps, warmup);
     }

@@ -15,6 +15,10 @@ public sealed partial class TrainingConfig
 
     static string? NonEmpty(string s) => s.Length == 0 ? null : s;
 
+    /// <summary>sd-scripts' metadata_title, metadata_author, …: each becomes the LoRA file's modelspec.&lt;name&gt;.</summary>
+    static readonly string[] ModelSpecFields =
+        ["title", "author", "description", "license", "tags", "usage_hint", "thumbnail", "merged_from", "trigger_phrase", "preprocessor", "is_negative_embedding"];
+
     static readonly Dictionary<string, Key> Keys = WithModelSpecKeys(new(StringComparer.Ordinal)
     {
         ["pretrained_model_name_or_path"] = Str(c => c.PretrainedModelNameOrPath, (c, v) => c.PretrainedModelNameOrPath = v),
@@ -113,10 +117,6 @@ public sealed partial class TrainingConfig
         ["training_comment"] = Str(c => c.TrainingComment, (c, v) => c.TrainingComment = v),
     });
 
-    /// <summary>sd-scripts' metadata_title, metadata_author, …: each becomes the LoRA file's modelspec.&lt;name&gt;.</summary>
-    static readonly string[] ModelSpecFields =
-        ["title", "author", "description", "license", "tags", "usage_hint", "thumbnail", "merged_from", "trigger_phrase", "preprocessor", "is_negative_embedding"];
-
     static Dictionary<string, Key> WithModelSpecKeys(Dictionary<string, Key> keys)
     {
         foreach (var field in ModelSpecFields)
@@ -196,56 +196,73 @@ public sealed partial class TrainingConfig
     /// An sd-scripts argument that would change what is trained and is not implemented here. The neutral value
     /// (false, 0, "", []) and <see cref="Default"/> are accepted silently; anything else is an error.
     /// </summary>
-    sealed record Refusal(string Why, string Fix, object? Default = null)
+    sealed record Refusal(string Why, object? Default = null)
     {
         public bool Accepts(object? value) => value switch
         {
             false or 0L or 0.0 or "" or List<object?> { Count: 0 } => true,
             _ => Default is not null && (Equals(value, Default) || value is long l && Equals((double)l, Default)),
         };
+
+        public string Problem(string key, object? value) =>
+            $"{key} = {Literal(value)} is not supported: {Why}. Fix: remove {key} or set it to {(Default is null ? Neutral(value) : Literal(Default))}.";
+
+        static string Neutral(object? value) => value switch
+        {
+            bool => "false",
+            long or double => "0",
+            List<object?> => "[]",
+            _ => "\"\"",
+        };
     }
 
-    static Refusal Remove(string key, string why, object? defaultValue = null) =>
-        new(why, $"remove {key} or set it to {(defaultValue is null ? "false / 0 / \"\"" : TomlValue(defaultValue))}", defaultValue);
+    /// <summary>A parsed TOML value written back as TOML.</summary>
+    static string Literal(object? value) => value switch
+    {
+        List<object?> items => "[" + string.Join(", ", items.Select(Literal)) + "]",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        null => "nothing",
+        _ => TomlValue(value),
+    };
 
     static readonly Dictionary<string, Refusal> Refused = new(StringComparer.Ordinal)
     {
-        ["weighted_captions"] = Remove("weighted_captions", "(word:1.2) caption weighting is not implemented; the parentheses would be trained as plain text"),
-        ["zero_terminal_snr"] = Remove("zero_terminal_snr", "the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling"),
-        ["scale_v_pred_loss_like_noise_pred"] = Remove("scale_v_pred_loss_like_noise_pred", "this v-prediction loss scaling is not implemented"),
-        ["v_pred_like_loss"] = Remove("v_pred_like_loss", "this extra loss term is not implemented"),
-        ["loss_type"] = Remove("loss_type", "only the L2 (MSE) loss is implemented", "l2"),
-        ["huber_schedule"] = Remove("huber_schedule", "only the L2 loss is implemented, there is no Huber loss", "snr"),
-        ["huber_c"] = Remove("huber_c", "only the L2 loss is implemented, there is no Huber loss", 0.1),
-        ["huber_scale"] = Remove("huber_scale", "only the L2 loss is implemented, there is no Huber loss", 1.0),
-        ["masked_loss"] = Remove("masked_loss", "loss masks are not implemented; the loss would cover the whole image"),
-        ["alpha_mask"] = Remove("alpha_mask", "alpha-channel loss masks are not implemented; the loss would cover the whole image"),
-        ["conditioning_data_dir"] = Remove("conditioning_data_dir", "ControlNet conditioning images are not used by LoRA training"),
-        ["face_crop_aug_range"] = Remove("face_crop_aug_range", "face-crop augmentation is not implemented"),
-        ["resize_interpolation"] = Remove("resize_interpolation", "images are always resized with the built-in area/Lanczos filter"),
-        ["validation_split"] = Remove("validation_split", "there is no validation split; every image would be trained on"),
-        ["base_weights"] = Remove("base_weights", "merging other LoRAs into the base model before training is not implemented; merge them into the checkpoint first"),
-        ["base_weights_multiplier"] = Remove("base_weights_multiplier", "base_weights is not implemented"),
-        ["lr_scheduler_type"] = Remove("lr_scheduler_type", "custom scheduler classes are not available; use lr_scheduler"),
-        ["lr_scheduler_args"] = Remove("lr_scheduler_args", "extra scheduler arguments are not implemented; use lr_scheduler, lr_scheduler_num_cycles and lr_scheduler_power"),
-        ["lr_decay_steps"] = Remove("lr_decay_steps", "the warmup_stable_decay scheduler is not implemented"),
-        ["lr_scheduler_timescale"] = Remove("lr_scheduler_timescale", "the inverse_sqrt scheduler is not implemented"),
-        ["lr_scheduler_min_lr_ratio"] = Remove("lr_scheduler_min_lr_ratio", "a minimum learning-rate ratio is not implemented; schedules decay to 0"),
-        ["use_8bit_adam"] = Remove("use_8bit_adam", "this old flag is replaced by optimizer_type; write optimizer_type = \"AdamW8bit\" instead"),
-        ["use_lion_optimizer"] = Remove("use_lion_optimizer", "this old flag is replaced by optimizer_type; write optimizer_type = \"Lion\" instead"),
-        ["initial_epoch"] = Remove("initial_epoch", "starting the schedule at a given epoch is not implemented; continue a run with resume (a save_state folder)"),
-        ["initial_step"] = Remove("initial_step", "starting the schedule at a given step is not implemented; continue a run with resume (a save_state folder)"),
-        ["skip_until_initial_step"] = Remove("skip_until_initial_step", "initial_step is not implemented; continue a run with resume (a save_state folder)"),
-        ["save_n_epoch_ratio"] = Remove("save_n_epoch_ratio", "not implemented; use save_every_n_epochs"),
-        ["save_last_n_steps_state"] = Remove("save_last_n_steps_state", "states are saved per epoch here, not per step"),
-        ["sample_every_n_steps"] = Remove("sample_every_n_steps", "sample images are made per epoch; use sample_every_n_epochs"),
-        ["sample_at_first"] = Remove("sample_at_first", "sample images are made at the end of epochs; use sample_every_n_epochs"),
-        ["debug_dataset"] = Remove("debug_dataset", "in sd-scripts it shows the dataset and does not train; inspect the dataset with `ntrain dataset inspect` instead"),
-        ["output_config"] = Remove("output_config", "in sd-scripts it writes the config and does not train; every run writes output_dir/run/training.toml"),
-        ["in_json"] = Remove("in_json", "fine-tuning metadata as a training argument is not supported; use a dataset_config whose subset sets metadata_file"),
-        ["dataset_repeats"] = Remove("dataset_repeats", "fine-tuning metadata as a training argument is not supported; use a dataset_config whose subset sets num_repeats"),
-        ["dataset_class"] = Remove("dataset_class", "custom Python dataset classes cannot run here; use dataset_config or train_data_dir"),
-        ["resume_from_huggingface"] = Remove("resume_from_huggingface", "states are not downloaded from the Hugging Face Hub; download the state folder and set resume to it"),
+        ["weighted_captions"] = new("(word:1.2) caption weighting is not implemented; the parentheses would be trained as plain text"),
+        ["zero_terminal_snr"] = new("the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling"),
+        ["scale_v_pred_loss_like_noise_pred"] = new("this v-prediction loss scaling is not implemented"),
+        ["v_pred_like_loss"] = new("this extra loss term is not implemented"),
+        ["loss_type"] = new("only the L2 (MSE) loss is implemented", "l2"),
+        ["huber_schedule"] = new("only the L2 loss is implemented, there is no Huber loss", "snr"),
+        ["huber_c"] = new("only the L2 loss is implemented, there is no Huber loss", 0.1),
+        ["huber_scale"] = new("only the L2 loss is implemented, there is no Huber loss", 1.0),
+        ["masked_loss"] = new("loss masks are not implemented; the loss would cover the whole image"),
+        ["alpha_mask"] = new("alpha-channel loss masks are not implemented; the loss would cover the whole image"),
+        ["conditioning_data_dir"] = new("ControlNet conditioning images are not used by LoRA training"),
+        ["face_crop_aug_range"] = new("face-crop augmentation is not implemented"),
+        ["resize_interpolation"] = new("images are always resized with the built-in area/Lanczos filter"),
+        ["validation_split"] = new("there is no validation split; every image would be trained on"),
+        ["base_weights"] = new("merging other LoRAs into the base model before training is not implemented; merge them into the checkpoint first"),
+        ["base_weights_multiplier"] = new("base_weights is not implemented"),
+        ["lr_scheduler_type"] = new("custom scheduler classes are not available; use lr_scheduler"),
+        ["lr_scheduler_args"] = new("extra scheduler arguments are not implemented; use lr_scheduler, lr_scheduler_num_cycles and lr_scheduler_power"),
+        ["lr_decay_steps"] = new("the warmup_stable_decay scheduler is not implemented"),
+        ["lr_scheduler_timescale"] = new("the inverse_sqrt scheduler is not implemented"),
+        ["lr_scheduler_min_lr_ratio"] = new("a minimum learning-rate ratio is not implemented; schedules decay to 0"),
+        ["use_8bit_adam"] = new("this old flag is replaced by optimizer_type; write optimizer_type = \"AdamW8bit\" instead"),
+        ["use_lion_optimizer"] = new("this old flag is replaced by optimizer_type; write optimizer_type = \"Lion\" instead"),
+        ["initial_epoch"] = new("starting the schedule at a given epoch is not implemented; continue a run with resume (a save_state folder)"),
+        ["initial_step"] = new("starting the schedule at a given step is not implemented; continue a run with resume (a save_state folder)"),
+        ["skip_until_initial_step"] = new("initial_step is not implemented; continue a run with resume (a save_state folder)"),
+        ["save_n_epoch_ratio"] = new("not implemented; use save_every_n_epochs"),
+        ["save_last_n_steps_state"] = new("states are saved per epoch here, not per step"),
+        ["sample_every_n_steps"] = new("sample images are made per epoch; use sample_every_n_epochs"),
+        ["sample_at_first"] = new("sample images are made at the end of epochs; use sample_every_n_epochs"),
+        ["debug_dataset"] = new("in sd-scripts it shows the dataset and does not train; inspect the dataset with `ntrain dataset inspect` instead"),
+        ["output_config"] = new("in sd-scripts it writes the config and does not train; every run writes output_dir/run/training.toml"),
+        ["in_json"] = new("fine-tuning metadata as a training argument is not supported; use a dataset_config whose subset sets metadata_file"),
+        ["dataset_repeats"] = new("fine-tuning metadata as a training argument is not supported; use a dataset_config whose subset sets num_repeats"),
+        ["dataset_class"] = new("custom Python dataset classes cannot run here; use dataset_config or train_data_dir"),
+        ["resume_from_huggingface"] = new("states are not downloaded from the Hugging Face Hub; download the state folder and set resume to it"),
     };
 
     static string Describe(object? v) => v switch

@@ -128,13 +128,17 @@ public sealed partial class TrainingConfig
     /// <summary>Notes about keys that were accepted but have no effect here (e.g. xformers).</summary>
     public List<string> Warnings { get; } = [];
 
-    public static TrainingConfig Load(string path)
+    /// <param name="datasetConfig">
+    /// A dataset TOML given beside the config (the CLI's --dataset-config, as the Colabs pass --dataset_config); it
+    /// overrides the file's dataset_config and satisfies the need for one.
+    /// </param>
+    public static TrainingConfig Load(string path, string? datasetConfig = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: training config not found.", path);
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, datasetConfig);
     }
 
-    public static TrainingConfig Parse(string toml, string file = "training.toml")
+    public static TrainingConfig Parse(string toml, string file = "training.toml", string? datasetConfig = null)
     {
         var config = new TrainingConfig { SourcePath = file };
         var problems = new List<ConfigProblem>();
@@ -165,7 +169,7 @@ public sealed partial class TrainingConfig
             {
                 var given = ToValue(kv.Value!);
                 if (!refusal.Accepts(given))
-                    problems.Add(new ConfigProblem(file, line, key, $"{key} = {Describe(given)} is not supported: {refusal.Why}. Fix: {refusal.Fix}."));
+                    problems.Add(new ConfigProblem(file, line, key, refusal.Problem(key, given)));
                 continue;
             }
             if (!Keys.TryGetValue(key, out var spec))
@@ -183,6 +187,7 @@ public sealed partial class TrainingConfig
                 problems.Add(new ConfigProblem(file, line, key, e.Message));
             }
         }
+        if (datasetConfig is not null) config.DatasetConfig = datasetConfig;
         config.Validate(problems, lines, file);
         if (problems.Count > 0) throw new TrainingConfigException(problems);
         return config;
