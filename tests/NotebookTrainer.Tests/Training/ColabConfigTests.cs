@@ -78,7 +78,7 @@ public sealed class ColabConfigTests : IDisposable
         using var lora = SafeTensorsFile.Open(Path.Combine(output, "proj.safetensors"));
         Assert.Equal("16", lora.Metadata["ss_network_dim"]);
         Assert.Equal("2", lora.Metadata["ss_clip_skip"]);
-        Assert.Equal("5.0", lora.Metadata["ss_min_snr_gamma"]);
+        Assert.Equal("42", lora.Metadata["ss_seed"]);
     }
 
     [Fact]

@@ -252,7 +252,10 @@ public sealed class ColabOptionsTests : IDisposable
 
         var loaded = models.Vae.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (name, expected) in written.named_parameters())
-            Assert.True(expected.equal(loaded[name]).item<bool>(), name);
+        {
+            Assert.Equal(expected.shape, loaded[name].shape);
+            Assert.True(expected.eq(loaded[name]).all().item<bool>(), name);
+        }
         Assert.Equal(fileName, models.VaeName);
     }
 
