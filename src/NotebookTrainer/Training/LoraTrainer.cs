@@ -47,6 +47,9 @@ public sealed class LoraTrainer : IDisposable
         if (config.CacheLatents && dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.RandomCrop || s.ColorAug) is { } bad)
             throw new TrainingException($"{dataset.Config.SourceFile}: subset {bad.KeyPath} uses {(bad.RandomCrop ? "random_crop" : "color_aug")}, which cannot be combined with cache_latents; turn one of them off.");
 
+        if (config.WeightedCaptions && models.TokenizeWeighted is null)
+            throw new TrainingException("weighted_captions = true needs a tokenizer that reads (word:1.2) weights; these models were built without one.");
+
         manual_seed(config.Seed);
         generator = new Generator((ulong)config.Seed, this.device);
 
@@ -279,11 +282,18 @@ public sealed class LoraTrainer : IDisposable
             : EncodeFresh(s, batch.Resolution, flips[i], random)).ToList();
         var latents = stack(latentList).to(device) * models.Vae.Config.ScalingFactor;
 
-        var ids = tensor(captions.SelectMany(c => models.Tokenize(c).SelectMany(w => w)).Select(i => (long)i).ToArray())
+        var tokenized = captions.Select(c => config.WeightedCaptions ? models.TokenizeWeighted!(c) : (Ids: models.Tokenize(c), Weights: null)).ToList();
+        var ids = tensor(tokenized.SelectMany(t => t.Ids.SelectMany(w => w)).Select(i => (long)i).ToArray())
             .reshape(captions.Count, -1).to(device);
         Tensor hidden;
         if (trainTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
         else using (no_grad()) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
+        if (config.WeightedCaptions)
+        {
+            var windows = tokenized[0].Ids.Length;
+            var tokenWeights = tensor(tokenized.SelectMany(t => t.Weights!.SelectMany(w => w)).ToArray()).reshape(captions.Count, windows, -1);
+            hidden = TextEncoding.ApplyTokenWeights(hidden, tokenWeights);
+        }
 
         var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount,
             config.NoiseOffsetRandomStrength, config.AdaptiveNoiseScale);

@@ -75,6 +75,7 @@ public sealed partial class TrainingConfig
         ["max_bucket_reso"] = Int(c => c.MaxBucketReso, (c, v) => c.MaxBucketReso = v),
         ["bucket_reso_steps"] = Int(c => c.BucketResoSteps, (c, v) => c.BucketResoSteps = v),
         ["bucket_no_upscale"] = Flag(c => c.BucketNoUpscale, (c, v) => c.BucketNoUpscale = v),
+        ["weighted_captions"] = Flag(c => c.WeightedCaptions, (c, v) => c.WeightedCaptions = v),
         ["caption_extension"] = Str(c => c.CaptionExtension, (c, v) => c.CaptionExtension = v),
         // sd-scripts' old misspelling, still written by some notebooks.
         ["caption_extention"] = Str(_ => null, (c, v) => c.CaptionExtension = v),
@@ -227,7 +228,6 @@ public sealed partial class TrainingConfig
 
     static readonly Dictionary<string, Refusal> Refused = new(StringComparer.Ordinal)
     {
-        ["weighted_captions"] = new("(word:1.2) caption weighting is not implemented; the parentheses would be trained as plain text"),
         ["zero_terminal_snr"] = new("the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling"),
         ["scale_v_pred_loss_like_noise_pred"] = new("this v-prediction loss scaling is not implemented"),
         ["v_pred_like_loss"] = new("this extra loss term is not implemented"),

@@ -69,6 +69,8 @@ public sealed partial class TrainingConfig
     // Text
     public int? ClipSkip { get; set; }
     public int? MaxTokenLength { get; set; }
+    /// <summary>A1111 attention syntax in captions, <c>(word:1.2)</c>, scales those tokens' text-encoder states.</summary>
+    public bool WeightedCaptions { get; set; }
 
     // Data
     public string? DatasetConfig { get; set; }

@@ -4,6 +4,7 @@ using NotebookTrainer.Datasets;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Progress;
+using NotebookTrainer.Sampling;
 using NotebookTrainer.Tokenizers;
 using static TorchSharp.torch;
 
@@ -44,8 +45,13 @@ public static class TrainingModelLoader
         var maxTokens = config.MaxTokenLength ?? 75;
         return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
             Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction, tokenizerDir,
-            config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? LegacyModelHash(h) : null);
+            config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? LegacyModelHash(h) : null,
+            caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens));
     }
+
+    /// <summary>A1111 attention runs as kohya's weighted_captions reads them: it knows no BREAK, so BREAK stays text.</summary>
+    static IEnumerable<(string, double)> WeightedRuns(string caption) =>
+        PromptAttention.Parse(caption).Select(r => r.IsBreak ? ("BREAK", 1.0) : (r.Text, r.Weight));
 
     /// <summary>kohya's <c>vae</c>: the VAE weights of a separate file replace the base model's (kept in float32, as the trainer runs the VAE).</summary>
     static void ReplaceVae(AutoencoderKL vae, string file, Device? device)

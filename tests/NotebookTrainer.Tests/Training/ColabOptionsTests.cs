@@ -74,12 +74,12 @@ public sealed class ColabOptionsTests : IDisposable
         var neutral = TrainingConfig.Parse(Required + "zero_terminal_snr = false\nweighted_captions = false\ndebug_dataset = false\nloss_type = \"l2\"\nhuber_c = 0.1\nbase_weights = []\nlr_scheduler_args = []\n");
         Assert.Empty(neutral.Warnings);
 
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "zero_terminal_snr = true\nloss_type = \"huber\"\nweighted_captions = true\n", "c.toml"));
+        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "zero_terminal_snr = true\nloss_type = \"huber\"\nmasked_loss = true\n", "c.toml"));
         var byKey = e.Problems.ToDictionary(p => p.Key!);
         Assert.Equal("c.toml:3: zero_terminal_snr: zero_terminal_snr = true is not supported: the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling. Fix: remove zero_terminal_snr or set it to false.", byKey["zero_terminal_snr"].ToString());
         Assert.Equal(4, byKey["loss_type"].Line);
         Assert.EndsWith("Fix: remove loss_type or set it to \"l2\".", byKey["loss_type"].Message);
-        Assert.Contains("(word:1.2) caption weighting is not implemented", byKey["weighted_captions"].Message);
+        Assert.Contains("loss masks are not implemented", byKey["masked_loss"].Message);
     }
 
     [Fact]
@@ -296,5 +296,60 @@ public sealed class ColabOptionsTests : IDisposable
         Assert.Equal(explicitEuler, configured);
         Assert.NotEqual(explicitEuler, defaultDdim);
         Assert.Contains("sample_sampler", Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "sample_sampler = \"k_dpm_3\"\n")).Problems.Single().Key);
+    }
+
+    [Fact]
+    public void Weighted_captions_scale_the_states_of_weighted_tokens_only()
+    {
+        var data = Path.Combine(dir, "data");
+        SampleDataset.Generate(data, seed: 5, count: 4);
+        float FirstLoss(string name, string extra)
+        {
+            // The dataset comes from the config here: caption_prefix is a dataset fallback.
+            var config = TrainingConfig.Parse($"""
+                pretrained_model_name_or_path = "embedded:tiny"
+                train_data_dir = {System.Text.Json.JsonSerializer.Serialize(data)}
+                output_dir = {System.Text.Json.JsonSerializer.Serialize(Path.Combine(dir, name))}
+                resolution = 64
+                caption_extension = ".txt"
+                train_batch_size = 4
+                max_train_steps = 1
+                max_token_length = 150
+                cache_latents = true
+                {extra}
+                """);
+            using var models = TrainingModelLoader.Load(config, CPU);
+            using var trainer = new LoraTrainer(config, TrainingDataset.Build(config), models, CPU);
+            return trainer.Train().Losses[0].Loss;
+        }
+        var plain = FirstLoss("plain", "caption_prefix = \"sks,\"");
+        var weightedWithoutWeights = FirstLoss("same", "caption_prefix = \"sks,\"\nweighted_captions = true");
+        var weighted = FirstLoss("weighted", "caption_prefix = \"(sks:3.0),\"\nweighted_captions = true");
+        Assert.Equal(plain, weightedWithoutWeights);
+        Assert.NotEqual(plain, weighted);
+    }
+
+    [Fact]
+    public void Weighted_tokens_carry_their_run_weight_across_windows()
+    {
+        using var models = TrainingModelLoader.Load(TinyTrainingSetup.Config(Path.Combine(dir, "out")), CPU);
+        var tokenizer = NotebookTrainer.Tokenizers.ClipTokenizer.Load(models.TokenizerDir!);
+        var plainText = string.Join(", ", Enumerable.Repeat("red circle", 60));
+        var (ids, weights) = tokenizer.EncodeWeightedWindows([("sks, ", 1.0), (plainText, 1.5)], 150);
+
+        Assert.Equal(tokenizer.EncodeWindows("sks, " + plainText, 150), ids);
+        var sks = tokenizer.Encode("sks, ").Count;
+        Assert.Equal(2, weights.Length);
+        Assert.All(weights, w => Assert.Equal(77, w.Length));
+        Assert.Equal(Enumerable.Repeat(1f, 1 + sks).Concat(Enumerable.Repeat(1.5f, 75 - sks)).Append(1f), weights[0]);
+        Assert.Equal(1.5f, weights[1][1]);
+
+        using var states = ones(1, 152, 8);
+        using var weighted = NotebookTrainer.Models.TextEncoding.ApplyTokenWeights(states, tensor(weights.SelectMany(w => w).ToArray()).reshape(1, 2, 77));
+        Assert.Equal(1f, weighted[0, 0, 0].item<float>());
+        Assert.Equal(1f, weighted[0, sks, 0].item<float>());
+        Assert.Equal(1.5f, weighted[0, sks + 1, 0].item<float>());
+        Assert.Equal(1.5f, weighted[0, 76, 0].item<float>());
+        Assert.Equal(1f, weighted[0, 151, 0].item<float>());
     }
 }
