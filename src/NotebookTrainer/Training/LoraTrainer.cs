@@ -204,6 +204,11 @@ public sealed class LoraTrainer : IDisposable
                 if (config.SaveEveryNSteps is { } everySteps && step % everySteps == 0)
                 {
                     lastLora = SaveLora(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
+                    if (config.SaveState)
+                    {
+                        var here = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
+                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Network, optimizer, generator, here, BeforeCommit);
+                    }
                     RemoveOldSteps(step);
                 }
 
@@ -373,15 +378,26 @@ public sealed class LoraTrainer : IDisposable
     /// <summary>kohya's step checkpoint name: <c>{output_name}-step{step:08d}.safetensors</c>.</summary>
     string StepFileName(int step) => $"{config.OutputName}-step{step:D8}.safetensors";
 
-    /// <summary>kohya's save_last_n_steps: drops the step file that falls out of the last n steps.</summary>
+    string StepStateFolder(int step) => $"{config.OutputName}-step{step:D8}-state";
+
+    /// <summary>
+    /// kohya's save_last_n_steps (and save_last_n_steps_state for states): drops the step save that falls out of the
+    /// last n steps.
+    /// </summary>
     void RemoveOldSteps(int step)
     {
-        if (config.SaveLastNSteps is not { } keep || config.SaveEveryNSteps is not { } every) return;
-        var old = step - keep - 1;
-        old -= old % every;
-        if (old < 1) return;
-        var lora = Path.Combine(OutputDir, StepFileName(old));
-        if (File.Exists(lora)) File.Delete(lora);
+        if (config.SaveEveryNSteps is not { } every) return;
+        int? Outdated(int? keep)
+        {
+            if (keep is not { } n) return null;
+            var old = step - n - 1;
+            old -= old % every;
+            return old >= 1 ? old : null;
+        }
+        if (Outdated(config.SaveLastNSteps) is { } oldLora && Path.Combine(OutputDir, StepFileName(oldLora)) is var lora && File.Exists(lora))
+            File.Delete(lora);
+        if (Outdated(config.SaveLastNStepsState ?? config.SaveLastNSteps) is { } oldState && Path.Combine(OutputDir, StepStateFolder(oldState)) is var state && Directory.Exists(state))
+            Directory.Delete(state, recursive: true);
     }
 
     /// <summary>Writes the exact configs of this run next to its outputs.</summary>

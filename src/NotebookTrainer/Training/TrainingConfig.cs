@@ -112,6 +112,7 @@ public sealed partial class TrainingConfig
     public int? SaveLastNEpochsState { get; set; }
     public int? SaveEveryNSteps { get; set; }
     public int? SaveLastNSteps { get; set; }
+    public int? SaveLastNStepsState { get; set; }
     public bool SaveState { get; set; }
     public bool SaveStateOnTrainEnd { get; set; }
     /// <summary>Save LoRA files without ss_* / modelspec.* metadata.</summary>
@@ -241,6 +242,7 @@ public sealed partial class TrainingConfig
         if (SaveEveryNSteps is < 1) Error("save_every_n_steps", "must be at least 1.");
         if (SaveLastNSteps is < 1) Error("save_last_n_steps", "must be at least 1.");
         if (SaveLastNSteps is not null && SaveEveryNSteps is null) Error("save_last_n_steps", "needs save_every_n_steps (it keeps the step files those saves write).");
+        if (SaveLastNStepsState is < 1) Error("save_last_n_steps_state", "must be at least 1.");
         if (MinTimestep is < 0 or > 1000) Error("min_timestep", $"{MinTimestep} is out of range; use 0 to 1000.");
         if (MaxTimestep is < 1 or > 1000) Error("max_timestep", $"{MaxTimestep} is out of range; use 1 to 1000.");
         if ((MinTimestep ?? 0) >= (MaxTimestep ?? 1000)) Error(MaxTimestep is null ? "min_timestep" : "max_timestep", $"min_timestep {MinTimestep ?? 0} must be below max_timestep {MaxTimestep ?? 1000} (timesteps are drawn from [min, max)).");

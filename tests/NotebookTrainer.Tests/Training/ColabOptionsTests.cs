@@ -201,13 +201,15 @@ public sealed class ColabOptionsTests : IDisposable
     }
 
     [Fact]
-    public void Save_every_n_steps_writes_kohya_step_files_and_save_last_n_steps_prunes_them()
+    public void Save_every_n_steps_writes_kohya_step_files_and_states_and_save_last_n_steps_prunes_them()
     {
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"));
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_steps = 6\nsave_every_n_steps = 2\nsave_last_n_steps = 2"), data, models, CPU);
+        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_steps = 6\nsave_every_n_steps = 2\nsave_last_n_steps = 2\nsave_state = true\nsave_last_n_steps_state = 4"), data, models, CPU);
         trainer.Train();
+        Assert.Equal(["tiny-step00000002-state", "tiny-step00000004-state", "tiny-step00000006-state"],
+            Directory.GetDirectories(output, "tiny-step*").Select(Path.GetFileName).Order());
         Assert.Equal(["tiny-step00000004.safetensors", "tiny-step00000006.safetensors", "tiny.safetensors"],
             Directory.GetFiles(output, "*.safetensors").Select(Path.GetFileName).Order());
         using var step4 = SafeTensorsFile.Open(Path.Combine(output, "tiny-step00000004.safetensors"));
