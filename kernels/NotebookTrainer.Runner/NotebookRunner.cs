@@ -136,6 +136,7 @@ public static partial class NotebookRunner
                 CellRun result;
                 try
                 {
+                    NotebookTrainer.Runtime.NotebookHost.Cancellation = cancellationToken;
                     result = session.RunCellAsync(cellNumber, cell.Source, cancellationToken).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -42,6 +42,8 @@ public static class ArchitectureDetector
                 // The embedded tiny model (Models/TinyStableDiffusion): SD1 layout at toy widths, described by its config folder.
                 (< 768, false) when names.Any(n => n.StartsWith(ClipTextKeyMap.HfPrefix, StringComparison.Ordinal)) => new(ModelArchitecture.StableDiffusion1, true,
                     $"Stable Diffusion 1.x architecture at reduced width (cross-attention {context}, like the embedded tiny model); its widths come from the config/ folder next to it or --config"),
+                (< 768, true) => new(ModelArchitecture.StableDiffusion2, true,
+                    $"Stable Diffusion 2.x architecture at reduced width (cross-attention {context}, OpenCLIP text keys); its widths come from the config/ folder next to it or --config"),
                 _ => new(ModelArchitecture.Unknown, false, $"an LDM U-Net with cross-attention width {context}, which matches no supported model. {SupportedHint}"),
             };
         }
@@ -65,6 +67,10 @@ public static class ArchitectureDetector
             768 => new(ModelArchitecture.StableDiffusion1, true, $"Stable Diffusion 1.x (cross-attention 768){inpainting}{v}"),
             1024 => new(ModelArchitecture.StableDiffusion2, true, $"Stable Diffusion 2.x (cross-attention 1024){inpainting}{v}"),
             2048 => new(ModelArchitecture.StableDiffusionXL, false, $"SDXL (cross-attention 2048) is not supported. {SupportedHint}"),
+            // Reduced-width models (the embedded tiny one, reference fixtures): the folder's config.json files give every width.
+            < 768 and var small => layout.UseLinearProjection
+                ? new(ModelArchitecture.StableDiffusion2, true, $"Stable Diffusion 2.x architecture at reduced width (cross-attention {small}, linear projections){inpainting}{v}")
+                : new(ModelArchitecture.StableDiffusion1, true, $"Stable Diffusion 1.x architecture at reduced width (cross-attention {small}){inpainting}{v}"),
             var other => new(ModelArchitecture.Unknown, false, $"a U-Net with cross_attention_dim {other}, which matches no supported model. {SupportedHint}"),
         };
     }

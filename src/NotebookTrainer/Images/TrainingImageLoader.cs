@@ -7,8 +7,8 @@ namespace NotebookTrainer.Images;
 
 /// <summary>
 /// Turns a <see cref="TrainingSample"/> into the pixels kohya feeds the VAE: decode as RGB (alpha dropped, as PIL's
-/// convert("RGB") does), resize to the sample's resized size (area-like filtering when shrinking, cubic when
-/// enlarging), crop to the bucket (centre, or a random offset with random_crop), recolour with color_aug, flip
+/// convert("RGB") does), resize to the sample's resized size (cv2 INTER_AREA when shrinking, exactly as sd-scripts;
+/// a Catmull-Rom cubic standing in for its PIL Lanczos when enlarging), crop to the bucket (centre, or a random offset with random_crop), recolour with color_aug, flip
 /// horizontally with probability 0.5 when flip_aug allows it, and scale to [-1, 1], channels first.
 /// </summary>
 public static class TrainingImageLoader
@@ -114,6 +114,31 @@ public static class TrainingImageLoader
         return randomCrop ? (random.Next(spareX + 1), random.Next(spareY + 1)) : (spareX / 2, spareY / 2);
     }
 
+    /// <summary>cv2 INTER_AREA on the RGB channels, bit for bit, as sd-scripts shrinks training images; alpha becomes opaque.</summary>
+    static SKBitmap ShrinkLikeCv2(SKBitmap decoded, (int Width, int Height) size)
+    {
+        var source = decoded.GetPixelSpan();
+        var rgb = new byte[decoded.Width * decoded.Height * 3];
+        for (int p = 0, o = 0; o < rgb.Length; p += 4, o += 3)
+        {
+            rgb[o] = source[p];
+            rgb[o + 1] = source[p + 1];
+            rgb[o + 2] = source[p + 2];
+        }
+        var resizedRgb = new byte[size.Width * size.Height * 3];
+        CvResize.Area(rgb, decoded.Width, decoded.Height, resizedRgb, size.Width, size.Height);
+        var resized = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var target = resized.GetPixelSpan();
+        for (int p = 0, o = 0; o < resizedRgb.Length; p += 4, o += 3)
+        {
+            target[p] = resizedRgb[o];
+            target[p + 1] = resizedRgb[o + 1];
+            target[p + 2] = resizedRgb[o + 2];
+            target[p + 3] = 255;
+        }
+        return resized;
+    }
+
     static SKBitmap DecodeResized(string path, (int Width, int Height) size)
     {
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: cannot decode the image; run 'ntrain dataset inspect' to find broken files.");
@@ -124,11 +149,8 @@ public static class TrainingImageLoader
             throw new InvalidDataException($"{path}: decoding failed ({result}); run 'ntrain dataset inspect' to find broken files.");
         if ((decoded.Width, decoded.Height) == size) return decoded.Copy();
 
-        var shrinking = size.Width < decoded.Width;
-        var sampling = shrinking
-            ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)
-            : new SKSamplingOptions(SKCubicResampler.CatmullRom);
-        return decoded.Resize(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), sampling)
+        if (size.Width <= decoded.Width && size.Height <= decoded.Height) return ShrinkLikeCv2(decoded, size);
+        return decoded.Resize(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKCubicResampler.CatmullRom))
             ?? throw new InvalidDataException($"{path}: resizing to {size.Width}x{size.Height} failed.");
     }
 }

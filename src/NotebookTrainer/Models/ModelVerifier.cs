@@ -34,9 +34,12 @@ public sealed class FixtureException(string message) : Exception(message);
 ///              "output": "unet.out", "atol": 1e-4, "rtol": 1e-3}]}
 /// </code>
 /// with the named tensors in <c>inputs.safetensors</c> and <c>expected.safetensors</c>. Components and inputs:
-/// <c>unet</c> (sample, timestep, encoder_hidden_states), <c>vae.encode</c> (sample → posterior mean),
-/// <c>vae.decode</c> (latents), <c>text_encoder</c> (input_ids; optional clip_skip k gives
-/// final_layer_norm(hidden_states[−k]), otherwise last_hidden_state). Everything runs in fp32 on the CPU.
+/// <c>unet</c> (sample, timestep, encoder_hidden_states), <c>vae.encode</c> (image in [−1, 1], also accepted as
+/// sample → posterior mean), <c>vae.decode</c> (latents, unscaled), <c>text_encoder</c> (input_ids of any length up to
+/// the position count, or windows of 77; clip_skip k in kohya/A1111's convention: final_layer_norm(hidden_states[−k]),
+/// so 1 is last_hidden_state and 2 the penultimate layer; diffusers pipelines count one less). clip_skip may be set per
+/// check or at the top level as the default. Other keys (descriptions, provenance) are ignored. Everything runs in fp32
+/// on the CPU.
 /// </summary>
 public static class ModelVerifier
 {
@@ -45,7 +48,7 @@ public static class ModelVerifier
     static readonly Dictionary<string, string[]> Arguments = new()
     {
         ["unet"] = ["sample", "timestep", "encoder_hidden_states"],
-        ["vae.encode"] = ["sample"],
+        ["vae.encode"] = ["image"],
         ["vae.decode"] = ["latents"],
         ["text_encoder"] = ["input_ids"],
     };
@@ -70,6 +73,9 @@ public static class ModelVerifier
         }
 
         using var model = load(Path.Combine(fixtureDir, modelPath), configDir is null ? null : Path.Combine(fixtureDir, configDir));
+        var layers = model.TextEncoder.Config.NumHiddenLayers;
+        if (checks.FirstOrDefault(c => c.Component == "text_encoder" && c.ClipSkip > layers) is { } tooDeep)
+            throw new FixtureException($"{fixturePath}: check '{tooDeep.Name}' clip_skip {tooDeep.ClipSkip} exceeds the text encoder's {layers} layers.");
         var tracker = new Progress.ProgressTracker("verify", checks.Count, progress);
         var results = new List<VerificationCheck>();
         using var _ = no_grad();
@@ -95,10 +101,18 @@ public static class ModelVerifier
     static Tensor Compute(StableDiffusionModel model, Check check, Func<string, Tensor> input) => check.Component switch
     {
         "unet" => model.Unet.forward(input("sample"), input("timestep"), input("encoder_hidden_states")),
-        "vae.encode" => UsePosterior(model.Vae.encode(input("sample"))),
+        "vae.encode" => UsePosterior(model.Vae.encode(input("image"))),
         "vae.decode" => model.Vae.decode(input("latents")),
-        _ => TextEncoding.Encode(model.TextEncoder, input("input_ids").to(ScalarType.Int64), check.ClipSkip ?? 1),
+        _ => EncodeText(model.TextEncoder, input("input_ids").to(ScalarType.Int64), check.ClipSkip ?? 1),
     };
+
+    /// <summary>Up to the position count in one pass (as transformers' CLIPTextModel takes it), longer as 77-token windows.</summary>
+    static Tensor EncodeText(Clip.CLIPTextModel textEncoder, Tensor ids, int clipSkip)
+    {
+        if (ids.shape[1] > textEncoder.Config.MaxPositionEmbeddings) return TextEncoding.Encode(textEncoder, ids, clipSkip);
+        using var output = textEncoder.forward(ids, textEncoder.Config.NumHiddenLayers - clipSkip + 1);
+        return output.LastHiddenState.clone();
+    }
 
     static Tensor UsePosterior(Vae.DiagonalGaussianDistribution posterior)
     {
@@ -129,6 +143,10 @@ public static class ModelVerifier
             !e.TryGetProperty(key, out var v) ? fallback : v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw new FixtureException($"{path}: {where} \"{key}\" must be a number.");
 
         var model = Text(root, "model", "the top level");
+        int? ClipSkip(JsonElement e, string where) => !e.TryGetProperty("clip_skip", out var v) ? null
+            : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var k) && k >= 1 ? k
+            : throw new FixtureException($"{path}: {where} \"clip_skip\" must be a whole number from 1 (last layer) up; 2 is the penultimate layer.");
+        var defaultClipSkip = ClipSkip(root, "the top level");
         var config = root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         if (!root.TryGetProperty("checks", out var array) || array.ValueKind != JsonValueKind.Array || array.GetArrayLength() == 0)
             throw new FixtureException($"{path}: needs a non-empty \"checks\" array.");
@@ -145,11 +163,11 @@ public static class ModelVerifier
             if (!e.TryGetProperty("inputs", out var inputsJson) || inputsJson.ValueKind != JsonValueKind.Object)
                 throw new FixtureException($"{path}: {where} needs \"inputs\": {{{string.Join(", ", args.Select(a => $"\"{a}\": tensor name"))}}}.");
             var inputs = inputsJson.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : throw new FixtureException($"{path}: {where} input '{p.Name}' must name a tensor."));
+            if (component == "vae.encode" && !inputs.ContainsKey("image") && inputs.Remove("sample", out var sample)) inputs["image"] = sample;
             var missing = args.Where(a => !inputs.ContainsKey(a)).ToList();
             if (missing.Count > 0)
                 throw new FixtureException($"{path}: {where} lacks input(s) {string.Join(", ", missing)} for component {component}.");
-            int? clipSkip = e.TryGetProperty("clip_skip", out var skip) && skip.ValueKind == JsonValueKind.Number ? skip.GetInt32() : null;
-            checks.Add(new Check(name, component, inputs, Text(e, "output", where), Number(e, "atol", where, 1e-4), Number(e, "rtol", where, 1e-3), clipSkip));
+            checks.Add(new Check(name, component, inputs, Text(e, "output", where), Number(e, "atol", where, 1e-4), Number(e, "rtol", where, 1e-3), ClipSkip(e, where) ?? defaultClipSkip));
         }
         return (model, config, checks);
     }

@@ -116,4 +116,35 @@ public sealed class TrainingImageLoaderTests : TempDir
         Assert.InRange(untouched, 170, 230);   // 67% of 300
         Assert.True(hueShifts > 20 && gammas > 20, $"hue shifts {hueShifts}, gammas {gammas}");
     }
+
+    [Fact]
+    public void Shrinking_equals_cv2_inter_area_like_sd_scripts()
+    {
+        // Noise plus edges, so every filter difference shows.
+        var random = new Random(9);
+        using var bitmap = new SKBitmap(new SKImageInfo(301, 187, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var pixels = bitmap.GetPixelSpan();
+        for (var p = 0; p < pixels.Length; p += 4)
+        {
+            pixels[p] = (byte)random.Next(256);
+            pixels[p + 1] = (byte)((p / 4 % 301) < 150 ? 255 : 0);
+            pixels[p + 2] = (byte)random.Next(256);
+            pixels[p + 3] = 255;
+        }
+        using var image = SKImage.FromBitmap(bitmap);
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        var path = Write("noise.png", png.ToArray());
+
+        var chw = TrainingImageLoader.LoadChw(Sample(path, (160, 99)), (160, 99), new Random(1));
+        var output = Tests.Images.OpenCvReference.Run("""
+            import sys, cv2
+            img = cv2.cvtColor(cv2.imread(sys.argv[1], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            out = cv2.resize(img, (160, 99), interpolation=cv2.INTER_AREA)
+            sys.stdout.write(out.transpose(2, 0, 1).tobytes().hex())
+            """, path);
+        var expected = Convert.FromHexString(output.Trim());
+        var actual = chw.Select(v => (byte)Math.Round((v + 1f) * 127.5f)).ToArray();
+        Assert.Equal(expected.Length, actual.Length);
+        Assert.Equal(expected, actual);
+    }
 }

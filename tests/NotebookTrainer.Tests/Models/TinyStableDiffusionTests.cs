@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Cli;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Tokenizers;
@@ -146,5 +147,44 @@ public sealed class TinyStableDiffusionTests : IDisposable
         File.WriteAllText(json, """{"model": "model/tiny-sd.safetensors", "checks": [{"name": "x", "component": "unet", "inputs": {"sample": "nope", "timestep": "unet.timestep", "encoder_hidden_states": "unet.text"}, "output": "unet.out"}]}""");
         error = Assert.Throws<FixtureException>(() => ModelVerifier.Run(fixture, (m, c) => StableDiffusion.Load(m, c)));
         Assert.Contains("'nope'", error.Message);
+    }
+
+    [Fact]
+    public void A_reduced_width_diffusers_folder_verifies_with_image_short_ids_and_a_top_level_clip_skip()
+    {
+        // Reference fixtures are often small diffusers folders; they take vae.encode's "image" and token ids shorter than 77.
+        var fixture = Path.Combine(_dir, "folder-fixture");
+        var single = TinyStableDiffusion.Write(Path.Combine(_dir, "single"));
+        using (var weights = CheckpointLoader.Load(single, Path.Combine(_dir, "single", "config")))
+            CheckpointWriter.WriteDiffusersFolder(weights, Path.Combine(fixture, "model"));
+        Assert.Equal(ModelArchitecture.StableDiffusion1, CheckpointLoader.Analyze(Path.Combine(fixture, "model")).Detection.Architecture);
+
+        using (var model = StableDiffusion.Load(single))
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            using var generator = new Generator(7);
+            var inputs = new Dictionary<string, Tensor>
+            {
+                ["vae.image"] = rand([1, 3, 16, 16], generator: generator) * 2 - 1,
+                ["text.ids"] = randint(0, 500, [2, 16], generator: generator),
+            };
+            using var posterior = model.Vae.encode(inputs["vae.image"]);
+            using var text = model.TextEncoder.forward(inputs["text.ids"]);
+            var penultimate = model.TextEncoder.text_model.final_layer_norm.forward(text.HiddenStates[^2]);
+            SafeTensorsWriter.Write(Path.Combine(fixture, "inputs.safetensors"), inputs);
+            SafeTensorsWriter.Write(Path.Combine(fixture, "expected.safetensors"), new Dictionary<string, Tensor> { ["vae.mean"] = posterior.Mean, ["text.skip2"] = penultimate });
+        }
+        var json = Path.Combine(fixture, ModelVerifier.FixtureFile);
+        File.WriteAllText(json, """
+            {"model": "model", "reference": "made by our own modules", "clip_skip": 2, "checks": [
+              {"name": "vae-encode", "component": "vae.encode", "inputs": {"image": "vae.image"}, "output": "vae.mean", "atol": 1e-5, "rtol": 1e-4},
+              {"name": "text-penultimate", "component": "text_encoder", "inputs": {"input_ids": "text.ids"}, "output": "text.skip2", "atol": 1e-5, "rtol": 1e-4}]}
+            """);
+        var report = ModelVerifier.Run(fixture, (m, c) => StableDiffusion.Load(m, c, ScalarType.Float32));
+        Assert.True(report.Passed, string.Join("; ", report.Checks.Select(c => $"{c.Name} {c.MaxAbsError}")));
+
+        File.WriteAllText(json, File.ReadAllText(json).Replace("\"clip_skip\": 2", "\"clip_skip\": 9"));
+        Assert.Contains("exceeds the text encoder's", Assert.Throws<FixtureException>(() => ModelVerifier.Run(fixture, (m, c) => StableDiffusion.Load(m, c))).Message);
     }
 }

@@ -31,6 +31,23 @@ public sealed class FailureTests : IDisposable
     }
 
     [Fact]
+    public void Ctrl_c_cancels_the_token_cells_see_so_long_work_stops_cleanly_and_no_further_cell_runs()
+    {
+        using var cancel = new CancellationTokenSource();
+        var log = new StringWriter();
+        var options = new RunnerOptions([Path.Combine(Fixtures, "cancel")], workspace.Output, null, new Dictionary<string, string>());
+        cancel.CancelAfter(TimeSpan.FromSeconds(3));
+        var result = NotebookRunner.Run(options, log, cancel.Token);
+
+        Assert.Equal(NotebookRunner.Cancelled, result.ExitCode);
+        var notebook = workspace.Executed("01-long-work.ipynb");
+        Assert.Equal("stopped cleanly\n", Text(Assert.Single(Outputs(notebook, 2))!["text"]));
+        Assert.DoesNotContain(Outputs(notebook, 3), o => o!["output_type"]!.GetValue<string>() == "stream");
+        Assert.Contains("cancelled (Ctrl+C)", result.Error);
+        AssertValidNbformat(Path.Combine(workspace.Output, "01-long-work.ipynb"));
+    }
+
+    [Fact]
     public async Task A_runtime_exception_reports_type_message_and_the_cell_line_from_the_stack_trace()
     {
         var stdout = new StringWriter();
