@@ -63,6 +63,8 @@ public sealed partial class TrainingConfig
         ["ip_noise_gamma_random_strength"] = Flag(c => c.IpNoiseGammaRandomStrength, (c, v) => c.IpNoiseGammaRandomStrength = v),
         ["min_timestep"] = Int(c => c.MinTimestep, (c, v) => c.MinTimestep = v),
         ["max_timestep"] = Int(c => c.MaxTimestep, (c, v) => c.MaxTimestep = v),
+        ["scale_v_pred_loss_like_noise_pred"] = Flag(c => c.ScaleVPredLossLikeNoisePred, (c, v) => c.ScaleVPredLossLikeNoisePred = v),
+        ["v_pred_like_loss"] = Num(c => c.VPredLikeLoss, (c, v) => c.VPredLikeLoss = v == 0 ? null : v),
         ["debiased_estimation_loss"] = Flag(c => c.DebiasedEstimationLoss, (c, v) => c.DebiasedEstimationLoss = v),
         ["clip_skip"] = Int(c => c.ClipSkip, (c, v) => c.ClipSkip = v),
         ["max_token_length"] = Int(c => c.MaxTokenLength, (c, v) => c.MaxTokenLength = v),
@@ -230,8 +232,6 @@ public sealed partial class TrainingConfig
     static readonly Dictionary<string, Refusal> Refused = new(StringComparer.Ordinal)
     {
         ["zero_terminal_snr"] = new("the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling"),
-        ["scale_v_pred_loss_like_noise_pred"] = new("this v-prediction loss scaling is not implemented"),
-        ["v_pred_like_loss"] = new("this extra loss term is not implemented"),
         ["loss_type"] = new("only the L2 (MSE) loss is implemented", "l2"),
         ["huber_schedule"] = new("only the L2 loss is implemented, there is no Huber loss", "snr"),
         ["huber_c"] = new("only the L2 loss is implemented, there is no Huber loss", 0.1),

@@ -65,6 +65,8 @@ public sealed partial class TrainingConfig
     public int? MinTimestep { get; set; }
     public int? MaxTimestep { get; set; }
     public bool DebiasedEstimationLoss { get; set; }
+    public bool ScaleVPredLossLikeNoisePred { get; set; }
+    public double? VPredLikeLoss { get; set; }
 
     // Text
     public int? ClipSkip { get; set; }

@@ -201,6 +201,23 @@ public sealed class ColabOptionsTests : IDisposable
     }
 
     [Fact]
+    public void V_prediction_loss_scalings_follow_snr_over_snr_plus_one()
+    {
+        using var schedule = new NoiseSchedule();
+        using var prediction = ones(2, 4, 8, 8);
+        using var target = zeros(2, 4, 8, 8);
+        using var weights = ones(2);
+        using var timesteps = tensor(new long[] { 10, 700 });
+        var snr = schedule.Snr.data<double>().ToArray();
+        double S(int t) => Math.Min(snr[t], 1000) / (Math.Min(snr[t], 1000) + 1);
+        Assert.Equal((S(10) + S(700)) / 2, DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, scaleVPredLikeNoisePred: true).item<float>(), 4);
+        Assert.Equal((1 + 0.5 / S(10) + 1 + 0.5 / S(700)) / 2, DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, vPredLikeLoss: 0.5).item<float>(), 4);
+        var config = TrainingConfig.Parse(Required + "scale_v_pred_loss_like_noise_pred = true\nv_pred_like_loss = 0.5\n");
+        Assert.True(config.ScaleVPredLossLikeNoisePred);
+        Assert.Equal(0.5, config.VPredLikeLoss);
+    }
+
+    [Fact]
     public void Save_every_n_steps_writes_kohya_step_files_and_states_and_save_last_n_steps_prunes_them()
     {
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"));
