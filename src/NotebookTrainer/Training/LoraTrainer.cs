@@ -33,6 +33,7 @@ public sealed class LoraTrainer : IDisposable
     readonly List<ParameterGroup> groups;
     readonly Generator generator;
     readonly bool trainTextEncoder;
+    readonly int? saveEveryNEpochs;
     readonly string sessionId = Guid.NewGuid().ToString("N");
 
     public LoraTrainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null)
@@ -88,6 +89,8 @@ public sealed class LoraTrainer : IDisposable
             this.log($"note: lr_warmup_steps {warmup} is longer than the run ({totalSteps} steps): the learning rate ramps up for the whole run, as in sd-scripts.");
         lrSchedule = new LearningRateSchedule(config.LrScheduler, totalSteps, warmup, config.LrSchedulerNumCycles, config.LrSchedulerPower);
         Plan = BuildPlan(stepsPerEpoch, epochCount, totalSteps, warmup);
+        // kohya: save_n_epoch_ratio replaces save_every_n_epochs with ⌊epochs / ratio⌋ (at least 1).
+        saveEveryNEpochs = config.SaveNEpochRatio is { } ratio ? Math.Max(1, epochCount / ratio) : config.SaveEveryNEpochs;
     }
 
     public TrainingPlan Plan { get; }
@@ -164,6 +167,7 @@ public sealed class LoraTrainer : IDisposable
         var accumulated = 0;
         var accumulatedLoss = 0f;
 
+        if (config.SampleAtFirst && step == 0) SampleImages(0, "before training", cancellationToken);
         for (; epoch <= Plan.Epochs && step < Plan.TotalSteps; epoch++)
         {
             var batches = dataset.BatchesForEpoch(epoch);
@@ -212,6 +216,8 @@ public sealed class LoraTrainer : IDisposable
                     RemoveOldSteps(step);
                 }
 
+                if (config.SampleEveryNSteps is { } sampleSteps && step % sampleSteps == 0) SampleImages(step, $"step {step}", cancellationToken);
+
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
                     var here = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
@@ -225,7 +231,7 @@ public sealed class LoraTrainer : IDisposable
             // max_train_steps can end a run mid-epoch: record how far into the epoch it got.
             var finishedEpoch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = consumed < batches.Count ? consumed : 0, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
             var lastEpoch = epoch == Plan.Epochs || step >= Plan.TotalSteps;
-            if (config.SaveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
+            if (saveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
             {
                 lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}-{epoch:D6}.safetensors"), epoch, step, startedAt, null);
                 if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
@@ -233,7 +239,7 @@ public sealed class LoraTrainer : IDisposable
             }
             if (lastEpoch && (config.SaveState || config.SaveStateOnTrainEnd))
                 lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
-            SampleImages(epoch, cancellationToken);
+            if (config.SampleEveryNEpochs is { } sampleEvery && epoch % sampleEvery == 0) SampleImages(epoch, $"epoch {epoch}", cancellationToken);
         }
         var finalEpoch = Math.Min(epoch, Plan.Epochs);
         if (!cancelled)
@@ -242,12 +248,14 @@ public sealed class LoraTrainer : IDisposable
     }
 
     /// <summary>
-    /// kohya's sample_every_n_epochs: images for each line of sample_prompts, with the LoRA as it is now, into
-    /// <c>output_dir/sample</c>. Sampling draws from its own per-image generators, so it does not change training.
+    /// kohya's sample_every_n_epochs / _steps / sample_at_first: images for each line of sample_prompts, with the
+    /// LoRA as it is now, into <c>output_dir/sample</c>, numbered by <paramref name="epochOrStep"/> (the epoch, the
+    /// step for step samples, 0 before training, as kohya names them). Sampling draws from its own per-image
+    /// generators, so it does not change training.
     /// </summary>
-    void SampleImages(int epoch, CancellationToken cancellationToken)
+    void SampleImages(int epochOrStep, string when, CancellationToken cancellationToken)
     {
-        if (config.SampleEveryNEpochs is not { } every || every < 1 || epoch % every != 0 || config.SamplePrompts is not { } promptsFile) return;
+        if (config.SamplePrompts is not { } promptsFile) return;
         if (models.TokenizerDir is not { } tokenizerDir)
         {
             log("sample_prompts is set, but the base model has no tokenizer folder: no sample images.");
@@ -259,8 +267,8 @@ public sealed class LoraTrainer : IDisposable
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, ClipTokenizer.Load(tokenizerDir),
                 models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
-                new SampleRunOptions(OutputDir, config.OutputName, epoch) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
-            log($"epoch {epoch}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
+                new SampleRunOptions(OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
+            log($"{when}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
         }
         finally
         {
@@ -363,7 +371,7 @@ public sealed class LoraTrainer : IDisposable
     /// <summary>kohya's save_last_n_epochs (LoRA files, and states unless save_last_n_epochs_state says otherwise).</summary>
     void RemoveOldEpochs(int epoch)
     {
-        if (config.SaveEveryNEpochs is not { } every) return;
+        if (saveEveryNEpochs is not { } every) return;
         if (config.SaveLastNEpochs is { } keep && epoch - every * keep is var old && old >= 1)
         {
             var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");

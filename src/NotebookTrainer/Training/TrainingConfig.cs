@@ -110,6 +110,8 @@ public sealed partial class TrainingConfig
     public string OutputName { get; set; } = "last";
     public string SavePrecision { get; set; } = "float";
     public int? SaveEveryNEpochs { get; set; }
+    /// <summary>Save about this many times over the run: replaces save_every_n_epochs with ⌊epochs / ratio⌋.</summary>
+    public int? SaveNEpochRatio { get; set; }
     public int? SaveLastNEpochs { get; set; }
     public int? SaveLastNEpochsState { get; set; }
     public int? SaveEveryNSteps { get; set; }
@@ -125,6 +127,8 @@ public sealed partial class TrainingConfig
     public string? LoggingDir { get; set; }
     public string? LogPrefix { get; set; }
     public int? SampleEveryNEpochs { get; set; }
+    public int? SampleEveryNSteps { get; set; }
+    public bool SampleAtFirst { get; set; }
     public string? SamplePrompts { get; set; }
     /// <summary>The sampler for sample prompts without <c>--ss</c>.</summary>
     public string SampleSampler { get; set; } = "ddim";
@@ -239,6 +243,9 @@ public sealed partial class TrainingConfig
         if (NetworkDim < 1) Error("network_dim", "must be at least 1.");
         if (LrWarmupSteps < 0) Error("lr_warmup_steps", "must not be negative.");
         if (SaveEveryNEpochs is < 1) Error("save_every_n_epochs", "must be at least 1.");
+        if (SaveNEpochRatio is < 1) Error("save_n_epoch_ratio", "must be at least 1.");
+        if (SampleEveryNEpochs is < 1) Error("sample_every_n_epochs", "must be at least 1.");
+        if (SampleEveryNSteps is < 1) Error("sample_every_n_steps", "must be at least 1.");
         if (SaveLastNEpochs is < 1) Error("save_last_n_epochs", "must be at least 1.");
         if (SaveLastNEpochsState is < 1) Error("save_last_n_epochs_state", "must be at least 1.");
         if (SaveEveryNSteps is < 1) Error("save_every_n_steps", "must be at least 1.");

@@ -371,4 +371,30 @@ public sealed class ColabOptionsTests : IDisposable
         Assert.Equal(1.5f, weighted[0, 76, 0].item<float>());
         Assert.Equal(1f, weighted[0, 151, 0].item<float>());
     }
+
+    [Fact]
+    public void Sample_at_first_and_sample_every_n_steps_name_images_by_step()
+    {
+        var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"));
+        var prompts = Path.Combine(dir, "prompts.txt");
+        File.WriteAllText(prompts, "sks, red circle --w 64 --h 64 --d 3 --s 2\n");
+        var output = Path.Combine(dir, "out");
+        var config = TinyTrainingSetup.Config(output, $"max_train_steps = 4\nsample_at_first = true\nsample_every_n_steps = 2\nsample_prompts = {System.Text.Json.JsonSerializer.Serialize(prompts)}");
+        using var models = TrainingModelLoader.Load(config, CPU);
+        using var trainer = new LoraTrainer(config, data, models, CPU);
+        trainer.Train();
+        Assert.Equal(["tiny_000000_00", "tiny_000002_00", "tiny_000004_00"],
+            Directory.GetFiles(Path.Combine(output, "sample"), "*.png").Select(f => Path.GetFileName(f)[..14]).Order());
+    }
+
+    [Fact]
+    public void Save_n_epoch_ratio_sets_the_epoch_save_interval()
+    {
+        var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"), images: 2, batchSize: 4);
+        var output = Path.Combine(dir, "out");
+        using var models = TinyTrainingSetup.Models();
+        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_epochs = 4\nsave_n_epoch_ratio = 2"), data, models, CPU);
+        trainer.Train();
+        Assert.Equal(["tiny-000002.safetensors", "tiny.safetensors"], Directory.GetFiles(output, "*.safetensors").Select(Path.GetFileName).Order());
+    }
 }
