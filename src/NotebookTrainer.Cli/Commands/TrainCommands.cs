@@ -11,11 +11,11 @@ public static class TrainCommands
         var a = new CliArgs(args, ["config", "dataset-config", "resume"], []);
         try
         {
-            var config = TrainingConfig.Load(a.Required("config"));
+            var config = TrainingConfig.Load(a.Required("config"), a.Option("dataset-config"));
             foreach (var warning in config.Warnings) Console.Error.WriteLine($"note: {warning}");
             var resume = a.Option("resume") ?? config.Resume;
             var progress = new ConsoleProgress();
-            var dataset = TrainingDataset.Build(config, a.Option("dataset-config"), progress, Ntrain.Cancellation);
+            var dataset = TrainingDataset.Build(config, progress: progress, cancellationToken: Ntrain.Cancellation);
             foreach (var p in dataset.Problems) Console.Error.WriteLine($"dataset: {p}");
             using var models = TrainingModelLoader.Load(config, progress: progress, cancellationToken: Ntrain.Cancellation);
             using var trainer = new LoraTrainer(config, dataset, models, log: Console.WriteLine);

@@ -190,7 +190,7 @@ public static class CheckpointLoader
     }
 
     /// <summary>Older diffusers releases named the VAE attention query/key/value/proj_attn.</summary>
-    static IEnumerable<string> DiffusersAliases(string name)
+    internal static IEnumerable<string> DiffusersAliases(string name)
     {
         yield return name;
         if (!name.Contains("mid_block.attentions.0.", StringComparison.Ordinal)) yield break;

@@ -43,4 +43,19 @@ public static class TextEncoding
         parts.Add(states[.., ^1..]);
         return cat(parts, 1).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// kohya's weighted_captions: multiplies each token's state by its weight. <paramref name="windowWeights"/> is
+    /// (B, windows, 77) as the windows were tokenized; <paramref name="states"/> is what <see cref="Encode"/> returned
+    /// for them. BOS and the final state keep weight 1; unlike A1111 sampling, kohya does not restore the mean.
+    /// </summary>
+    public static Tensor ApplyTokenWeights(Tensor states, Tensor windowWeights)
+    {
+        using var scope = NewDisposeScope();
+        var batch = windowWeights.shape[0];
+        var window = windowWeights.shape[2];
+        var one = ones(batch, 1, dtype: windowWeights.dtype, device: windowWeights.device);
+        var perToken = cat([one, windowWeights[.., .., 1..(int)(window - 1)].reshape(batch, -1), one], 1);
+        return (states * perToken.to(states.dtype).to(states.device).unsqueeze(-1)).MoveToOuterDisposeScope();
+    }
 }

@@ -14,8 +14,8 @@ public sealed class LearningRateSchedule
     public LearningRateSchedule(string name, long totalSteps, long warmupSteps, int numCycles = 1, double power = 1.0)
     {
         if (!Names.Contains(name)) throw new ArgumentException($"lr_scheduler \"{name}\" is not supported; use one of {string.Join(", ", Names)}.");
-        if (warmupSteps < 0 || (totalSteps > 0 && warmupSteps > totalSteps))
-            throw new ArgumentException($"lr_warmup_steps {warmupSteps} must be between 0 and the total steps ({totalSteps}).");
+        // A warmup longer than the run is allowed, as in diffusers: the rate then ramps up for the whole run.
+        if (warmupSteps < 0) throw new ArgumentException($"lr_warmup_steps {warmupSteps} must not be negative.");
         (Name, TotalSteps, WarmupSteps, NumCycles, Power) = (name, totalSteps, warmupSteps, numCycles, power);
     }
 

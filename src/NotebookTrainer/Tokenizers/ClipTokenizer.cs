@@ -171,7 +171,50 @@ public sealed partial class ClipTokenizer
     {
         if (maxTokenLength is not (75 or 150 or 225))
             throw new ArgumentOutOfRangeException(nameof(maxTokenLength), $"max_token_length must be 75, 150 or 225 (kohya), not {maxTokenLength}.");
-        var ids = EncodePadded(text, maxTokenLength + 2);
+        return SplitWindows(EncodePadded(text, maxTokenLength + 2), maxTokenLength);
+    }
+
+    /// <summary>
+    /// kohya's weighted_captions tokenization: each attention run (text, weight) is tokenized on its own, every token
+    /// carries its run's weight, the stream is cut to max_token_length tokens and split into windows like
+    /// <see cref="EncodeWindows"/>; BOS, EOS and padding weigh 1.
+    /// </summary>
+    public (int[][] Ids, float[][] Weights) EncodeWeightedWindows(IEnumerable<(string Text, double Weight)> runs, int maxTokenLength = 75)
+    {
+        if (maxTokenLength is not (75 or 150 or 225))
+            throw new ArgumentOutOfRangeException(nameof(maxTokenLength), $"max_token_length must be 75, 150 or 225 (kohya), not {maxTokenLength}.");
+        var tokens = new List<int>();
+        var tokenWeights = new List<float>();
+        foreach (var (text, weight) in runs)
+        {
+            var ids = Encode(text);
+            tokens.AddRange(ids);
+            tokenWeights.AddRange(Enumerable.Repeat((float)weight, ids.Count));
+            if (tokens.Count > maxTokenLength) break;
+        }
+        var count = Math.Min(tokens.Count, maxTokenLength);
+        var stream = new int[maxTokenLength + 2];
+        var weights = new float[maxTokenLength + 2];
+        Array.Fill(stream, PadId);
+        Array.Fill(weights, 1f);
+        stream[0] = BosId;
+        tokens.CopyTo(0, stream, 1, count);
+        tokenWeights.CopyTo(0, weights, 1, count);
+        stream[1 + count] = EosId;
+        var windows = SplitWindows(stream, maxTokenLength);
+        const int window = ModelMaxLength - 2;
+        var windowWeights = windows.Select((_, w) =>
+        {
+            var chunk = new float[ModelMaxLength];
+            Array.Fill(chunk, 1f);
+            Array.Copy(weights, 1 + w * window, chunk, 1, window);
+            return chunk;
+        }).ToArray();
+        return (windows, windowWeights);
+    }
+
+    int[][] SplitWindows(int[] ids, int maxTokenLength)
+    {
         if (maxTokenLength == 75) return [ids];
         const int window = ModelMaxLength - 2;
         var windows = new List<int[]>();

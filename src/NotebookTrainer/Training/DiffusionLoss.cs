@@ -5,12 +5,15 @@ namespace NotebookTrainer.Training;
 
 /// <summary>
 /// kohya's LoRA loss: element-wise MSE, mean over C,H,W, times each sample's weight (prior_loss_weight for
-/// regularisation images), times the min-SNR-γ weight (ε: min(SNR,γ)/SNR; v: min(SNR,γ)/(SNR+1)), mean over the batch.
+/// regularisation images), then sd-scripts' per-timestep weights in its order: min-SNR-γ (ε: min(SNR,γ)/SNR;
+/// v: min(SNR,γ)/(SNR+1)), scale_v_pred_loss_like_noise_pred (× s), v_pred_like_loss λ (+ λ·loss/s), debiased
+/// estimation (ε: 1/√SNR; v: 1/(SNR+1)), where s = SNR/(SNR+1) and SNR is capped at 1000; mean over the batch.
 /// </summary>
 public static class DiffusionLoss
 {
     public static Tensor Compute(Tensor prediction, Tensor target, Tensor timesteps, Tensor sampleWeights, NoiseSchedule schedule,
-        double? minSnrGamma = null, bool vParameterization = false)
+        double? minSnrGamma = null, bool vParameterization = false, bool debiasedEstimation = false,
+        bool scaleVPredLikeNoisePred = false, double? vPredLikeLoss = null)
     {
         using var scope = NewDisposeScope();
         var perSample = (prediction.to(ScalarType.Float32) - target.to(ScalarType.Float32)).square().mean([1, 2, 3]);
@@ -19,6 +22,15 @@ public static class DiffusionLoss
         {
             var snr = schedule.Snr.to(perSample.device).index_select(0, timesteps.to(perSample.device));
             var weight = snr.clamp_max(gamma) / (vParameterization ? snr + 1 : snr);
+            perSample = perSample * weight.to(ScalarType.Float32);
+        }
+        var cappedSnr = schedule.Snr.to(perSample.device).index_select(0, timesteps.to(perSample.device)).clamp_max(1000);
+        var vScale = (cappedSnr / (cappedSnr + 1)).to(ScalarType.Float32);
+        if (scaleVPredLikeNoisePred) perSample = perSample * vScale;
+        if (vPredLikeLoss is { } lambda) perSample = perSample + perSample / vScale * lambda;
+        if (debiasedEstimation)
+        {
+            var weight = vParameterization ? 1 / (cappedSnr + 1) : 1 / cappedSnr.sqrt();
             perSample = perSample * weight.to(ScalarType.Float32);
         }
         return perSample.mean().MoveToOuterDisposeScope();

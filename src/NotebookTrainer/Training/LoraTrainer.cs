@@ -33,6 +33,7 @@ public sealed class LoraTrainer : IDisposable
     readonly List<ParameterGroup> groups;
     readonly Generator generator;
     readonly bool trainTextEncoder;
+    readonly int? saveEveryNEpochs;
     readonly string sessionId = Guid.NewGuid().ToString("N");
 
     public LoraTrainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null)
@@ -46,6 +47,9 @@ public sealed class LoraTrainer : IDisposable
             throw new TrainingException($"{dataset.Config.SourceFile}: the dataset has no usable images; check image_dir, captions and the problems the dataset report lists.");
         if (config.CacheLatents && dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.RandomCrop || s.ColorAug) is { } bad)
             throw new TrainingException($"{dataset.Config.SourceFile}: subset {bad.KeyPath} uses {(bad.RandomCrop ? "random_crop" : "color_aug")}, which cannot be combined with cache_latents; turn one of them off.");
+
+        if (config.WeightedCaptions && models.TokenizeWeighted is null)
+            throw new TrainingException("weighted_captions = true needs a tokenizer that reads (word:1.2) weights; these models were built without one.");
 
         manual_seed(config.Seed);
         generator = new Generator((ulong)config.Seed, this.device);
@@ -81,8 +85,12 @@ public sealed class LoraTrainer : IDisposable
         var totalSteps = config.MaxTrainEpochs is { } epochs ? epochs * stepsPerEpoch : config.MaxTrainSteps;
         var epochCount = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch;
         var warmup = LearningRateSchedule.ResolveWarmup(config.LrWarmupSteps, totalSteps);
+        if (warmup > totalSteps)
+            this.log($"note: lr_warmup_steps {warmup} is longer than the run ({totalSteps} steps): the learning rate ramps up for the whole run, as in sd-scripts.");
         lrSchedule = new LearningRateSchedule(config.LrScheduler, totalSteps, warmup, config.LrSchedulerNumCycles, config.LrSchedulerPower);
         Plan = BuildPlan(stepsPerEpoch, epochCount, totalSteps, warmup);
+        // kohya: save_n_epoch_ratio replaces save_every_n_epochs with ⌊epochs / ratio⌋ (at least 1).
+        saveEveryNEpochs = config.SaveNEpochRatio is { } ratio ? Math.Max(1, epochCount / ratio) : config.SaveEveryNEpochs;
     }
 
     public TrainingPlan Plan { get; }
@@ -159,6 +167,7 @@ public sealed class LoraTrainer : IDisposable
         var accumulated = 0;
         var accumulatedLoss = 0f;
 
+        if (config.SampleAtFirst && step == 0) SampleImages(0, "before training", cancellationToken);
         for (; epoch <= Plan.Epochs && step < Plan.TotalSteps; epoch++)
         {
             var batches = dataset.BatchesForEpoch(epoch);
@@ -180,6 +189,7 @@ public sealed class LoraTrainer : IDisposable
                 optimizer.Step();
                 optimizer.ZeroGrad();
                 step++;
+                var maxNorm = config.ScaleWeightNorms is { } limit ? MaxNormRegularization.Apply(Network, limit) : default;
                 var stepLoss = accumulatedLoss / accumulated;
                 accumulated = 0;
                 accumulatedLoss = 0;
@@ -190,9 +200,23 @@ public sealed class LoraTrainer : IDisposable
                     stepLoss.ToString("R", CultureInfo.InvariantCulture), smoothed.ToString("R", CultureInfo.InvariantCulture) }
                     .Concat(groups.Select(g => g.LearningRate.ToString("R", CultureInfo.InvariantCulture)))));
                 tensorBoard.AddScalars(step, new[] { ("loss/current", stepLoss), ("loss/average", (float)smoothed) }
-                    .Concat(groups.Select(g => ($"lr/{g.Name}", (float)EffectiveLearningRate(g)))));
+                    .Concat(groups.Select(g => ($"lr/{g.Name}", (float)EffectiveLearningRate(g))))
+                    .Concat(config.ScaleWeightNorms is null ? [] : new[] { ("max_norm/keys_scaled", (float)maxNorm.KeysScaled), ("max_norm/average_key_norm", maxNorm.MeanNorm), ("max_norm/max_key_norm", maxNorm.MaxNorm) }));
                 var rate = tracker.Advance();
                 progress?.Report(new TrainingProgress(step, Plan.TotalSteps, epoch, Plan.Epochs, stepLoss, (float)smoothed, EffectiveLearningRate(groups[^1]), rate));
+
+                if (config.SaveEveryNSteps is { } everySteps && step % everySteps == 0)
+                {
+                    lastLora = SaveLora(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
+                    if (config.SaveState)
+                    {
+                        var here = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
+                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Network, optimizer, generator, here, BeforeCommit);
+                    }
+                    RemoveOldSteps(step);
+                }
+
+                if (config.SampleEveryNSteps is { } sampleSteps && step % sampleSteps == 0) SampleImages(step, $"step {step}", cancellationToken);
 
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
@@ -207,15 +231,15 @@ public sealed class LoraTrainer : IDisposable
             // max_train_steps can end a run mid-epoch: record how far into the epoch it got.
             var finishedEpoch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = consumed < batches.Count ? consumed : 0, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
             var lastEpoch = epoch == Plan.Epochs || step >= Plan.TotalSteps;
-            if (config.SaveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
+            if (saveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
             {
                 lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}-{epoch:D6}.safetensors"), epoch, step, startedAt, null);
                 if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
                 RemoveOldEpochs(epoch);
             }
-            if (lastEpoch && config.SaveState)
+            if (lastEpoch && (config.SaveState || config.SaveStateOnTrainEnd))
                 lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
-            SampleImages(epoch, cancellationToken);
+            if (config.SampleEveryNEpochs is { } sampleEvery && epoch % sampleEvery == 0) SampleImages(epoch, $"epoch {epoch}", cancellationToken);
         }
         var finalEpoch = Math.Min(epoch, Plan.Epochs);
         if (!cancelled)
@@ -224,12 +248,14 @@ public sealed class LoraTrainer : IDisposable
     }
 
     /// <summary>
-    /// kohya's sample_every_n_epochs: images for each line of sample_prompts, with the LoRA as it is now, into
-    /// <c>output_dir/sample</c>. Sampling draws from its own per-image generators, so it does not change training.
+    /// kohya's sample_every_n_epochs / _steps / sample_at_first: images for each line of sample_prompts, with the
+    /// LoRA as it is now, into <c>output_dir/sample</c>, numbered by <paramref name="epochOrStep"/> (the epoch, the
+    /// step for step samples, 0 before training, as kohya names them). Sampling draws from its own per-image
+    /// generators, so it does not change training.
     /// </summary>
-    void SampleImages(int epoch, CancellationToken cancellationToken)
+    void SampleImages(int epochOrStep, string when, CancellationToken cancellationToken)
     {
-        if (config.SampleEveryNEpochs is not { } every || every < 1 || epoch % every != 0 || config.SamplePrompts is not { } promptsFile) return;
+        if (config.SamplePrompts is not { } promptsFile) return;
         if (models.TokenizerDir is not { } tokenizerDir)
         {
             log("sample_prompts is set, but the base model has no tokenizer folder: no sample images.");
@@ -241,8 +267,8 @@ public sealed class LoraTrainer : IDisposable
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, ClipTokenizer.Load(tokenizerDir),
                 models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
-                new SampleRunOptions(OutputDir, config.OutputName, epoch) { Seed = config.Seed }, cancellation: cancellationToken);
-            log($"epoch {epoch}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
+                new SampleRunOptions(OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
+            log($"{when}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
         }
         finally
         {
@@ -269,15 +295,23 @@ public sealed class LoraTrainer : IDisposable
             : EncodeFresh(s, batch.Resolution, flips[i], random)).ToList();
         var latents = stack(latentList).to(device) * models.Vae.Config.ScalingFactor;
 
-        var ids = tensor(captions.SelectMany(c => models.Tokenize(c).SelectMany(w => w)).Select(i => (long)i).ToArray())
+        var tokenized = captions.Select(c => config.WeightedCaptions ? models.TokenizeWeighted!(c) : (Ids: models.Tokenize(c), Weights: null)).ToList();
+        var ids = tensor(tokenized.SelectMany(t => t.Ids.SelectMany(w => w)).Select(i => (long)i).ToArray())
             .reshape(captions.Count, -1).to(device);
         Tensor hidden;
         if (trainTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
         else using (no_grad()) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
+        if (config.WeightedCaptions)
+        {
+            var windows = tokenized[0].Ids.Length;
+            var tokenWeights = tensor(tokenized.SelectMany(t => t.Weights!.SelectMany(w => w)).ToArray()).reshape(captions.Count, windows, -1);
+            hidden = TextEncoding.ApplyTokenWeights(hidden, tokenWeights);
+        }
 
-        var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount);
-        var timesteps = randint(0, schedule.Steps, new long[] { latents.shape[0] }, dtype: ScalarType.Int64, device: device, generator: generator);
-        var noisy = schedule.AddNoise(latents, noise, timesteps);
+        var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount,
+            config.NoiseOffsetRandomStrength, config.AdaptiveNoiseScale);
+        var timesteps = NoiseSampler.Timesteps(latents.shape[0], config.MinTimestep ?? 0, config.MaxTimestep ?? schedule.Steps, generator, device);
+        var noisy = schedule.AddNoise(latents, config.IpNoiseGamma is { } gamma ? NoiseSampler.InputPerturbation(noise, generator, gamma, config.IpNoiseGammaRandomStrength) : noise, timesteps);
         var frozen = config.FrozenDType;
         Tensor prediction;
         try
@@ -290,7 +324,8 @@ public sealed class LoraTrainer : IDisposable
         }
         var target = config.VParameterization ? schedule.Velocity(latents, noise, timesteps) : noise;
         var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
-        var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization);
+        var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss,
+            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss);
         var value = loss.item<float>();
         if (float.IsNaN(value) || float.IsInfinity(value))
             throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");
@@ -333,15 +368,45 @@ public sealed class LoraTrainer : IDisposable
         return path;
     }
 
+    /// <summary>kohya's save_last_n_epochs (LoRA files, and states unless save_last_n_epochs_state says otherwise).</summary>
     void RemoveOldEpochs(int epoch)
     {
-        if (config.SaveLastNEpochs is not { } keep || config.SaveEveryNEpochs is not { } every) return;
-        var old = epoch - every * keep;
-        if (old < 1) return;
-        var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");
-        if (File.Exists(lora)) File.Delete(lora);
-        var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, old));
-        if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
+        if (saveEveryNEpochs is not { } every) return;
+        if (config.SaveLastNEpochs is { } keep && epoch - every * keep is var old && old >= 1)
+        {
+            var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");
+            if (File.Exists(lora)) File.Delete(lora);
+        }
+        if ((config.SaveLastNEpochsState ?? config.SaveLastNEpochs) is { } keepStates && epoch - every * keepStates is var oldState && oldState >= 1)
+        {
+            var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, oldState));
+            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
+        }
+    }
+
+    /// <summary>kohya's step checkpoint name: <c>{output_name}-step{step:08d}.safetensors</c>.</summary>
+    string StepFileName(int step) => $"{config.OutputName}-step{step:D8}.safetensors";
+
+    string StepStateFolder(int step) => $"{config.OutputName}-step{step:D8}-state";
+
+    /// <summary>
+    /// kohya's save_last_n_steps (and save_last_n_steps_state for states): drops the step save that falls out of the
+    /// last n steps.
+    /// </summary>
+    void RemoveOldSteps(int step)
+    {
+        if (config.SaveEveryNSteps is not { } every) return;
+        int? Outdated(int? keep)
+        {
+            if (keep is not { } n) return null;
+            var old = step - n - 1;
+            old -= old % every;
+            return old >= 1 ? old : null;
+        }
+        if (Outdated(config.SaveLastNSteps) is { } oldLora && Path.Combine(OutputDir, StepFileName(oldLora)) is var lora && File.Exists(lora))
+            File.Delete(lora);
+        if (Outdated(config.SaveLastNStepsState ?? config.SaveLastNSteps) is { } oldState && Path.Combine(OutputDir, StepStateFolder(oldState)) is var state && Directory.Exists(state))
+            Directory.Delete(state, recursive: true);
     }
 
     /// <summary>Writes the exact configs of this run next to its outputs.</summary>

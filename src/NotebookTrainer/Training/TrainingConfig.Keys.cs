@@ -13,7 +13,13 @@ public sealed partial class TrainingConfig
     static Key Flag(Func<TrainingConfig, bool> get, Action<TrainingConfig, bool> set) => new(c => get(c) ? true : null, (c, v) => set(c, v as bool? ?? throw new FormatException($"expected true or false, got {Describe(v)}.")));
     static Key List(Func<TrainingConfig, List<string>> get, Action<TrainingConfig, List<string>> set) => new(c => get(c) is { Count: > 0 } l ? l : null, (c, v) => set(c, AsStringList(v)));
 
-    static readonly Dictionary<string, Key> Keys = new(StringComparer.Ordinal)
+    static string? NonEmpty(string s) => s.Length == 0 ? null : s;
+
+    /// <summary>sd-scripts' metadata_title, metadata_author, …: each becomes the LoRA file's modelspec.&lt;name&gt;.</summary>
+    static readonly string[] ModelSpecFields =
+        ["title", "author", "description", "license", "tags", "usage_hint", "thumbnail", "merged_from", "trigger_phrase", "preprocessor", "is_negative_embedding"];
+
+    static readonly Dictionary<string, Key> Keys = WithModelSpecKeys(new(StringComparer.Ordinal)
     {
         ["pretrained_model_name_or_path"] = Str(c => c.PretrainedModelNameOrPath, (c, v) => c.PretrainedModelNameOrPath = v),
         ["v2"] = Flag(c => c.V2, (c, v) => c.V2 = v),
@@ -26,6 +32,8 @@ public sealed partial class TrainingConfig
         ["network_weights"] = Str(c => c.NetworkWeights, (c, v) => c.NetworkWeights = v),
         ["network_train_unet_only"] = Flag(c => c.NetworkTrainUnetOnly, (c, v) => c.NetworkTrainUnetOnly = v),
         ["network_train_text_encoder_only"] = Flag(c => c.NetworkTrainTextEncoderOnly, (c, v) => c.NetworkTrainTextEncoderOnly = v),
+        ["vae"] = Str(c => c.Vae, (c, v) => c.Vae = NonEmpty(v)),
+        ["scale_weight_norms"] = Num(c => c.ScaleWeightNorms, (c, v) => c.ScaleWeightNorms = v == 0 ? null : v),
         ["learning_rate"] = Num(c => c.LearningRate, (c, v) => c.LearningRate = v),
         ["unet_lr"] = Num(c => c.UnetLr, (c, v) => c.UnetLr = v),
         ["text_encoder_lr"] = Num(c => c.TextEncoderLr, (c, v) => c.TextEncoderLr = v),
@@ -49,6 +57,15 @@ public sealed partial class TrainingConfig
         ["multires_noise_iterations"] = Int(c => c.MultiresNoiseIterations, (c, v) => c.MultiresNoiseIterations = v),
         ["multires_noise_discount"] = Num(c => c.MultiresNoiseDiscount, (c, v) => c.MultiresNoiseDiscount = v),
         ["prior_loss_weight"] = Num(c => c.PriorLossWeight, (c, v) => c.PriorLossWeight = v),
+        ["noise_offset_random_strength"] = Flag(c => c.NoiseOffsetRandomStrength, (c, v) => c.NoiseOffsetRandomStrength = v),
+        ["adaptive_noise_scale"] = Num(c => c.AdaptiveNoiseScale, (c, v) => c.AdaptiveNoiseScale = v == 0 ? null : v),
+        ["ip_noise_gamma"] = Num(c => c.IpNoiseGamma, (c, v) => c.IpNoiseGamma = v == 0 ? null : v),
+        ["ip_noise_gamma_random_strength"] = Flag(c => c.IpNoiseGammaRandomStrength, (c, v) => c.IpNoiseGammaRandomStrength = v),
+        ["min_timestep"] = Int(c => c.MinTimestep, (c, v) => c.MinTimestep = v),
+        ["max_timestep"] = Int(c => c.MaxTimestep, (c, v) => c.MaxTimestep = v),
+        ["scale_v_pred_loss_like_noise_pred"] = Flag(c => c.ScaleVPredLossLikeNoisePred, (c, v) => c.ScaleVPredLossLikeNoisePred = v),
+        ["v_pred_like_loss"] = Num(c => c.VPredLikeLoss, (c, v) => c.VPredLikeLoss = v == 0 ? null : v),
+        ["debiased_estimation_loss"] = Flag(c => c.DebiasedEstimationLoss, (c, v) => c.DebiasedEstimationLoss = v),
         ["clip_skip"] = Int(c => c.ClipSkip, (c, v) => c.ClipSkip = v),
         ["max_token_length"] = Int(c => c.MaxTokenLength, (c, v) => c.MaxTokenLength = v),
         ["dataset_config"] = Str(c => c.DatasetConfig, (c, v) => c.DatasetConfig = v),
@@ -60,13 +77,26 @@ public sealed partial class TrainingConfig
         ["max_bucket_reso"] = Int(c => c.MaxBucketReso, (c, v) => c.MaxBucketReso = v),
         ["bucket_reso_steps"] = Int(c => c.BucketResoSteps, (c, v) => c.BucketResoSteps = v),
         ["bucket_no_upscale"] = Flag(c => c.BucketNoUpscale, (c, v) => c.BucketNoUpscale = v),
+        ["weighted_captions"] = Flag(c => c.WeightedCaptions, (c, v) => c.WeightedCaptions = v),
         ["caption_extension"] = Str(c => c.CaptionExtension, (c, v) => c.CaptionExtension = v),
+        // sd-scripts' old misspelling, still written by some notebooks.
+        ["caption_extention"] = Str(_ => null, (c, v) => c.CaptionExtension = v),
         ["shuffle_caption"] = Flag(c => c.ShuffleCaption, (c, v) => c.ShuffleCaption = v),
         ["keep_tokens"] = Int(c => c.KeepTokens, (c, v) => c.KeepTokens = v),
         ["flip_aug"] = Flag(c => c.FlipAug, (c, v) => c.FlipAug = v),
         ["color_aug"] = Flag(c => c.ColorAug, (c, v) => c.ColorAug = v),
         ["random_crop"] = Flag(c => c.RandomCrop, (c, v) => c.RandomCrop = v),
         ["caption_dropout_rate"] = Num(c => c.CaptionDropoutRate == 0 ? null : c.CaptionDropoutRate, (c, v) => c.CaptionDropoutRate = v),
+        ["caption_dropout_every_n_epochs"] = Int(c => c.CaptionDropoutEveryNEpochs == 0 ? null : c.CaptionDropoutEveryNEpochs, (c, v) => c.CaptionDropoutEveryNEpochs = v),
+        ["caption_tag_dropout_rate"] = Num(c => c.CaptionTagDropoutRate == 0 ? null : c.CaptionTagDropoutRate, (c, v) => c.CaptionTagDropoutRate = v),
+        ["keep_tokens_separator"] = Str(c => NonEmpty(c.KeepTokensSeparator), (c, v) => c.KeepTokensSeparator = v),
+        ["secondary_separator"] = Str(c => NonEmpty(c.SecondarySeparator), (c, v) => c.SecondarySeparator = v),
+        ["caption_separator"] = Str(c => c.CaptionSeparator, (c, v) => c.CaptionSeparator = NonEmpty(v)),
+        ["caption_prefix"] = Str(c => NonEmpty(c.CaptionPrefix), (c, v) => c.CaptionPrefix = v),
+        ["caption_suffix"] = Str(c => NonEmpty(c.CaptionSuffix), (c, v) => c.CaptionSuffix = v),
+        ["enable_wildcard"] = Flag(c => c.EnableWildcard, (c, v) => c.EnableWildcard = v),
+        ["token_warmup_min"] = Int(c => c.TokenWarmupMin, (c, v) => c.TokenWarmupMin = v),
+        ["token_warmup_step"] = Num(c => c.TokenWarmupStep == 0 ? null : c.TokenWarmupStep, (c, v) => c.TokenWarmupStep = v),
         ["cache_latents"] = Flag(c => c.CacheLatents, (c, v) => c.CacheLatents = v),
         ["cache_latents_to_disk"] = Flag(c => c.CacheLatentsToDisk, (c, v) => c.CacheLatentsToDisk = v),
         ["seed"] = Int(c => c.Seed, (c, v) => c.Seed = v),
@@ -74,28 +104,165 @@ public sealed partial class TrainingConfig
         ["output_name"] = Str(c => c.OutputName, (c, v) => c.OutputName = v),
         ["save_precision"] = Str(c => c.SavePrecision, (c, v) => c.SavePrecision = v),
         ["save_every_n_epochs"] = Int(c => c.SaveEveryNEpochs, (c, v) => c.SaveEveryNEpochs = v),
+        ["save_n_epoch_ratio"] = Int(c => c.SaveNEpochRatio, (c, v) => c.SaveNEpochRatio = v == 0 ? null : v),
         ["save_last_n_epochs"] = Int(c => c.SaveLastNEpochs, (c, v) => c.SaveLastNEpochs = v),
+        ["save_last_n_epochs_state"] = Int(c => c.SaveLastNEpochsState, (c, v) => c.SaveLastNEpochsState = v),
+        ["save_every_n_steps"] = Int(c => c.SaveEveryNSteps, (c, v) => c.SaveEveryNSteps = v == 0 ? null : v),
+        ["save_last_n_steps"] = Int(c => c.SaveLastNSteps, (c, v) => c.SaveLastNSteps = v == 0 ? null : v),
+        ["save_last_n_steps_state"] = Int(c => c.SaveLastNStepsState, (c, v) => c.SaveLastNStepsState = v == 0 ? null : v),
         ["save_state"] = Flag(c => c.SaveState, (c, v) => c.SaveState = v),
+        ["save_state_on_train_end"] = Flag(c => c.SaveStateOnTrainEnd, (c, v) => c.SaveStateOnTrainEnd = v),
+        ["no_metadata"] = Flag(c => c.NoMetadata, (c, v) => c.NoMetadata = v),
         ["resume"] = Str(c => c.Resume, (c, v) => c.Resume = v),
         ["logging_dir"] = Str(c => c.LoggingDir, (c, v) => c.LoggingDir = v),
         ["log_prefix"] = Str(c => c.LogPrefix, (c, v) => c.LogPrefix = v),
-        ["sample_every_n_epochs"] = Int(c => c.SampleEveryNEpochs, (c, v) => c.SampleEveryNEpochs = v),
-        ["sample_prompts"] = Str(c => c.SamplePrompts, (c, v) => c.SamplePrompts = v),
+        ["sample_every_n_epochs"] = Int(c => c.SampleEveryNEpochs, (c, v) => c.SampleEveryNEpochs = v == 0 ? null : v),
+        ["sample_every_n_steps"] = Int(c => c.SampleEveryNSteps, (c, v) => c.SampleEveryNSteps = v == 0 ? null : v),
+        ["sample_at_first"] = Flag(c => c.SampleAtFirst, (c, v) => c.SampleAtFirst = v),
+        ["sample_prompts"] = Str(c => c.SamplePrompts, (c, v) => c.SamplePrompts = NonEmpty(v)),
+        ["sample_sampler"] = Str(c => c.SampleSampler, (c, v) => c.SampleSampler = v),
         ["training_comment"] = Str(c => c.TrainingComment, (c, v) => c.TrainingComment = v),
-    };
+    });
 
-    /// <summary>sd-scripts arguments that only tune PyTorch/CUDA internals or logging services; accepted with a note.</summary>
+    static Dictionary<string, Key> WithModelSpecKeys(Dictionary<string, Key> keys)
+    {
+        foreach (var field in ModelSpecFields)
+            keys["metadata_" + field] = Str(c => c.ModelSpec.GetValueOrDefault(field), (c, v) => { if (v.Length > 0) c.ModelSpec[field] = v; });
+        return keys;
+    }
+
+    /// <summary>sd-scripts arguments that only tune PyTorch/CUDA internals, services or logging; accepted with a note saying why.</summary>
     static readonly Dictionary<string, string> Ignored = new(StringComparer.Ordinal)
     {
         ["xformers"] = "attention runs through libtorch's scaled_dot_product_attention.",
         ["sdpa"] = "attention always uses scaled_dot_product_attention.",
         ["mem_eff_attn"] = "attention always uses scaled_dot_product_attention.",
         ["lowram"] = "weights are loaded straight to the training device.",
+        ["highvram"] = "latents and weights already stay on the training device.",
         ["max_data_loader_n_workers"] = "data loading runs in-process.",
         ["persistent_data_loader_workers"] = "data loading runs in-process.",
+        ["vae_batch_size"] = "latents are encoded one image at a time; the batch size only changes speed, not the latents.",
         ["save_model_as"] = "LoRA files are always .safetensors.",
+        ["use_safetensors"] = "LoRA files are always .safetensors.",
         ["log_with"] = "logs are always written as CSV and TensorBoard event files.",
+        ["log_tracker_name"] = "logs are written as CSV and TensorBoard files, there is no tracker service.",
+        ["log_tracker_config"] = "logs are written as CSV and TensorBoard files, there is no tracker service.",
+        ["log_config"] = "the run's config is always written to output_dir/run/training.toml.",
+        ["wandb_run_name"] = "there is no Weights & Biases logging.",
+        ["wandb_api_key"] = "there is no Weights & Biases logging.",
+        ["console_log_level"] = "messages go to the CLI or notebook output.",
+        ["console_log_file"] = "messages go to the CLI or notebook output.",
+        ["console_log_simple"] = "messages go to the CLI or notebook output.",
+        ["huggingface_repo_id"] = "nothing is uploaded to the Hugging Face Hub; upload the files in output_dir yourself.",
+        ["huggingface_repo_type"] = "nothing is uploaded to the Hugging Face Hub.",
+        ["huggingface_path_in_repo"] = "nothing is uploaded to the Hugging Face Hub.",
+        ["huggingface_token"] = "nothing is uploaded to the Hugging Face Hub (the token is not read).",
+        ["huggingface_repo_visibility"] = "nothing is uploaded to the Hugging Face Hub.",
+        ["save_state_to_huggingface"] = "nothing is uploaded to the Hugging Face Hub.",
+        ["async_upload"] = "nothing is uploaded to the Hugging Face Hub.",
         ["no_half_vae"] = "the VAE runs in fp32 for latent caching.",
+        ["tokenizer_cache_dir"] = "the tokenizer is read from the base model's folder.",
+        ["torch_compile"] = "libtorch runs the model eagerly; there is no torch.compile.",
+        ["dynamo_backend"] = "libtorch runs the model eagerly; there is no torch.compile.",
+        ["ddp_timeout"] = "training runs in one process on one device.",
+        ["ddp_gradient_as_bucket_view"] = "training runs in one process on one device.",
+        ["ddp_static_graph"] = "training runs in one process on one device.",
+        ["deepspeed"] = "training runs in one process on one device; DeepSpeed only spreads memory, the result is the same.",
+        ["zero_stage"] = "there is no DeepSpeed here.",
+        ["offload_optimizer_device"] = "there is no DeepSpeed here.",
+        ["offload_optimizer_nvme_path"] = "there is no DeepSpeed here.",
+        ["offload_param_device"] = "there is no DeepSpeed here.",
+        ["offload_param_nvme_path"] = "there is no DeepSpeed here.",
+        ["zero3_init_flag"] = "there is no DeepSpeed here.",
+        ["zero3_save_16bit_model"] = "there is no DeepSpeed here.",
+        ["fp16_master_weights_and_gradients"] = "there is no DeepSpeed here.",
+        ["fp8_base"] = "frozen weights stay in the mixed_precision dtype (fp8 only saves GPU memory).",
+        ["fp8_base_unet"] = "frozen weights stay in the mixed_precision dtype (fp8 only saves GPU memory).",
+        ["blocks_to_swap"] = "this only moves SD3/Flux blocks between CPU and GPU to save memory.",
+        ["cpu_offload_checkpointing"] = "this only moves checkpointed activations to the CPU to save memory.",
+        ["fused_backward_pass"] = "the optimizer steps after the whole backward pass; fusing only saves memory.",
+        ["disable_mmap_load_safetensors"] = "safetensors files are read through a memory map either way; the weights are the same.",
+        ["skip_cache_check"] = "the latent cache is keyed by image and VAE hash and is checked cheaply.",
+        ["cache_info"] = "image sizes are read quickly from the headers; nothing to cache.",
+        ["cache_text_encoder_outputs"] = "text encoder outputs are recomputed each step; the result is the same, only slower.",
+        ["cache_text_encoder_outputs_to_disk"] = "text encoder outputs are recomputed each step; the result is the same, only slower.",
+        ["text_encoder_batch_size"] = "text encoder outputs are not cached.",
+        ["weighting_scheme"] = "used only by sd-scripts' SD3/Flux trainers, not by SD 1.x/2.x LoRA training.",
+        ["logit_mean"] = "used only by sd-scripts' SD3/Flux trainers, not by SD 1.x/2.x LoRA training.",
+        ["logit_std"] = "used only by sd-scripts' SD3/Flux trainers, not by SD 1.x/2.x LoRA training.",
+        ["mode_scale"] = "used only by sd-scripts' SD3/Flux trainers, not by SD 1.x/2.x LoRA training.",
+        ["validation_seed"] = "there is no validation split (validation_split is not supported), so nothing uses it.",
+        ["validate_every_n_steps"] = "there is no validation split (validation_split is not supported), so nothing uses it.",
+        ["validate_every_n_epochs"] = "there is no validation split (validation_split is not supported), so nothing uses it.",
+        ["max_validation_steps"] = "there is no validation split (validation_split is not supported), so nothing uses it.",
+        ["dim_from_weights"] = "with network_weights the network always takes its dims from that file.",
+        ["config_file"] = "this file is the config; a config cannot name another one.",
+    };
+
+    /// <summary>
+    /// An sd-scripts argument that would change what is trained and is not implemented here. The neutral value
+    /// (false, 0, "", []) and <see cref="Default"/> are accepted silently; anything else is an error.
+    /// </summary>
+    sealed record Refusal(string Why, object? Default = null)
+    {
+        public bool Accepts(object? value) => value switch
+        {
+            false or 0L or 0.0 or "" or List<object?> { Count: 0 } => true,
+            _ => Default is not null && (Equals(value, Default) || value is long l && Equals((double)l, Default)),
+        };
+
+        public string Problem(string key, object? value) =>
+            $"{key} = {Literal(value)} is not supported: {Why}. Fix: remove {key} or set it to {(Default is null ? Neutral(value) : Literal(Default))}.";
+
+        static string Neutral(object? value) => value switch
+        {
+            bool => "false",
+            long or double => "0",
+            List<object?> => "[]",
+            _ => "\"\"",
+        };
+    }
+
+    /// <summary>A parsed TOML value written back as TOML.</summary>
+    static string Literal(object? value) => value switch
+    {
+        List<object?> items => "[" + string.Join(", ", items.Select(Literal)) + "]",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        null => "nothing",
+        _ => TomlValue(value),
+    };
+
+    static readonly Dictionary<string, Refusal> Refused = new(StringComparer.Ordinal)
+    {
+        ["zero_terminal_snr"] = new("the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling"),
+        ["loss_type"] = new("only the L2 (MSE) loss is implemented", "l2"),
+        ["huber_schedule"] = new("only the L2 loss is implemented, there is no Huber loss", "snr"),
+        ["huber_c"] = new("only the L2 loss is implemented, there is no Huber loss", 0.1),
+        ["huber_scale"] = new("only the L2 loss is implemented, there is no Huber loss", 1.0),
+        ["masked_loss"] = new("loss masks are not implemented; the loss would cover the whole image"),
+        ["alpha_mask"] = new("alpha-channel loss masks are not implemented; the loss would cover the whole image"),
+        ["conditioning_data_dir"] = new("ControlNet conditioning images are not used by LoRA training"),
+        ["face_crop_aug_range"] = new("face-crop augmentation is not implemented"),
+        ["resize_interpolation"] = new("images are always resized with the built-in area/Lanczos filter"),
+        ["validation_split"] = new("there is no validation split; every image would be trained on"),
+        ["base_weights"] = new("merging other LoRAs into the base model before training is not implemented; merge them into the checkpoint first"),
+        ["base_weights_multiplier"] = new("base_weights is not implemented"),
+        ["lr_scheduler_type"] = new("custom scheduler classes are not available; use lr_scheduler"),
+        ["lr_scheduler_args"] = new("extra scheduler arguments are not implemented; use lr_scheduler, lr_scheduler_num_cycles and lr_scheduler_power"),
+        ["lr_decay_steps"] = new("the warmup_stable_decay scheduler is not implemented"),
+        ["lr_scheduler_timescale"] = new("the inverse_sqrt scheduler is not implemented"),
+        ["lr_scheduler_min_lr_ratio"] = new("a minimum learning-rate ratio is not implemented; schedules decay to 0"),
+        ["use_8bit_adam"] = new("this old flag is replaced by optimizer_type; write optimizer_type = \"AdamW8bit\" instead"),
+        ["use_lion_optimizer"] = new("this old flag is replaced by optimizer_type; write optimizer_type = \"Lion\" instead"),
+        ["initial_epoch"] = new("starting the schedule at a given epoch is not implemented; continue a run with resume (a save_state folder)"),
+        ["initial_step"] = new("starting the schedule at a given step is not implemented; continue a run with resume (a save_state folder)"),
+        ["skip_until_initial_step"] = new("initial_step is not implemented; continue a run with resume (a save_state folder)"),
+        ["debug_dataset"] = new("in sd-scripts it shows the dataset and does not train; inspect the dataset with `ntrain dataset inspect` instead"),
+        ["output_config"] = new("in sd-scripts it writes the config and does not train; every run writes output_dir/run/training.toml"),
+        ["in_json"] = new("fine-tuning metadata as a training argument is not supported; use a dataset_config whose subset sets metadata_file"),
+        ["dataset_repeats"] = new("fine-tuning metadata as a training argument is not supported; use a dataset_config whose subset sets num_repeats"),
+        ["dataset_class"] = new("custom Python dataset classes cannot run here; use dataset_config or train_data_dir"),
+        ["resume_from_huggingface"] = new("states are not downloaded from the Hugging Face Hub; download the state folder and set resume to it"),
     };
 
     static string Describe(object? v) => v switch

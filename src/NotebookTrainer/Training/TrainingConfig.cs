@@ -27,6 +27,10 @@ public sealed partial class TrainingConfig
     public string? NetworkWeights { get; set; }
     public bool NetworkTrainUnetOnly { get; set; }
     public bool NetworkTrainTextEncoderOnly { get; set; }
+    /// <summary>A separate VAE file (.safetensors/.pt/.ckpt, LDM or diffusers names) replacing the base model's VAE.</summary>
+    public string? Vae { get; set; }
+    /// <summary>kohya's max-norm regularisation of each LoRA module's up·down after every optimizer step.</summary>
+    public double? ScaleWeightNorms { get; set; }
 
     // Optimisation
     public double LearningRate { get; set; } = 1e-4;
@@ -54,10 +58,21 @@ public sealed partial class TrainingConfig
     public int? MultiresNoiseIterations { get; set; }
     public double MultiresNoiseDiscount { get; set; } = 0.3;
     public double PriorLossWeight { get; set; } = 1.0;
+    public bool NoiseOffsetRandomStrength { get; set; }
+    public double? AdaptiveNoiseScale { get; set; }
+    public double? IpNoiseGamma { get; set; }
+    public bool IpNoiseGammaRandomStrength { get; set; }
+    public int? MinTimestep { get; set; }
+    public int? MaxTimestep { get; set; }
+    public bool DebiasedEstimationLoss { get; set; }
+    public bool ScaleVPredLossLikeNoisePred { get; set; }
+    public double? VPredLikeLoss { get; set; }
 
     // Text
     public int? ClipSkip { get; set; }
     public int? MaxTokenLength { get; set; }
+    /// <summary>A1111 attention syntax in captions, <c>(word:1.2)</c>, scales those tokens' text-encoder states.</summary>
+    public bool WeightedCaptions { get; set; }
 
     // Data
     public string? DatasetConfig { get; set; }
@@ -76,6 +91,16 @@ public sealed partial class TrainingConfig
     public bool ColorAug { get; set; }
     public bool RandomCrop { get; set; }
     public double CaptionDropoutRate { get; set; }
+    public int CaptionDropoutEveryNEpochs { get; set; }
+    public double CaptionTagDropoutRate { get; set; }
+    public string KeepTokensSeparator { get; set; } = "";
+    public string SecondarySeparator { get; set; } = "";
+    public string? CaptionSeparator { get; set; }
+    public string CaptionPrefix { get; set; } = "";
+    public string CaptionSuffix { get; set; } = "";
+    public bool EnableWildcard { get; set; }
+    public int? TokenWarmupMin { get; set; }
+    public double TokenWarmupStep { get; set; }
     public bool CacheLatents { get; set; }
     public bool CacheLatentsToDisk { get; set; }
 
@@ -85,25 +110,44 @@ public sealed partial class TrainingConfig
     public string OutputName { get; set; } = "last";
     public string SavePrecision { get; set; } = "float";
     public int? SaveEveryNEpochs { get; set; }
+    /// <summary>Save about this many times over the run: replaces save_every_n_epochs with ⌊epochs / ratio⌋.</summary>
+    public int? SaveNEpochRatio { get; set; }
     public int? SaveLastNEpochs { get; set; }
+    public int? SaveLastNEpochsState { get; set; }
+    public int? SaveEveryNSteps { get; set; }
+    public int? SaveLastNSteps { get; set; }
+    public int? SaveLastNStepsState { get; set; }
     public bool SaveState { get; set; }
+    public bool SaveStateOnTrainEnd { get; set; }
+    /// <summary>Save LoRA files without ss_* / modelspec.* metadata.</summary>
+    public bool NoMetadata { get; set; }
+    /// <summary>modelspec.* values from metadata_title, metadata_author, … (key without the metadata_ prefix).</summary>
+    public SortedDictionary<string, string> ModelSpec { get; } = new(StringComparer.Ordinal);
     public string? Resume { get; set; }
     public string? LoggingDir { get; set; }
     public string? LogPrefix { get; set; }
     public int? SampleEveryNEpochs { get; set; }
+    public int? SampleEveryNSteps { get; set; }
+    public bool SampleAtFirst { get; set; }
     public string? SamplePrompts { get; set; }
+    /// <summary>The sampler for sample prompts without <c>--ss</c>.</summary>
+    public string SampleSampler { get; set; } = "ddim";
     public string? TrainingComment { get; set; }
 
     /// <summary>Notes about keys that were accepted but have no effect here (e.g. xformers).</summary>
     public List<string> Warnings { get; } = [];
 
-    public static TrainingConfig Load(string path)
+    /// <param name="datasetConfig">
+    /// A dataset TOML given beside the config (the CLI's --dataset-config, as the Colabs pass --dataset_config); it
+    /// overrides the file's dataset_config and satisfies the need for one.
+    /// </param>
+    public static TrainingConfig Load(string path, string? datasetConfig = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: training config not found.", path);
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, datasetConfig);
     }
 
-    public static TrainingConfig Parse(string toml, string file = "training.toml")
+    public static TrainingConfig Parse(string toml, string file = "training.toml", string? datasetConfig = null)
     {
         var config = new TrainingConfig { SourcePath = file };
         var problems = new List<ConfigProblem>();
@@ -130,6 +174,13 @@ public sealed partial class TrainingConfig
             seen[key] = line;
             lines[key] = line;
             if (Ignored.TryGetValue(key, out var why)) { config.Warnings.Add($"{file}:{line}: {key} is ignored: {why}"); continue; }
+            if (Refused.TryGetValue(key, out var refusal))
+            {
+                var given = ToValue(kv.Value!);
+                if (!refusal.Accepts(given))
+                    problems.Add(new ConfigProblem(file, line, key, refusal.Problem(key, given)));
+                continue;
+            }
             if (!Keys.TryGetValue(key, out var spec))
             {
                 var suggestion = Suggest(key);
@@ -145,6 +196,7 @@ public sealed partial class TrainingConfig
                 problems.Add(new ConfigProblem(file, line, key, e.Message));
             }
         }
+        if (datasetConfig is not null) config.DatasetConfig = datasetConfig;
         config.Validate(problems, lines, file);
         if (problems.Count > 0) throw new TrainingConfigException(problems);
         return config;
@@ -191,7 +243,27 @@ public sealed partial class TrainingConfig
         if (NetworkDim < 1) Error("network_dim", "must be at least 1.");
         if (LrWarmupSteps < 0) Error("lr_warmup_steps", "must not be negative.");
         if (SaveEveryNEpochs is < 1) Error("save_every_n_epochs", "must be at least 1.");
+        if (SaveNEpochRatio is < 1) Error("save_n_epoch_ratio", "must be at least 1.");
+        if (SampleEveryNEpochs is < 1) Error("sample_every_n_epochs", "must be at least 1.");
+        if (SampleEveryNSteps is < 1) Error("sample_every_n_steps", "must be at least 1.");
         if (SaveLastNEpochs is < 1) Error("save_last_n_epochs", "must be at least 1.");
+        if (SaveLastNEpochsState is < 1) Error("save_last_n_epochs_state", "must be at least 1.");
+        if (SaveEveryNSteps is < 1) Error("save_every_n_steps", "must be at least 1.");
+        if (SaveLastNSteps is < 1) Error("save_last_n_steps", "must be at least 1.");
+        if (SaveLastNSteps is not null && SaveEveryNSteps is null) Error("save_last_n_steps", "needs save_every_n_steps (it keeps the step files those saves write).");
+        if (SaveLastNStepsState is < 1) Error("save_last_n_steps_state", "must be at least 1.");
+        if (MinTimestep is < 0 or > 1000) Error("min_timestep", $"{MinTimestep} is out of range; use 0 to 1000.");
+        if (MaxTimestep is < 1 or > 1000) Error("max_timestep", $"{MaxTimestep} is out of range; use 1 to 1000.");
+        if ((MinTimestep ?? 0) >= (MaxTimestep ?? 1000)) Error(MaxTimestep is null ? "min_timestep" : "max_timestep", $"min_timestep {MinTimestep ?? 0} must be below max_timestep {MaxTimestep ?? 1000} (timesteps are drawn from [min, max)).");
+        if (IpNoiseGamma is < 0) Error("ip_noise_gamma", "must not be negative (0.1 is the usual value).");
+        if (ScaleWeightNorms is < 0) Error("scale_weight_norms", "must not be negative (1.0 is the usual value; 0 turns it off).");
+        if (CaptionDropoutRate is < 0 or > 1) Error("caption_dropout_rate", "must be between 0 and 1 (a probability).");
+        if (CaptionTagDropoutRate is < 0 or > 1) Error("caption_tag_dropout_rate", "must be between 0 and 1 (a probability).");
+        if (CaptionDropoutEveryNEpochs < 0) Error("caption_dropout_every_n_epochs", "must not be negative.");
+        if (!Sampling.SamplerCatalog.Names.Contains(SampleSampler, StringComparer.OrdinalIgnoreCase))
+            Error("sample_sampler", $"\"{SampleSampler}\" is not a known sampler; use one of {string.Join(", ", Sampling.SamplerCatalog.Names)}.");
+        if (AdaptiveNoiseScale is not null && NoiseOffset is not > 0) Error("adaptive_noise_scale", "needs noise_offset (it scales the offset by each latent's mean).");
+        if (MinSnrGamma is not null && DebiasedEstimationLoss) Warnings.Add($"{file}: min_snr_gamma and debiased_estimation_loss are both set; both weights apply, as in sd-scripts.");
         if (!LearningRateSchedule.Names.Contains(LrScheduler))
             Error("lr_scheduler", $"\"{LrScheduler}\" is not supported; use one of {string.Join(", ", LearningRateSchedule.Names)}.");
         if (!OptimizerFactory.Types.Contains(OptimizerType, StringComparer.OrdinalIgnoreCase) && !OptimizerType.Equals("DAdaptation", StringComparison.OrdinalIgnoreCase))
@@ -200,6 +272,8 @@ public sealed partial class TrainingConfig
         {
             if (NetworkOptions() is { Kind: NetworkKind.LoHa, Dropout: > 0 })
                 Warnings.Add($"{file}: LoHa has no plain dropout (LyCORIS ignores it too); use rank_dropout or module_dropout in network_args.");
+            if (ScaleWeightNorms is > 0 && NetworkOptions().Kind == NetworkKind.LoHa)
+                Error("scale_weight_norms", "applies to LoRA/LoCon up·down pairs, not to LoHa; remove scale_weight_norms or train a LoRA/LoCon.");
         }
         catch (ArgumentException e) { Error(lines.ContainsKey("network_args") ? "network_args" : "network_module", e.Message); }
         try { _ = new OptimizerArgs(OptimizerArgs); }
@@ -229,7 +303,7 @@ public sealed partial class TrainingConfig
 
     static string? Suggest(string key)
     {
-        var best = Keys.Keys.Concat(Ignored.Keys).Select(k => (k, d: Distance(key, k))).OrderBy(x => x.d).First();
+        var best = Keys.Keys.Concat(Ignored.Keys).Concat(Refused.Keys).Select(k => (k, d: Distance(key, k))).OrderBy(x => x.d).First();
         return best.d <= Math.Max(2, key.Length / 4) ? best.k : null;
     }
 

@@ -27,7 +27,18 @@ public static class TrainingDataset
             ColorAug = config.ColorAug ? true : null,
             RandomCrop = config.RandomCrop ? true : null,
             CaptionDropoutRate = config.CaptionDropoutRate > 0 ? config.CaptionDropoutRate : null,
+            CaptionDropoutEveryNEpochs = config.CaptionDropoutEveryNEpochs > 0 ? config.CaptionDropoutEveryNEpochs : null,
+            CaptionTagDropoutRate = config.CaptionTagDropoutRate > 0 ? config.CaptionTagDropoutRate : null,
+            KeepTokensSeparator = NonEmpty(config.KeepTokensSeparator),
+            SecondarySeparator = NonEmpty(config.SecondarySeparator),
+            CaptionSeparator = config.CaptionSeparator,
+            CaptionPrefix = NonEmpty(config.CaptionPrefix),
+            CaptionSuffix = NonEmpty(config.CaptionSuffix),
+            EnableWildcard = config.EnableWildcard ? true : null,
+            TokenWarmupMin = config.TokenWarmupMin,
+            TokenWarmupStep = config.TokenWarmupStep > 0 ? config.TokenWarmupStep : null,
         };
+        static string? NonEmpty(string s) => s.Length > 0 ? s : null;
         var file = datasetConfig ?? config.DatasetConfig;
         DatasetConfig dataset;
         if (file is not null)

@@ -5,9 +5,15 @@ using NotebookTrainer.Datasets;
 
 namespace NotebookTrainer.Training;
 
-/// <summary>kohya's <c>ss_*</c> and <c>modelspec.*</c> metadata for a LoRA file (all values strings).</summary>
+/// <summary>
+/// kohya's <c>ss_*</c> and <c>modelspec.*</c> metadata for a LoRA file (all values strings). With no_metadata, as in
+/// sd-scripts, only the keys a loader needs to pick the network type remain (<see cref="MinimumKeys"/>, plus the
+/// ss_network_* keys <see cref="Networks.LoraFile.Save"/> adds) and the modelspec block.
+/// </summary>
 public static class TrainingMetadata
 {
+    public static readonly string[] MinimumKeys = ["ss_v2", "ss_base_model_version", "ss_network_module", "ss_network_dim", "ss_network_alpha", "ss_network_args"];
+
     static string S(double? v) => v is { } d ? d.ToString("R", CultureInfo.InvariantCulture) : "None";
     static string S(int? v) => v is { } i ? i.ToString(CultureInfo.InvariantCulture) : "None";
     static string S(bool v) => v ? "True" : "False";
@@ -67,6 +73,15 @@ public static class TrainingMetadata
             ["modelspec.prediction_type"] = config.VParameterization ? "v" : "epsilon",
         };
         if (config.TrainingComment is { } comment) meta["ss_training_comment"] = comment;
+        if (models.VaeName is { } vae)
+        {
+            meta["ss_vae_name"] = vae;
+            if (models.VaeHash is { } vaeHash) meta["ss_vae_hash"] = vaeHash;
+        }
+        foreach (var (field, value) in config.ModelSpec) meta["modelspec." + field] = value;
+        if (config.NoMetadata)
+            foreach (var key in meta.Keys.Where(k => !k.StartsWith("modelspec.", StringComparison.Ordinal) && !MinimumKeys.Contains(k)).ToList())
+                meta.Remove(key);
         return meta;
     }
 

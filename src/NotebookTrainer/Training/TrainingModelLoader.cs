@@ -1,7 +1,10 @@
 using System.Security.Cryptography;
+using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Models;
+using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Progress;
+using NotebookTrainer.Sampling;
 using NotebookTrainer.Tokenizers;
 using static TorchSharp.torch;
 
@@ -29,10 +32,42 @@ public static class TrainingModelLoader
             model.Dispose();
             throw new TrainingException(ClipTokenizer.MissingTokenizerHelp(path));
         }
+        if (config.Vae is { } vae)
+        {
+            try { ReplaceVae(model.Vae, vae, device); }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
         var tokenizer = ClipTokenizer.Load(tokenizerDir);
         var maxTokens = config.MaxTokenLength ?? 75;
         return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
-            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction, tokenizerDir);
+            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction, tokenizerDir,
+            config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? LegacyModelHash(h) : null,
+            caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens));
+    }
+
+    /// <summary>A1111 attention runs as kohya's weighted_captions reads them: it knows no BREAK, so BREAK stays text.</summary>
+    static IEnumerable<(string, double)> WeightedRuns(string caption) =>
+        PromptAttention.Parse(caption).Select(r => r.IsBreak ? ("BREAK", 1.0) : (r.Text, r.Weight));
+
+    /// <summary>kohya's <c>vae</c>: the VAE weights of a separate file replace the base model's (kept in float32, as the trainer runs the VAE).</summary>
+    static void ReplaceVae(AutoencoderKL vae, string file, Device? device)
+    {
+        if (!File.Exists(file))
+            throw new TrainingException($"vae: {file} does not exist; give a VAE file (.safetensors, .pt or .ckpt) or remove vae to use the base model's VAE.");
+        var c = vae.Config;
+        var layout = new VaeLayout(c.BlockOutChannels.Select(x => (long)x).ToArray(), c.LayersPerBlock, c.InChannels, c.OutChannels, c.LatentChannels);
+        Dictionary<string, Tensor> weights;
+        try { weights = VaeFile.Load(file, layout); }
+        catch (CheckpointFormatException e) { throw new TrainingException($"vae: {e.Message}", e); }
+        try { ModuleWeights.Assign(vae, weights, file, ScalarType.Float32, device); }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
     }
 
     static string? Sibling(string path, string folder)

@@ -7,7 +7,9 @@ namespace NotebookTrainer.Training;
 /// <summary>
 /// The frozen base model a LoRA trains on. <see cref="Tokenize"/> turns a caption into kohya token windows
 /// (each 77 ids: BOS + 75 + EOS/padding; one window, or max_token_length/75 of them). <see cref="TokenizerDir"/>
-/// is where the tokenizer files are, for sampling during training.
+/// is where the tokenizer files are, for sampling during training. <see cref="VaeName"/> / <see cref="VaeHash"/> name a
+/// separate VAE file (the config's vae) that replaced the base model's. <see cref="TokenizeWeighted"/> reads
+/// A1111 attention weights in a caption, for weighted_captions.
 /// </summary>
 public sealed record TrainingModels(
     UNet2DConditionModel Unet,
@@ -17,7 +19,10 @@ public sealed record TrainingModels(
     string ModelName,
     string? ModelHash = null,
     bool VPrediction = false,
-    string? TokenizerDir = null) : IDisposable
+    string? TokenizerDir = null,
+    string? VaeName = null,
+    string? VaeHash = null,
+    Func<string, (int[][] Ids, float[][] Weights)>? TokenizeWeighted = null) : IDisposable
 {
     public void Dispose()
     {

@@ -81,6 +81,16 @@ public sealed record DatasetArguments
     public bool? ColorAug { get; init; }
     public bool? RandomCrop { get; init; }
     public double? CaptionDropoutRate { get; init; }
+    public int? CaptionDropoutEveryNEpochs { get; init; }
+    public double? CaptionTagDropoutRate { get; init; }
+    public string? KeepTokensSeparator { get; init; }
+    public string? SecondarySeparator { get; init; }
+    public string? CaptionSeparator { get; init; }
+    public string? CaptionPrefix { get; init; }
+    public string? CaptionSuffix { get; init; }
+    public bool? EnableWildcard { get; init; }
+    public int? TokenWarmupMin { get; init; }
+    public double? TokenWarmupStep { get; init; }
 
     internal ConfigTable ToTable()
     {
@@ -100,6 +110,16 @@ public sealed record DatasetArguments
         Add("color_aug", ColorAug);
         Add("random_crop", RandomCrop);
         Add("caption_dropout_rate", CaptionDropoutRate);
+        Add("caption_dropout_every_n_epochs", (long?)CaptionDropoutEveryNEpochs);
+        Add("caption_tag_dropout_rate", CaptionTagDropoutRate);
+        Add("keep_tokens_separator", KeepTokensSeparator);
+        Add("secondary_separator", SecondarySeparator);
+        Add("caption_separator", CaptionSeparator);
+        Add("caption_prefix", CaptionPrefix);
+        Add("caption_suffix", CaptionSuffix);
+        Add("enable_wildcard", EnableWildcard);
+        Add("token_warmup_min", (long?)TokenWarmupMin);
+        Add("token_warmup_step", TokenWarmupStep);
         return table;
     }
 }

@@ -71,6 +71,16 @@ public static class LegacyFolders
                     ColorAug = arguments.ColorAug ?? false,
                     RandomCrop = arguments.RandomCrop ?? false,
                     CaptionDropoutRate = arguments.CaptionDropoutRate ?? 0,
+                    CaptionDropoutEveryNEpochs = arguments.CaptionDropoutEveryNEpochs ?? 0,
+                    CaptionTagDropoutRate = arguments.CaptionTagDropoutRate ?? 0,
+                    KeepTokensSeparator = arguments.KeepTokensSeparator ?? "",
+                    SecondarySeparator = arguments.SecondarySeparator ?? "",
+                    CaptionSeparator = arguments.CaptionSeparator ?? ",",
+                    CaptionPrefix = arguments.CaptionPrefix ?? "",
+                    CaptionSuffix = arguments.CaptionSuffix ?? "",
+                    EnableWildcard = arguments.EnableWildcard ?? false,
+                    TokenWarmupMin = arguments.TokenWarmupMin ?? 1,
+                    TokenWarmupStep = arguments.TokenWarmupStep ?? 0,
                     KeyPath = name,
                 });
             }
