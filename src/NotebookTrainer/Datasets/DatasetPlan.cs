@@ -155,8 +155,12 @@ public sealed class DatasetPlan
         return new DatasetPlan(config, options, images, problems);
     }
 
+    /// <summary>
+    /// An option this trainer does not implement. Training without it would silently differ from what was asked, so it
+    /// is an error (as the training config refuses these keys), and the fix is to remove it.
+    /// </summary>
     static DatasetProblem NotApplied(string? file, string key, string consequence) =>
-        DatasetProblem.Warning(file ?? "", $"{key} is read but not applied by this trainer: {consequence}. Remove it to silence this warning.", key: key);
+        DatasetProblem.Error(file ?? "", $"{key} is not supported by this trainer yet ({consequence}); remove it, or set it to its default, to train.", key: key);
 
     static List<(string, string?)> ListFiles(SubsetOptions subset, List<DatasetProblem> problems)
     {

@@ -22,7 +22,7 @@ public sealed class DatasetPlanTests : TempDir
     }
 
     [Fact]
-    public void Options_the_trainer_does_not_apply_are_named_in_a_warning_not_silently_dropped()
+    public void Options_the_trainer_does_not_apply_are_refused_by_name_not_silently_dropped()
     {
         Images("train", ("a", 512, 512));
         var plan = DatasetPlan.Build(Config("""
@@ -36,11 +36,10 @@ public sealed class DatasetPlanTests : TempDir
               alpha_mask = true
               face_crop_aug_range = [2.0, 4.0]
             """));
-        var warnings = plan.Problems.Where(p => !p.IsError).Select(p => p.ToString()).ToList();
-        Assert.Contains(warnings, w => w.Contains("validation_split is read but not applied"));
-        Assert.Contains(warnings, w => w.Contains("datasets[0].subsets[0].alpha_mask is read but not applied"));
-        Assert.Contains(warnings, w => w.Contains("face_crop_aug_range is read but not applied"));
-        Assert.Equal(1, plan.NumTrainImages);
+        var errors = plan.Problems.Where(p => p.IsError).Select(p => p.ToString()).ToList();
+        Assert.Contains(errors, w => w.Contains("validation_split is not supported by this trainer yet"));
+        Assert.Contains(errors, w => w.Contains("datasets[0].subsets[0].alpha_mask is not supported") && w.Contains("remove it"));
+        Assert.Contains(errors, w => w.Contains("face_crop_aug_range is not supported"));
     }
 
     [Fact]
