@@ -26,6 +26,7 @@ static class NativeEnvironment
     const int M_TRIM_THRESHOLD = -1, M_MMAP_MAX = -4, M_ARENA_MAX = -8;
 
     [ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "Both settings must be in place before the first torch call, whichever front (CLI, runner, notebook kernel, tests) loads the library.")]
     internal static void Initialize()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
