@@ -59,6 +59,14 @@ public static class Ntrain
     public static CancellationToken Cancellation => cancellation.Token;
     static readonly CancellationTokenSource cancellation = new();
 
+    /// <summary>Errors whose message already names the file, key or value and the fix: printed as they are, exit code 2.</summary>
+    static bool IsUserFacing(Exception e) => e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+        or Downloads.DownloadException or HttpRequestException or UnauthorizedAccessException
+        or Checkpoints.CheckpointFormatException or SafeTensors.SafeTensorsFormatException or Models.Configs.ModelConfigException
+        or Models.ModelWeightsException or Models.FixtureException or Tokenizers.TokenizerFormatException
+        or Training.TrainingException or Training.TrainingConfigException or Datasets.Config.DatasetConfigException
+        or Tagging.TaggerModelException or Curation.CurationLockedException or Curation.CurationConflictException;
+
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -104,7 +112,7 @@ public static class Ntrain
             Console.Error.WriteLine($"ntrain {args[0]}: cancelled.");
             return 130;
         }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or Downloads.DownloadException or HttpRequestException or UnauthorizedAccessException)
+        catch (Exception e) when (IsUserFacing(e))
         {
             Console.Error.WriteLine($"ntrain {args[0]}: {e.Message}");
             return 2;

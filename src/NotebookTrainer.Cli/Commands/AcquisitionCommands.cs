@@ -24,7 +24,8 @@ public static class AcquisitionCommands
     static DownloadRequest FromCatalog(string name, CliArgs a)
     {
         var catalog = ModelCatalog.Load(a.Option("catalog") ?? Path.Combine(AppContext.BaseDirectory, "data-templates", "models.toml"));
-        var entry = catalog[name];
+        var entry = catalog.Entries.FirstOrDefault(e => e.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new CliException($"'{name}' is not in the model catalog and is not a link; use one of {string.Join(", ", catalog.Entries.Select(e => e.Name))}, or an https:// link.");
         if (entry.IsEmbedded)
             throw new CliException($"'{name}' is generated, not downloaded: run 'ntrain model tiny --out DIR'.");
         var url = entry.Url!;
