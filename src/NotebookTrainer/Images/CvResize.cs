@@ -12,6 +12,20 @@ public static class CvResize
     const int CoefficientScale = 1 << CoefficientBits;
     const double DblEpsilon = 2.220446049250313e-16; // C's DBL_EPSILON (not .NET's double.Epsilon)
 
+    /// <summary>The RGB channels of an 8888 bitmap packed as H×W×3 bytes, the layout these functions take.</summary>
+    public static byte[] PackRgb(SkiaSharp.SKBitmap bitmap)
+    {
+        var pixels = bitmap.GetPixelSpan();
+        var rgb = new byte[bitmap.Width * bitmap.Height * Channels];
+        for (int p = 0, o = 0; o < rgb.Length; p += 4, o += Channels)
+        {
+            rgb[o] = pixels[p];
+            rgb[o + 1] = pixels[p + 1];
+            rgb[o + 2] = pixels[p + 2];
+        }
+        return rgb;
+    }
+
     /// <summary>INTER_AREA down-scale; both target sides must be at most the source sides.</summary>
     public static void Area(ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, Span<byte> destination, int width, int height)
     {

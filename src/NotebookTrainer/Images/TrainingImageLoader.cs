@@ -117,16 +117,8 @@ public static class TrainingImageLoader
     /// <summary>cv2 INTER_AREA on the RGB channels, bit for bit, as sd-scripts shrinks training images; alpha becomes opaque.</summary>
     static SKBitmap ShrinkLikeCv2(SKBitmap decoded, (int Width, int Height) size)
     {
-        var source = decoded.GetPixelSpan();
-        var rgb = new byte[decoded.Width * decoded.Height * 3];
-        for (int p = 0, o = 0; o < rgb.Length; p += 4, o += 3)
-        {
-            rgb[o] = source[p];
-            rgb[o + 1] = source[p + 1];
-            rgb[o + 2] = source[p + 2];
-        }
         var resizedRgb = new byte[size.Width * size.Height * 3];
-        CvResize.Area(rgb, decoded.Width, decoded.Height, resizedRgb, size.Width, size.Height);
+        CvResize.Area(CvResize.PackRgb(decoded), decoded.Width, decoded.Height, resizedRgb, size.Width, size.Height);
         var resized = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var target = resized.GetPixelSpan();
         for (int p = 0, o = 0; o < resizedRgb.Length; p += 4, o += 3)

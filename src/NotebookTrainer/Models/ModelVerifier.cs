@@ -103,16 +103,8 @@ public static class ModelVerifier
         "unet" => model.Unet.forward(input("sample"), input("timestep"), input("encoder_hidden_states")),
         "vae.encode" => UsePosterior(model.Vae.encode(input("image"))),
         "vae.decode" => model.Vae.decode(input("latents")),
-        _ => EncodeText(model.TextEncoder, input("input_ids").to(ScalarType.Int64), check.ClipSkip ?? 1),
+        _ => TextEncoding.Encode(model.TextEncoder, input("input_ids").to(ScalarType.Int64), check.ClipSkip ?? 1),
     };
-
-    /// <summary>Up to the position count in one pass (as transformers' CLIPTextModel takes it), longer as 77-token windows.</summary>
-    static Tensor EncodeText(Clip.CLIPTextModel textEncoder, Tensor ids, int clipSkip)
-    {
-        if (ids.shape[1] > textEncoder.Config.MaxPositionEmbeddings) return TextEncoding.Encode(textEncoder, ids, clipSkip);
-        using var output = textEncoder.forward(ids, textEncoder.Config.NumHiddenLayers - clipSkip + 1);
-        return output.LastHiddenState.clone();
-    }
 
     static Tensor UsePosterior(Vae.DiagonalGaussianDistribution posterior)
     {

@@ -10,7 +10,7 @@ namespace NotebookTrainer.Models;
 public static class TextEncoding
 {
     /// <summary>
-    /// Encodes <paramref name="inputIds"/> (B, windows·77): each window of BOS + 75 tokens + EOS/padding is
+    /// Encodes <paramref name="inputIds"/> (B, windows·77), or one window of any length up to 77: each window of BOS + 75 tokens + EOS/padding is
     /// encoded separately; with more than one window the result is the first BOS state, each window's 75
     /// token states, and the last window's final state (B, 75·windows + 2, hidden). clip_skip k takes
     /// hidden_states[−k] and applies final_layer_norm (k = 1 is the normal last layer).
@@ -25,8 +25,9 @@ public static class TextEncoding
         var layers = textEncoder.Config.NumHiddenLayers;
         if (clipSkip < 1 || clipSkip > layers)
             throw new ArgumentOutOfRangeException(nameof(clipSkip), clipSkip, $"clip_skip must be between 1 and {layers} (the text encoder's layer count).");
-        if (inputIds.dim() != 2 || inputIds.shape[1] % window != 0)
-            throw new ArgumentException($"input ids must be (batch, windows·{window}); got ({string.Join(", ", inputIds.shape)}).", nameof(inputIds));
+        if (inputIds.dim() != 2 || (inputIds.shape[1] > window && inputIds.shape[1] % window != 0))
+            throw new ArgumentException($"input ids must be (batch, up to {window}) or (batch, windows·{window}); got ({string.Join(", ", inputIds.shape)}).", nameof(inputIds));
+        if (inputIds.shape[1] < window) window = (int)inputIds.shape[1];   // one window, shorter than the position count
         using var scope = NewDisposeScope();
         var batch = inputIds.shape[0];
         var windows = inputIds.shape[1] / window;

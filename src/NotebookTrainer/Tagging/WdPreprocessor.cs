@@ -32,20 +32,17 @@ public static class WdPreprocessor
             canvas.DrawBitmap(bitmap, (square - w) / 2, (square - h) / 2);
         }
 
-        // The padded image as packed BGR bytes, the layout cv2 resizes in the reference taggers.
-        var bgr = new byte[square * square * 3];
-        var pixels = padded.GetPixelSpan();
-        for (int p = 0, o = 0; o < bgr.Length; p += 4, o += 3)
-        {
-            bgr[o] = pixels[p + 2];
-            bgr[o + 1] = pixels[p + 1];
-            bgr[o + 2] = pixels[p];
-        }
-
         // As the reference: INTER_AREA when shrinking, INTER_LANCZOS4 when enlarging, a plain copy at equal size.
-        var resized = square == side ? bgr : new byte[side * side * 3];
-        if (square > side) CvResize.Area(bgr, square, square, resized, side, side);
-        else if (square < side) CvResize.Lanczos4(bgr, square, square, resized, side, side);
-        for (var i = 0; i < destination.Length; i++) destination[i] = resized[i];
+        // cv2 resizes each channel on its own, so resizing RGB and writing BGR equals the reference's BGR resize.
+        var rgb = CvResize.PackRgb(padded);
+        var resized = square == side ? rgb : new byte[side * side * 3];
+        if (square > side) CvResize.Area(rgb, square, square, resized, side, side);
+        else if (square < side) CvResize.Lanczos4(rgb, square, square, resized, side, side);
+        for (var o = 0; o < destination.Length; o += 3)
+        {
+            destination[o] = resized[o + 2];
+            destination[o + 1] = resized[o + 1];
+            destination[o + 2] = resized[o];
+        }
     }
 }

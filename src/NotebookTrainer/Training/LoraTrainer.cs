@@ -202,6 +202,7 @@ public sealed class LoraTrainer : IDisposable
                 tensorBoard.AddScalars(step, new[] { ("loss/current", stepLoss), ("loss/average", (float)smoothed) }
                     .Concat(groups.Select(g => ($"lr/{g.Name}", (float)EffectiveLearningRate(g))))
                     .Concat(config.ScaleWeightNorms is null ? [] : new[] { ("max_norm/keys_scaled", (float)maxNorm.KeysScaled), ("max_norm/average_key_norm", maxNorm.MeanNorm), ("max_norm/max_key_norm", maxNorm.MaxNorm) }));
+                var afterThisBatch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
                 var rate = tracker.Advance();
                 progress?.Report(new TrainingProgress(step, Plan.TotalSteps, epoch, Plan.Epochs, stepLoss, (float)smoothed, EffectiveLearningRate(groups[^1]), rate));
 
@@ -210,8 +211,7 @@ public sealed class LoraTrainer : IDisposable
                     lastLora = SaveLora(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
                     if (config.SaveState)
                     {
-                        var here = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
-                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Network, optimizer, generator, here, BeforeCommit);
+                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Network, optimizer, generator, afterThisBatch, BeforeCommit);
                     }
                     RemoveOldSteps(step);
                 }
@@ -220,8 +220,7 @@ public sealed class LoraTrainer : IDisposable
 
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
-                    var here = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
-                    lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch) + "-interrupted"), Network, optimizer, generator, here, BeforeCommit);
+                    lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch) + "-interrupted"), Network, optimizer, generator, afterThisBatch, BeforeCommit);
                     log($"cancelled after step {step}; resumable state in {lastState}");
                     cancelled = true;
                     break;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using NotebookTrainer.Datasets;
 
@@ -7,18 +6,7 @@ namespace NotebookTrainer.Tests.Datasets;
 /// <summary>Runs the real ntrain executable (copied next to the tests) in a child process and checks exit codes and output.</summary>
 public sealed class DatasetCliTests : TempDir
 {
-    static (int Code, string Out, string Err) Ntrain(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "ntrain.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(120_000), "ntrain did not finish in 2 minutes");
-        return (process.ExitCode, stdout.Result, stderr.Result);
-    }
+    static (int Code, string Out, string Err) Ntrain(params string[] args) => NtrainProcess.Run(args, TimeSpan.FromMinutes(2));
 
     [Fact]
     public void Sample_then_inspect_json_round_trip()

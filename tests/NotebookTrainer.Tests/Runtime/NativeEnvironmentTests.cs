@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using NotebookTrainer.Runtime;
 
@@ -22,27 +21,15 @@ public class NativeEnvironmentTests
     {
         // The test host runs tests on pool threads, whose glibc arenas still map large blocks; ntrain works on the
         // main thread, so the probe runs there, in a child process.
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ntrain.dll"));
-        start.ArgumentList.Add("env");
-        start.Environment.Remove("NTRAIN_MALLOC");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000));
-        Assert.Equal(0, process.ExitCode);
+        var (code, output, _) = NtrainProcess.Run(["env"], TimeSpan.FromMinutes(1), start => start.Environment.Remove("NTRAIN_MALLOC"));
+        Assert.Equal(0, code);
         Assert.Contains("freed tensor memory: kept for reuse", output);
     }
 
     [Fact]
     public void Opting_out_leaves_glibc_malloc_as_it_is()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ntrain.dll"));
-        start.ArgumentList.Add("env");
-        start.Environment["NTRAIN_MALLOC"] = "system";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000));
+        var (_, output, _) = NtrainProcess.Run(["env"], TimeSpan.FromMinutes(1), start => start.Environment["NTRAIN_MALLOC"] = "system");
         Assert.Contains("freed tensor memory: returned to the kernel", output);
         Assert.Contains("missing reuse of freed tensor memory on this thread", output);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -21,14 +20,8 @@ public sealed class ColabConfigTests : IDisposable
 
     static (int ExitCode, string Output) Ntrain(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ntrain.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(180_000), "ntrain did not finish in 3 minutes");
-        return (process.ExitCode, stdout + stderr.Result);
+        var (code, stdout, stderr) = NtrainProcess.Run(args, TimeSpan.FromMinutes(3));
+        return (code, stdout + stderr);
     }
 
     /// <summary>
