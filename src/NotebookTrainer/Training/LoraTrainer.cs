@@ -130,8 +130,8 @@ public sealed class LoraTrainer : IDisposable
         RecordRun();
         log(Plan.ToString());
         if (device.type == DeviceType.CPU && !Runtime.TorchRuntime.CpuComputesNatively(config.FrozenDType))
-            log($"note: mixed_precision = \"{config.MixedPrecision}\" on a CPU without {config.MixedPrecision} units: libtorch emulates it, and steps run several times slower " +
-                "than with \"no\" (benchmarks: lora-train). It only saves memory here; on this machine prefer mixed_precision = \"no\".");
+            log($"note: this CPU has no {config.MixedPrecision} units: the frozen weights stay in {config.MixedPrecision} (half the memory of fp32) and each layer " +
+                "does its math in fp32, a little slower than mixed_precision = \"no\" (benchmarks: lora-train).");
 
         var position = new TrainingPosition { Epoch = 1, Seed = config.Seed };
         if (resumeFrom is not null)

@@ -58,7 +58,7 @@ public sealed class Attention : nn.Module
         var k = SplitHeads(to_k.forward(context));
         var v = SplitHeads(to_v.forward(context));
         var dtype = q.dtype;
-        if (_upcast && dtype is ScalarType.Float16 or ScalarType.BFloat16)
+        if (dtype is ScalarType.Float16 or ScalarType.BFloat16 && (_upcast || Float32Compute.Applies(q)))
             (q, k, v) = (q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32));
         var attended = nn.functional.scaled_dot_product_attention(q, k, v);
         var merged = attended.transpose(1, 2).reshape(b, -1, attended.shape[1] * attended.shape[3]).to(dtype);

@@ -28,9 +28,10 @@ public sealed class CLIPAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = hiddenStates.shape[0], n = hiddenStates.shape[1], c = hiddenStates.shape[2];
-        Tensor Heads(Tensor t) => t.view(b, n, _heads, c / _heads).transpose(1, 2);
+        var widen = Float32Compute.Applies(hiddenStates);
+        Tensor Heads(Tensor t) => (widen ? t.to(ScalarType.Float32) : t).view(b, n, _heads, c / _heads).transpose(1, 2);
         var attended = nn.functional.scaled_dot_product_attention(Heads(q_proj.forward(hiddenStates)), Heads(k_proj.forward(hiddenStates)),
-            Heads(v_proj.forward(hiddenStates)), is_casual: true);
+            Heads(v_proj.forward(hiddenStates)), is_casual: true).to(hiddenStates.dtype);
         return out_proj.forward(attended.transpose(1, 2).reshape(b, n, c)).MoveToOuterDisposeScope();
     }
 }

@@ -48,7 +48,9 @@ public sealed class AdaptableConv2d : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var x = input.dtype == weight.dtype ? input : input.to(weight.dtype);
-        var output = functional.conv2d(x, weight, bias, strides: new[] { Stride, Stride }, padding: new[] { Padding, Padding });
+        var output = Float32Compute.Applies(weight)
+            ? Float32Compute.Conv2d(x, weight, bias, Stride, Padding)
+            : functional.conv2d(x, weight, bias, strides: new[] { Stride, Stride }, padding: new[] { Padding, Padding });
         foreach (var adapter in Adapters)
             output = adapter.Adapt(input, output);
         return output;

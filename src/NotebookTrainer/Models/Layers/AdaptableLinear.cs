@@ -44,7 +44,7 @@ public sealed class AdaptableLinear : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var x = input.dtype == weight.dtype ? input : input.to(weight.dtype);
-        var output = functional.linear(x, weight, bias);
+        var output = Float32Compute.Applies(weight) ? Float32Compute.Linear(x, weight, bias) : functional.linear(x, weight, bias);
         foreach (var adapter in Adapters)
             output = adapter.Adapt(input, output);
         return output;
