@@ -20,6 +20,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         Console.WriteLine($"  {name,-14} {description}");
     return args.Length == 0 ? 0 : 2;
 }
-_ = NotebookTrainer.Runtime.TorchRuntime.LibTorchVersion;   // the library's native settings apply before the first torch call
+// Touching the library first applies its native settings before the first torch call.
+Console.WriteLine($"libtorch {NotebookTrainer.Runtime.TorchRuntime.LibTorchVersion}, {TorchSharp.torch.get_num_threads()} threads; idle threads: {NotebookTrainer.Runtime.TorchRuntime.ThreadWaiting}");
 benchmark.Run(args[1..]);
 return 0;

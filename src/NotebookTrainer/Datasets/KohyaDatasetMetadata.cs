@@ -11,11 +11,14 @@ namespace NotebookTrainer.Datasets;
 /// </summary>
 public static class KohyaDatasetMetadata
 {
-    /// <summary>{folder: {tag: images with it}}: raw captions split on ",", stripped, lowercased, empty tags dropped.</summary>
-    public static SortedDictionary<string, SortedDictionary<string, int>> TagFrequency(DatasetPlan plan)
+    /// <summary>
+    /// {folder: {tag: images with it}}: raw captions split on ",", stripped, lowercased, empty tags dropped; over all
+    /// datasets, or one (the per-dataset copy in ss_datasets).
+    /// </summary>
+    public static SortedDictionary<string, SortedDictionary<string, int>> TagFrequency(DatasetPlan plan, int? datasetIndex = null)
     {
         var result = new SortedDictionary<string, SortedDictionary<string, int>>(StringComparer.Ordinal);
-        foreach (var image in plan.Images.Where(i => i.IsUsable))
+        foreach (var image in plan.Images.Where(i => i.IsUsable && (datasetIndex is null || i.DatasetIndex == datasetIndex)))
         {
             var folder = FolderName(image);
             if (!result.TryGetValue(folder, out var counts)) result[folder] = counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
@@ -38,7 +41,9 @@ public static class KohyaDatasetMetadata
     }
 
     /// <summary>ss_bucket_info of one dataset: {"buckets": {"0": {"resolution": [w, h], "count": n}, …}, "mean_img_ar_error": x}.</summary>
-    public static string BucketInfoJson(DatasetPlan plan, int datasetIndex = 0)
+    public static string BucketInfoJson(DatasetPlan plan, int datasetIndex = 0) => BucketInfo(plan, datasetIndex).ToJsonString();
+
+    public static JsonObject BucketInfo(DatasetPlan plan, int datasetIndex)
     {
         var buckets = new JsonObject();
         var index = 0;
@@ -50,7 +55,7 @@ public static class KohyaDatasetMetadata
             };
         var meanError = plan.Images.Where(i => i.DatasetIndex == datasetIndex && i.IsUsable)
             .Select(i => i.Bucket!.Value.AspectError).DefaultIfEmpty(0).Average();
-        return new JsonObject { ["buckets"] = buckets, ["mean_img_ar_error"] = meanError }.ToJsonString();
+        return new JsonObject { ["buckets"] = buckets, ["mean_img_ar_error"] = meanError };
     }
 
     public static string TagFrequencyJson(DatasetPlan plan) => JsonSerializer.Serialize(TagFrequency(plan));

@@ -29,6 +29,7 @@ public sealed record EnvironmentReport(
     string WorkingDirectory,
     long? FreeDiskBytes,
     bool? FreedTensorMemoryStaysInProcess,
+    string ThreadWaiting,
     IReadOnlyList<EnvironmentFinding> Findings) : IHtmlRenderable
 {
     const long GiB = 1L << 30;
@@ -77,6 +78,7 @@ public sealed record EnvironmentReport(
             dir,
             freeDisk,
             keepsFreedMemory,
+            TorchRuntime.ThreadWaiting,
             findings);
     }
 
@@ -93,6 +95,7 @@ public sealed record EnvironmentReport(
             new object?[] { "memory", $"{Gib(AvailableMemoryBytes)} available of {Gib(TotalMemoryBytes)}" },
             new object?[] { "disk", $"{Gib(FreeDiskBytes)} free in {WorkingDirectory}" },
             new object?[] { "freed tensor memory", AllocatorText },
+            new object?[] { "idle torch threads", ThreadWaiting },
         };
         var html = "<div class=\"nt-environment\"><h4>Environment</h4>" + Html.Table(["", "value"], rows);
         html += Findings.Count == 0
@@ -113,6 +116,7 @@ public sealed record EnvironmentReport(
             $"memory: {Gib(AvailableMemoryBytes)} available of {Gib(TotalMemoryBytes)}",
             $"disk: {Gib(FreeDiskBytes)} free in {WorkingDirectory}",
             $"freed tensor memory: {AllocatorText}",
+            $"idle torch threads: {ThreadWaiting}",
         };
         lines.AddRange(Findings.Select(f => $"missing {f.Missing}: {f.Consequence}. Fix: {f.Fix}"));
         return string.Join(Environment.NewLine, lines);

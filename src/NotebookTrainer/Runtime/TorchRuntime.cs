@@ -20,6 +20,9 @@ public static class TorchRuntime
 
     public static string LibTorchVersion => __version__;
 
+    /// <summary>How libtorch's idle CPU threads wait (see <see cref="NativeEnvironment"/>).</summary>
+    public static string ThreadWaiting => NativeEnvironment.ThreadWaiting();
+
     /// <summary>
     /// Whether this CPU has matrix units for <paramref name="dtype"/> (AVX512-BF16/AMX for bf16, AVX512-FP16/AMX
     /// for fp16). Without them libtorch emulates the type (a measured bf16 matmul ran at about 1% of fp32), so the

@@ -88,8 +88,9 @@ public static class TrainingMetadata
     static JsonArray Datasets(DatasetPlan dataset)
     {
         var array = new JsonArray();
-        foreach (var d in dataset.Config.Datasets)
+        foreach (var (d, index) in dataset.Config.Datasets.Select((d, i) => (d, i)))
         {
+            var usable = dataset.Images.Where(i => i.DatasetIndex == index && i.IsUsable).ToList();
             var subsets = new JsonArray();
             foreach (var s in d.Subsets)
                 subsets.Add(new JsonObject
@@ -109,12 +110,14 @@ public static class TrainingMetadata
             {
                 ["is_dreambooth"] = !d.IsFineTune,
                 ["batch_size_per_device"] = d.BatchSize,
-                ["num_train_images"] = dataset.NumTrainImages,
-                ["num_reg_images"] = dataset.NumRegImages,
+                ["num_train_images"] = usable.Where(i => !i.IsReg).Sum(i => i.Repeats),
+                ["num_reg_images"] = usable.Where(i => i.IsReg).Sum(i => i.Repeats),
                 ["resolution"] = new JsonArray(d.Resolution.Width, d.Resolution.Height),
                 ["enable_bucket"] = d.EnableBucket,
                 ["min_bucket_reso"] = d.MinBucketReso,
                 ["max_bucket_reso"] = d.MaxBucketReso,
+                ["tag_frequency"] = JsonSerializer.SerializeToNode(KohyaDatasetMetadata.TagFrequency(dataset, index)),
+                ["bucket_info"] = KohyaDatasetMetadata.BucketInfo(dataset, index),
                 ["subsets"] = subsets,
             });
         }

@@ -13,7 +13,23 @@ public class NativeEnvironmentTests
     {
         _ = TorchRuntime.LibTorchVersion;   // the library is loaded, so its module initializer has run
         var native = Marshal.PtrToStringAnsi(getenv("OMP_WAIT_POLICY"));
-        Assert.Equal(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "PASSIVE", native);
+        var chosen = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+        Assert.Equal(chosen ?? (Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null ? "PASSIVE" : null), native);
+    }
+
+    [Theory]
+    [InlineData(null, "idle torch threads: sleep at once (OMP_WAIT_POLICY=PASSIVE)")]
+    [InlineData("300000", "idle torch threads: spin (GOMP_SPINCOUNT=300000), then sleep")]
+    public void Env_reports_how_idle_torch_threads_wait(string? spinCount, string expected)
+    {
+        var (code, output, _) = NtrainProcess.Run(["env"], TimeSpan.FromMinutes(1), start =>
+        {
+            start.Environment.Remove("OMP_WAIT_POLICY");
+            if (spinCount is null) start.Environment.Remove("GOMP_SPINCOUNT");
+            else start.Environment["GOMP_SPINCOUNT"] = spinCount;
+        });
+        Assert.Equal(0, code);
+        Assert.Contains(expected, output);
     }
 
     [Fact]

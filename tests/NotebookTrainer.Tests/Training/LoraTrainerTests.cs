@@ -118,6 +118,12 @@ public sealed class LoraTrainerTests : IDisposable
             Assert.Equal("stable-diffusion-v1/lora", file.Metadata["modelspec.architecture"]);
             Assert.Contains("\"n_repeats\":10", file.Metadata["ss_dataset_dirs"]);
             Assert.Contains("\"sks\":2", file.Metadata["ss_tag_frequency"]);
+            // kohya's per-dataset copies, which its metadata readers take when a dataset config was used
+            var datasetMeta = System.Text.Json.Nodes.JsonNode.Parse(file.Metadata["ss_datasets"])![0]!;
+            Assert.Equal(20, (int)datasetMeta["num_train_images"]!);
+            var folderTags = datasetMeta["tag_frequency"]!.AsObject().Single().Value!;
+            Assert.Equal(2, (int)folderTags["sks"]!);
+            Assert.NotEmpty(datasetMeta["bucket_info"]!["buckets"]!.AsObject());
             Assert.Equal(SafeTensorsFile.DataSha256(result.LoraPath!), file.Metadata["sshs_model_hash"]);
         }
         var logs = Path.Combine(output, "logs", "tiny");
