@@ -324,7 +324,7 @@ public sealed class LoraTrainer : IDisposable
         var target = config.VParameterization ? schedule.Velocity(latents, noise, timesteps) : noise;
         var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
         var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss,
-            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss);
+            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss, config.Loss);
         var value = loss.item<float>();
         if (float.IsNaN(value) || float.IsInfinity(value))
             throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");

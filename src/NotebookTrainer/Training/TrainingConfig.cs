@@ -65,6 +65,12 @@ public sealed partial class TrainingConfig
     public int? MinTimestep { get; set; }
     public int? MaxTimestep { get; set; }
     public bool DebiasedEstimationLoss { get; set; }
+    public string LossType { get; set; } = "l2";
+    public string HuberSchedule { get; set; } = "snr";
+    public double HuberC { get; set; } = 0.1;
+    public double HuberScale { get; set; } = 1.0;
+
+    public LossFunction Loss => new(LossType, HuberSchedule, HuberC, HuberScale);
     public bool ScaleVPredLossLikeNoisePred { get; set; }
     public double? VPredLikeLoss { get; set; }
 
@@ -263,6 +269,10 @@ public sealed partial class TrainingConfig
         if (!Sampling.SamplerCatalog.Names.Contains(SampleSampler, StringComparer.OrdinalIgnoreCase))
             Error("sample_sampler", $"\"{SampleSampler}\" is not a known sampler; use one of {string.Join(", ", Sampling.SamplerCatalog.Names)}.");
         if (AdaptiveNoiseScale is not null && NoiseOffset is not > 0) Error("adaptive_noise_scale", "needs noise_offset (it scales the offset by each latent's mean).");
+        if (!LossFunction.Types.Contains(LossType)) Error("loss_type", $"\"{LossType}\" is not one of {string.Join(", ", LossFunction.Types)}.");
+        if (!LossFunction.HuberSchedules.Contains(HuberSchedule)) Error("huber_schedule", $"\"{HuberSchedule}\" is not one of {string.Join(", ", LossFunction.HuberSchedules)}.");
+        if (HuberC is <= 0 or > 1) Error("huber_c", $"{HuberC} is out of range; use a value in (0, 1] (0.1 is the default).");
+        if (HuberScale <= 0) Error("huber_scale", "must be positive (1.0 is the default).");
         if (MinSnrGamma is not null && DebiasedEstimationLoss) Warnings.Add($"{file}: min_snr_gamma and debiased_estimation_loss are both set; both weights apply, as in sd-scripts.");
         if (!LearningRateSchedule.Names.Contains(LrScheduler))
             Error("lr_scheduler", $"\"{LrScheduler}\" is not supported; use one of {string.Join(", ", LearningRateSchedule.Names)}.");

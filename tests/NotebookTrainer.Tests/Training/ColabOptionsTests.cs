@@ -74,12 +74,23 @@ public sealed class ColabOptionsTests : IDisposable
         var neutral = TrainingConfig.Parse(Required + "zero_terminal_snr = false\nweighted_captions = false\ndebug_dataset = false\nloss_type = \"l2\"\nhuber_c = 0.1\nbase_weights = []\nlr_scheduler_args = []\n");
         Assert.Empty(neutral.Warnings);
 
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "zero_terminal_snr = true\nloss_type = \"huber\"\nmasked_loss = true\n", "c.toml"));
+        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "zero_terminal_snr = true\nvalidation_split = 0.1\nmasked_loss = true\n", "c.toml"));
         var byKey = e.Problems.ToDictionary(p => p.Key!);
         Assert.Equal("c.toml:3: zero_terminal_snr: zero_terminal_snr = true is not supported: the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling. Fix: remove zero_terminal_snr or set it to false.", byKey["zero_terminal_snr"].ToString());
-        Assert.Equal(4, byKey["loss_type"].Line);
-        Assert.EndsWith("Fix: remove loss_type or set it to \"l2\".", byKey["loss_type"].Message);
+        Assert.Equal(4, byKey["validation_split"].Line);
+        Assert.Contains("there is no validation split", byKey["validation_split"].Message);
         Assert.Contains("loss masks are not implemented", byKey["masked_loss"].Message);
+    }
+
+    [Fact]
+    public void Huber_and_l1_losses_parse_and_bad_values_name_their_key()
+    {
+        var huber = TrainingConfig.Parse(Required + "loss_type = \"smooth_l1\"\nhuber_schedule = \"exponential\"\nhuber_c = 0.2\nhuber_scale = 1.5\n");
+        Assert.Equal(new LossFunction("smooth_l1", "exponential", 0.2, 1.5), huber.Loss);
+        Assert.Contains("loss_type = \"smooth_l1\"", huber.ToToml());
+        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "loss_type = \"l3\"\nhuber_schedule = \"linear\"\nhuber_c = 0\n", "c.toml"));
+        Assert.Equal(["huber_c", "huber_schedule", "loss_type"], e.Problems.Select(p => p.Key!).Order());
+        Assert.Contains("\"l3\" is not one of l2, l1, huber, smooth_l1", e.Problems.Single(p => p.Key == "loss_type").Message);
     }
 
     [Fact]

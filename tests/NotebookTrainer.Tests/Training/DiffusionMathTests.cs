@@ -73,4 +73,46 @@ public class DiffusionMathTests
         using var plain = NoiseSampler.Sample(latents, g3);
         Assert.False(plain.allclose(a));
     }
+
+    // sd-scripts' conditional_loss, with values worked by hand: error d = 0.5, threshold c.
+    [Theory]
+    [InlineData("l2", 0.25)]
+    [InlineData("l1", 0.5)]
+    [InlineData("huber", 0.2 * 0.40990195135927844)]     // 2c(√(d²+c²) − c) with c = 0.1
+    [InlineData("smooth_l1", 2 * 0.40990195135927844)]   // 2(√(d²+c²) − c)
+    public void LossTypesFollowSdScripts(string type, double expected)
+    {
+        using var schedule = new NoiseSchedule();
+        var loss = new LossFunction(type, HuberSchedule: "constant", HuberC: 0.1);
+        using var prediction = full(new long[] { 2, 1, 2, 2 }, 0.75f);
+        using var target = full(new long[] { 2, 1, 2, 2 }, 0.25f);
+        using var t = tensor(new long[] { 10, 900 });
+        using var elementwise = loss.Elementwise(prediction, target, t, schedule);
+        Assert.Equal(new long[] { 2, 1, 2, 2 }, elementwise.shape);
+        Assert.Equal(expected, elementwise[1, 0, 1, 1].item<float>(), 5);
+        using var weights = ones(2);
+        using var mean = DiffusionLoss.Compute(prediction, target, t, weights, schedule, lossFunction: loss);
+        Assert.Equal(expected, mean.item<float>(), 5);
+    }
+
+    [Fact]
+    public void HuberThresholdSchedulesFollowSdScripts()
+    {
+        using var schedule = new NoiseSchedule();
+        using var t = tensor(new long[] { 0, 250, 999 });
+        using var constant = new LossFunction("huber", "constant", HuberC: 0.2, HuberScale: 2).Threshold(t, schedule);
+        Assert.All(constant.data<float>().ToArray(), c => Assert.Equal(0.4f, c, 6));
+        using var exponential = new LossFunction("huber", "exponential", HuberC: 0.1, HuberScale: 1.5).Threshold(t, schedule);
+        var steps = new[] { 0, 250, 999 };
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(Math.Pow(0.1, steps[i] / 1000.0) * 1.5, exponential[i].item<float>(), 5);
+        using var snr = new LossFunction("smooth_l1", "snr", HuberC: 0.1).Threshold(t, schedule);
+        for (var i = 0; i < 3; i++)
+        {
+            var alphaBar = schedule.AlphasCumprod[steps[i]].item<double>();
+            var sigma = Math.Sqrt((1 - alphaBar) / alphaBar);
+            Assert.Equal(0.9 / ((1 + sigma) * (1 + sigma)) + 0.1, snr[i].item<float>(), 5);
+        }
+        Assert.True(snr[0].item<float>() > 0.9f && snr[2].item<float>() < 0.11f, "c runs from about 1 on clean timesteps to huber_c on noisy ones");
+    }
 }

@@ -19,30 +19,29 @@ static class Float32Compute
         tensor.dtype is ScalarType.BFloat16 or ScalarType.Float16 && tensor.device.type == DeviceType.CPU &&
         !TorchRuntime.CpuComputesNatively(tensor.dtype);
 
-    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias)
-    {
-        if (RecordsWidenedWeight(input, weight, bias))
-            return FrozenLinear.apply(input, weight, bias);
-        using var scope = NewDisposeScope();
-        return nn.functional.linear(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32))
-            .to(weight.dtype).MoveToOuterDisposeScope();
-    }
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias) =>
+        RecordsWidenedWeight(input, weight, bias) ? FrozenLinear.apply(input, weight, bias) : WidenedLinear(input, weight, bias);
 
-    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
-    {
-        if (RecordsWidenedWeight(input, weight, bias))
-            return FrozenConv2d.apply(input, weight, bias, stride, padding);
-        using var scope = NewDisposeScope();
-        return Conv(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32), stride, padding)
-            .to(weight.dtype).MoveToOuterDisposeScope();
-    }
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding) =>
+        RecordsWidenedWeight(input, weight, bias) ? FrozenConv2d.apply(input, weight, bias, stride, padding) : WidenedConv2d(input, weight, bias, stride, padding);
 
     /// <summary>Whether plain autograd would keep the widened copy of a frozen weight for the input's gradient.</summary>
     static bool RecordsWidenedWeight(Tensor input, Tensor weight, Tensor? bias) =>
         is_grad_enabled() && input.requires_grad && !weight.requires_grad && bias is not { requires_grad: true };
 
-    static Tensor Conv(Tensor x, Tensor w, Tensor? b, long stride, long padding) =>
-        nn.functional.conv2d(x, w, b, strides: [stride, stride], padding: [padding, padding]);
+    static Tensor WidenedLinear(Tensor input, Tensor weight, Tensor? bias)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32))
+            .to(weight.dtype).MoveToOuterDisposeScope();
+    }
+
+    static Tensor WidenedConv2d(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.conv2d(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32),
+            strides: [stride, stride], padding: [padding, padding]).to(weight.dtype).MoveToOuterDisposeScope();
+    }
 
     sealed class FrozenLinear : autograd.SingleTensorFunction<FrozenLinear>
     {
@@ -52,15 +51,13 @@ static class Float32Compute
         {
             var (input, weight, bias) = ((Tensor)vars[0], (Tensor)vars[1], vars[2] as Tensor);
             ctx.save_for_backward([weight]);
-            using var scope = NewDisposeScope();
-            return nn.functional.linear(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32))
-                .to(weight.dtype).MoveToOuterDisposeScope();
+            return WidenedLinear(input, weight, bias);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
-            var weight = ctx.get_saved_variables()[0];
             using var scope = NewDisposeScope();
+            var weight = ctx.get_saved_variables()[0];
             var gradInput = gradOutput.to(ScalarType.Float32).matmul(weight.to(ScalarType.Float32)).to(weight.dtype).MoveToOuterDisposeScope();
             return [gradInput, null!, null!];
         }
@@ -76,20 +73,18 @@ static class Float32Compute
             var (stride, padding) = ((long)vars[3], (long)vars[4]);
             ctx.save_for_backward([weight]);
             ctx.save_data("geometry", (stride, padding, input.shape[2], input.shape[3]));
-            using var scope = NewDisposeScope();
-            return Conv(input.to(ScalarType.Float32), weight.to(ScalarType.Float32), bias?.to(ScalarType.Float32), stride, padding)
-                .to(weight.dtype).MoveToOuterDisposeScope();
+            return WidenedConv2d(input, weight, bias, stride, padding);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
+            using var scope = NewDisposeScope();
             var weight = ctx.get_saved_variables()[0];
             var (stride, padding, height, width) = ((long, long, long, long))ctx.get_data("geometry");
             var k = weight.shape[2];
             // The input gradient of a convolution is the transposed convolution with the same weight; output_padding
             // restores the rows and columns a strided convolution dropped.
             long Extra(long size) => (size + 2 * padding - k) % stride;
-            using var scope = NewDisposeScope();
             var gradInput = nn.functional.conv_transpose2d(gradOutput.to(ScalarType.Float32), weight.to(ScalarType.Float32),
                 strides: [stride, stride], padding: [padding, padding], output_padding: [Extra(height), Extra(width)])
                 .to(weight.dtype).MoveToOuterDisposeScope();
