@@ -27,7 +27,7 @@ public sealed class LoraTrainer : IDisposable
     readonly TrainingModels models;
     readonly Device device;
     readonly Action<string> log;
-    readonly NoiseSchedule schedule = new();
+    readonly NoiseSchedule schedule;
     readonly Optimizer optimizer;
     readonly LearningRateSchedule lrSchedule;
     readonly List<ParameterGroup> groups;
@@ -43,6 +43,7 @@ public sealed class LoraTrainer : IDisposable
         this.models = models;
         this.device = device ?? Runtime.TorchRuntime.DefaultDevice;
         this.log = log ?? (_ => { });
+        schedule = new NoiseSchedule(Sampling.NoiseSchedule.StableDiffusion, config.ZeroTerminalSnr);
         if (dataset.BatchesPerEpoch == 0)
             throw new TrainingException($"{dataset.Config.SourceFile}: the dataset has no usable images; check image_dir, captions and the problems the dataset report lists.");
         if (config.CacheLatents && dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.RandomCrop || s.ColorAug) is { } bad)

@@ -7,16 +7,29 @@ namespace NotebookTrainer.Training;
 /// The DDPM forward process as tensors for the training step: ᾱ and SNR = ᾱ/(1−ᾱ) from the one schedule
 /// definition in <see cref="Sampling.NoiseSchedule"/> (Stable Diffusion's 1000 scaled-linear steps by default).
 /// Kept in float64, used in the batch's dtype.
+/// With zero terminal SNR (sd-scripts' zero_terminal_snr, arXiv 2305.08891) √ᾱ is shifted and scaled so that the
+/// last timestep is pure noise and the first is unchanged. The SNR weights (min-SNR-γ, debiased estimation,
+/// v-pred-like loss) keep the original schedule's SNR, as in sd-scripts, which computes them before the rescale;
+/// the rescaled SNR is 0 at the last step, which would make min-SNR-γ's weight 0/0.
 /// </summary>
 public sealed class NoiseSchedule : IDisposable
 {
     public NoiseSchedule() : this(Sampling.NoiseSchedule.StableDiffusion) { }
 
-    public NoiseSchedule(Sampling.NoiseSchedule schedule)
+    public NoiseSchedule(Sampling.NoiseSchedule schedule, bool zeroTerminalSnr = false)
     {
         Steps = schedule.TrainTimesteps;
-        AlphasCumprod = tensor(schedule.AlphasCumprod, ScalarType.Float64).DetachFromDisposeScope();
-        Snr = (AlphasCumprod / (1 - AlphasCumprod)).DetachFromDisposeScope();
+        using var scope = NewDisposeScope();
+        var alphasCumprod = tensor(schedule.AlphasCumprod, ScalarType.Float64);
+        Snr = (alphasCumprod / (1 - alphasCumprod)).DetachFromDisposeScope();
+        AlphasCumprod = (zeroTerminalSnr ? RescaledToZeroTerminalSnr(alphasCumprod) : alphasCumprod.clone()).DetachFromDisposeScope();
+    }
+
+    static Tensor RescaledToZeroTerminalSnr(Tensor alphasCumprod)
+    {
+        var root = alphasCumprod.sqrt();
+        double first = root[0].item<double>(), last = root[-1].item<double>();
+        return ((root - last) * (first / (first - last))).square();
     }
 
     public int Steps { get; }

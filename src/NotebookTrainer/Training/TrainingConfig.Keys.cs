@@ -66,6 +66,7 @@ public sealed partial class TrainingConfig
         ["scale_v_pred_loss_like_noise_pred"] = Flag(c => c.ScaleVPredLossLikeNoisePred, (c, v) => c.ScaleVPredLossLikeNoisePred = v),
         ["v_pred_like_loss"] = Num(c => c.VPredLikeLoss, (c, v) => c.VPredLikeLoss = v == 0 ? null : v),
         ["debiased_estimation_loss"] = Flag(c => c.DebiasedEstimationLoss, (c, v) => c.DebiasedEstimationLoss = v),
+        ["zero_terminal_snr"] = Flag(c => c.ZeroTerminalSnr, (c, v) => c.ZeroTerminalSnr = v),
         ["loss_type"] = Str(c => c.LossType == "l2" ? null : c.LossType, (c, v) => c.LossType = v),
         ["huber_schedule"] = Str(c => c.HuberSchedule == "snr" ? null : c.HuberSchedule, (c, v) => c.HuberSchedule = v),
         ["huber_c"] = Num(c => c.HuberC == 0.1 ? null : c.HuberC, (c, v) => c.HuberC = v),
@@ -238,7 +239,6 @@ public sealed partial class TrainingConfig
 
     static readonly Dictionary<string, Refusal> Refused = new(StringComparer.Ordinal)
     {
-        ["zero_terminal_snr"] = new("the noise schedule is Stable Diffusion's standard one; a zero-terminal-SNR schedule would need rescaled betas here and at sampling"),
         ["masked_loss"] = new("loss masks are not implemented; the loss would cover the whole image"),
         ["alpha_mask"] = new("alpha-channel loss masks are not implemented; the loss would cover the whole image"),
         ["conditioning_data_dir"] = new("ControlNet conditioning images are not used by LoRA training"),

@@ -65,6 +65,7 @@ public sealed partial class TrainingConfig
     public int? MinTimestep { get; set; }
     public int? MaxTimestep { get; set; }
     public bool DebiasedEstimationLoss { get; set; }
+    public bool ZeroTerminalSnr { get; set; }
     public string LossType { get; set; } = "l2";
     public string HuberSchedule { get; set; } = "snr";
     public double HuberC { get; set; } = 0.1;
@@ -269,6 +270,8 @@ public sealed partial class TrainingConfig
         if (!Sampling.SamplerCatalog.Names.Contains(SampleSampler, StringComparer.OrdinalIgnoreCase))
             Error("sample_sampler", $"\"{SampleSampler}\" is not a known sampler; use one of {string.Join(", ", Sampling.SamplerCatalog.Names)}.");
         if (AdaptiveNoiseScale is not null && NoiseOffset is not > 0) Error("adaptive_noise_scale", "needs noise_offset (it scales the offset by each latent's mean).");
+        if (ZeroTerminalSnr && !VParameterization)
+            Warnings.Add($"{file}: zero_terminal_snr without v_parameterization: the last timestep's input is pure noise, so predicting ε there is trivial and sampling cannot start from it; the paper pairs it with v-prediction.");
         if (!LossFunction.Types.Contains(LossType)) Error("loss_type", $"\"{LossType}\" is not one of {string.Join(", ", LossFunction.Types)}.");
         if (!LossFunction.HuberSchedules.Contains(HuberSchedule)) Error("huber_schedule", $"\"{HuberSchedule}\" is not one of {string.Join(", ", LossFunction.HuberSchedules)}.");
         if (HuberC is <= 0 or > 1) Error("huber_c", $"{HuberC} is out of range; use a value in (0, 1] (0.1 is the default).");

@@ -53,6 +53,7 @@ public static class TrainingMetadata
             ["ss_multires_noise_iterations"] = S(config.MultiresNoiseIterations),
             ["ss_multires_noise_discount"] = S(config.MultiresNoiseDiscount),
             ["ss_min_snr_gamma"] = S(config.MinSnrGamma),
+            ["ss_zero_terminal_snr"] = S(config.ZeroTerminalSnr),
             ["ss_loss_type"] = config.LossType,
             ["ss_huber_schedule"] = config.HuberSchedule,
             ["ss_huber_c"] = S(config.HuberC),

@@ -115,4 +115,24 @@ public class DiffusionMathTests
         }
         Assert.True(snr[0].item<float>() > 0.9f && snr[2].item<float>() < 0.11f, "c runs from about 1 on clean timesteps to huber_c on noisy ones");
     }
+
+    [Fact]
+    public void ZeroTerminalSnrRescalesAlphaBarButKeepsTheSnrWeights()
+    {
+        using var plain = new NoiseSchedule();
+        using var zero = new NoiseSchedule(NotebookTrainer.Sampling.NoiseSchedule.StableDiffusion, zeroTerminalSnr: true);
+        Assert.Equal(0.0, zero.AlphasCumprod[999].item<double>(), 12);
+        Assert.Equal(plain.AlphasCumprod[0].item<double>(), zero.AlphasCumprod[0].item<double>(), 12);
+        // sd-scripts: √ᾱ' = (√ᾱ − √ᾱ_T) · √ᾱ_0 / (√ᾱ_0 − √ᾱ_T)
+        double a0 = Math.Sqrt(plain.AlphasCumprod[0].item<double>()), aT = Math.Sqrt(plain.AlphasCumprod[999].item<double>());
+        var expected = Math.Pow((Math.Sqrt(plain.AlphasCumprod[500].item<double>()) - aT) * a0 / (a0 - aT), 2);
+        Assert.Equal(expected, zero.AlphasCumprod[500].item<double>(), 12);
+        Assert.True(zero.Snr.allclose(plain.Snr, 0, 0), "SNR weights come from the schedule before the rescale, as in sd-scripts");
+
+        using var x0 = ones(1, 4, 2, 2);
+        using var noise = full(new long[] { 1, 4, 2, 2 }, 0.5f);
+        using var last = tensor(new long[] { 999 });
+        using var noisy = zero.AddNoise(x0, noise, last);
+        Assert.True(noisy.allclose(noise), "the last timestep is pure noise");
+    }
 }

@@ -96,7 +96,7 @@ public sealed class LoraTrainerTests : IDisposable
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"), images: 2, batchSize: 2);
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_epochs = 3\nsave_every_n_epochs = 1\nsave_last_n_epochs = 1\nsave_precision = \"fp16\"\nlr_scheduler = \"cosine\"\nlr_warmup_steps = 0.2\nloss_type = \"huber\""), data, models, CPU);
+        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_epochs = 3\nsave_every_n_epochs = 1\nsave_last_n_epochs = 1\nsave_precision = \"fp16\"\nlr_scheduler = \"cosine\"\nlr_warmup_steps = 0.2\nloss_type = \"huber\"\nzero_terminal_snr = true"), data, models, CPU);
         Assert.Equal(10, trainer.Plan.StepsPerEpoch); // 2 images × 10 repeats / batch 2
         Assert.Equal(30, trainer.Plan.TotalSteps);
         Assert.Equal(6, trainer.Plan.WarmupSteps);
@@ -116,6 +116,7 @@ public sealed class LoraTrainerTests : IDisposable
             Assert.Equal("30", file.Metadata["ss_steps"]);
             Assert.Equal("huber", file.Metadata["ss_loss_type"]);
             Assert.Equal("snr", file.Metadata["ss_huber_schedule"]);
+            Assert.Equal("True", file.Metadata["ss_zero_terminal_snr"]);
             Assert.Equal("sd_v1", file.Metadata["ss_base_model_version"]);
             Assert.Equal("stable-diffusion-v1/lora", file.Metadata["modelspec.architecture"]);
             Assert.Contains("\"n_repeats\":10", file.Metadata["ss_dataset_dirs"]);
