@@ -123,7 +123,6 @@ public sealed class DatasetPlan
                 problems.Add(NotApplied(config.SourceFile, "validation_split", "every image is used for training and no validation loss is computed"));
             foreach (var subset in dataset.Subsets)
             {
-                if (subset.AlphaMask) problems.Add(NotApplied(config.SourceFile, $"{subset.KeyPath}.alpha_mask", "the loss covers the whole image; transparent pixels are trained as decoded (alpha dropped)"));
                 if (subset.FaceCropAugRange is not null) problems.Add(NotApplied(config.SourceFile, $"{subset.KeyPath}.face_crop_aug_range", "images are cropped to the bucket as without it"));
                 sources.Add((dataset, subset, ListFiles(subset, problems)));
             }

@@ -26,6 +26,19 @@ public static class CvResize
         return rgb;
     }
 
+    /// <summary>
+    /// The alpha channel of an 8888 bitmap repeated into the three packed channels: cv2 resizes each channel of a
+    /// 4-channel image on its own, so resizing this and keeping one channel is how cv2 resizes the alpha.
+    /// </summary>
+    public static byte[] PackAlpha(SkiaSharp.SKBitmap bitmap)
+    {
+        var pixels = bitmap.GetPixelSpan();
+        var packed = new byte[bitmap.Width * bitmap.Height * Channels];
+        for (int p = 3, o = 0; o < packed.Length; p += 4, o += Channels)
+            packed[o] = packed[o + 1] = packed[o + 2] = pixels[p];
+        return packed;
+    }
+
     /// <summary>INTER_AREA down-scale; both target sides must be at most the source sides.</summary>
     public static void Area(ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, Span<byte> destination, int width, int height)
     {

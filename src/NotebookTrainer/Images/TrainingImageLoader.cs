@@ -9,12 +9,19 @@ namespace NotebookTrainer.Images;
 /// Turns a <see cref="TrainingSample"/> into the pixels kohya feeds the VAE: decode as RGB (alpha dropped, as PIL's
 /// convert("RGB") does), resize to the sample's resized size (cv2 INTER_AREA when shrinking, exactly as sd-scripts;
 /// a Catmull-Rom cubic standing in for its PIL Lanczos when enlarging), crop to the bucket (centre, or a random offset with random_crop), recolour with color_aug, flip
-/// horizontally with probability 0.5 when flip_aug allows it, and scale to [-1, 1], channels first.
+/// horizontally with probability 0.5 when flip_aug allows it, and scale to [-1, 1], channels first. With the
+/// subset's alpha_mask the alpha channel comes along through the same resize, crop and flip, as the loss mask.
 /// </summary>
 public static class TrainingImageLoader
 {
     /// <summary>3 × height × width floats in [-1, 1] for one sample cropped to <paramref name="bucket"/>.</summary>
-    public static float[] LoadChw(TrainingSample sample, (int Width, int Height) bucket, Random random)
+    public static float[] LoadChw(TrainingSample sample, (int Width, int Height) bucket, Random random) => Load(sample, bucket, random).Chw;
+
+    /// <summary>
+    /// The pixels as <see cref="LoadChw"/> gives them, and with the subset's alpha_mask the alpha channel over the
+    /// same crop as height × width floats in [0, 1] (1 = opaque; an image without alpha is all 1).
+    /// </summary>
+    public static (float[] Chw, float[]? Alpha) Load(TrainingSample sample, (int Width, int Height) bucket, Random random)
     {
         using var resized = DecodeResized(sample.ImagePath, sample.ResizedSize);
         var (x0, y0) = CropOffset(resized.Width, resized.Height, bucket, sample.Subset.RandomCrop, random);
@@ -24,6 +31,7 @@ public static class TrainingImageLoader
         var (w, h) = bucket;
         var plane = w * h;
         var chw = new float[3 * plane];
+        var alpha = sample.Subset.AlphaMask ? new float[plane] : null;
         var pixels = resized.GetPixelSpan();
         var stride = resized.RowBytes;
         for (var y = 0; y < h; y++)
@@ -37,9 +45,10 @@ public static class TrainingImageLoader
                 chw[o] = pixels[p] / 127.5f - 1f;
                 chw[plane + o] = pixels[p + 1] / 127.5f - 1f;
                 chw[2 * plane + o] = pixels[p + 2] / 127.5f - 1f;
+                if (alpha is not null) alpha[o] = pixels[p + 3] / 255f;
             }
         }
-        return chw;
+        return (chw, alpha);
     }
 
     /// <summary>The batch as a float32 tensor (B, 3, H, W) on <paramref name="device"/> (CPU when null).</summary>
@@ -114,11 +123,13 @@ public static class TrainingImageLoader
         return randomCrop ? (random.Next(spareX + 1), random.Next(spareY + 1)) : (spareX / 2, spareY / 2);
     }
 
-    /// <summary>cv2 INTER_AREA on the RGB channels, bit for bit, as sd-scripts shrinks training images; alpha becomes opaque.</summary>
-    static SKBitmap ShrinkLikeCv2(SKBitmap decoded, (int Width, int Height) size)
+    /// <summary>cv2 INTER_AREA on the channels, bit for bit, as sd-scripts shrinks training images (alpha stays opaque when the file has none).</summary>
+    static SKBitmap ShrinkLikeCv2(SKBitmap decoded, (int Width, int Height) size, bool hasAlpha)
     {
         var resizedRgb = new byte[size.Width * size.Height * 3];
         CvResize.Area(CvResize.PackRgb(decoded), decoded.Width, decoded.Height, resizedRgb, size.Width, size.Height);
+        var resizedAlpha = hasAlpha ? new byte[resizedRgb.Length] : null;
+        if (resizedAlpha is not null) CvResize.Area(CvResize.PackAlpha(decoded), decoded.Width, decoded.Height, resizedAlpha, size.Width, size.Height);
         var resized = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var target = resized.GetPixelSpan();
         for (int p = 0, o = 0; o < resizedRgb.Length; p += 4, o += 3)
@@ -126,7 +137,7 @@ public static class TrainingImageLoader
             target[p] = resizedRgb[o];
             target[p + 1] = resizedRgb[o + 1];
             target[p + 2] = resizedRgb[o + 2];
-            target[p + 3] = 255;
+            target[p + 3] = resizedAlpha?[o] ?? 255;
         }
         return resized;
     }
@@ -141,7 +152,7 @@ public static class TrainingImageLoader
             throw new InvalidDataException($"{path}: decoding failed ({result}); run 'ntrain dataset inspect' to find broken files.");
         if ((decoded.Width, decoded.Height) == size) return decoded.Copy();
 
-        if (size.Width <= decoded.Width && size.Height <= decoded.Height) return ShrinkLikeCv2(decoded, size);
+        if (size.Width <= decoded.Width && size.Height <= decoded.Height) return ShrinkLikeCv2(decoded, size, codec.Info.AlphaType != SKAlphaType.Opaque);
         return decoded.Resize(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKCubicResampler.CatmullRom))
             ?? throw new InvalidDataException($"{path}: resizing to {size.Width}x{size.Height} failed.");
     }

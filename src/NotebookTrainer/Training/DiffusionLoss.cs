@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Training;
 
 /// <summary>
-/// kohya's LoRA loss: the element-wise loss of <see cref="LossFunction"/> (MSE by default), mean over C,H,W, times each sample's weight (prior_loss_weight for
+/// kohya's LoRA loss: the element-wise loss of <see cref="LossFunction"/> (MSE by default), times the alpha mask
+/// averaged down to the latent size when there is one (sd-scripts' masked loss: not renormalised), mean over C,H,W, times each sample's weight (prior_loss_weight for
 /// regularisation images), then sd-scripts' per-timestep weights in its order: min-SNR-γ (ε: min(SNR,γ)/SNR;
 /// v: min(SNR,γ)/(SNR+1)), scale_v_pred_loss_like_noise_pred (× s), v_pred_like_loss λ (+ λ·loss/s), debiased
 /// estimation (ε: 1/√SNR; v: 1/(SNR+1)), where s = SNR/(SNR+1) and SNR is capped at 1000; mean over the batch.
@@ -13,10 +14,13 @@ public static class DiffusionLoss
 {
     public static Tensor Compute(Tensor prediction, Tensor target, Tensor timesteps, Tensor sampleWeights, NoiseSchedule schedule,
         double? minSnrGamma = null, bool vParameterization = false, bool debiasedEstimation = false,
-        bool scaleVPredLikeNoisePred = false, double? vPredLikeLoss = null, LossFunction? lossFunction = null)
+        bool scaleVPredLikeNoisePred = false, double? vPredLikeLoss = null, LossFunction? lossFunction = null, Tensor? alphaMasks = null)
     {
         using var scope = NewDisposeScope();
-        var perSample = (lossFunction ?? LossFunction.L2).Elementwise(prediction, target, timesteps, schedule).mean([1, 2, 3]);
+        var elementwise = (lossFunction ?? LossFunction.L2).Elementwise(prediction, target, timesteps, schedule);
+        if (alphaMasks is not null)
+            elementwise = elementwise * nn.functional.adaptive_avg_pool2d(alphaMasks.to(ScalarType.Float32).unsqueeze(1), [elementwise.shape[2], elementwise.shape[3]]);
+        var perSample = elementwise.mean([1, 2, 3]);
         perSample = perSample * sampleWeights.to(perSample.device);
         if (minSnrGamma is { } gamma)
         {

@@ -11,7 +11,8 @@ namespace NotebookTrainer.Training;
 /// <summary>
 /// VAE latents (posterior samples, unscaled, as kohya caches them) per image, bucket and flip, in memory and
 /// optionally on disk. A disk entry is named by the image's content hash, the VAE's weight hash and the bucket,
-/// so editing an image or switching VAE can never reuse a stale latent.
+/// so editing an image or switching VAE can never reuse a stale latent. Alpha masks (subsets with alpha_mask) are
+/// kept beside them in memory, as 8-bit alpha, and rebuilt from the image when latents come from the disk cache.
 /// </summary>
 public sealed class LatentCache : IDisposable
 {
@@ -20,6 +21,7 @@ public sealed class LatentCache : IDisposable
     readonly bool keepInMemory;
     readonly Generator generator;
     readonly Dictionary<string, Tensor> memory = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Tensor> alphaMasks = new(StringComparer.Ordinal);
     readonly Dictionary<string, string> imageHashes = new(StringComparer.Ordinal);
 
     public LatentCache(AutoencoderKL vae, string vaeHash, bool keepInMemory, string? diskDir, Generator generator)
@@ -86,6 +88,20 @@ public sealed class LatentCache : IDisposable
         return latents;
     }
 
+    /// <summary>The sample's loss mask (H, W) in [0, 1] over the cached crop, or null when its subset has no alpha_mask.</summary>
+    public Tensor? AlphaMask(TrainingSample sample, (int Width, int Height) bucket, bool flip)
+    {
+        if (!sample.Subset.AlphaMask) return null;
+        var key = Key(sample.ImagePath, bucket, flip);
+        if (!alphaMasks.TryGetValue(key, out var alpha))
+        {
+            using var scope = NewDisposeScope();
+            var (_, mask) = TrainingPixelsAndMask(sample, bucket, flip, new Random(0));
+            alphaMasks[key] = alpha = (mask! * 255).round().to(ScalarType.Byte).DetachFromDisposeScope();
+        }
+        return alpha.to(ScalarType.Float32) / 255;
+    }
+
     Tensor Encode(TrainingSample sample, (int Width, int Height) bucket, bool flip)
     {
         using var _ = no_grad();
@@ -100,16 +116,22 @@ public sealed class LatentCache : IDisposable
     /// The sample's pixels (3, H, W) in [−1, 1], centre- or randomly cropped; mirrored when <paramref name="flip"/>.
     /// Mirroring the cropped image equals cropping the mirrored one, so cached flipped latents match kohya's flip_aug.
     /// </summary>
-    public static Tensor TrainingPixels(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
+    public static Tensor TrainingPixels(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random) =>
+        TrainingPixelsAndMask(sample, bucket, flip, random).Pixels;
+
+    /// <summary><see cref="TrainingPixels"/> and, with the subset's alpha_mask, the alpha (H, W) over the same crop and flip.</summary>
+    public static (Tensor Pixels, Tensor? Mask) TrainingPixelsAndMask(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
     {
-        var chw = TrainingImageLoader.LoadChw(sample with { FlipAllowed = false }, bucket, random);
+        var (chw, alpha) = TrainingImageLoader.Load(sample with { FlipAllowed = false }, bucket, random);
         var image = tensor(chw, new long[] { 3, bucket.Height, bucket.Width });
-        return flip ? image.flip(2) : image;
+        var mask = alpha is null ? null : tensor(alpha, new long[] { bucket.Height, bucket.Width });
+        return flip ? (image.flip(2), mask?.flip(1)) : (image, mask);
     }
 
     public void Dispose()
     {
-        foreach (var t in memory.Values) t.Dispose();
+        foreach (var t in memory.Values.Concat(alphaMasks.Values)) t.Dispose();
         memory.Clear();
+        alphaMasks.Clear();
     }
 }

@@ -49,6 +49,8 @@ public sealed class LoraTrainer : IDisposable
         if (config.CacheLatents && dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.RandomCrop || s.ColorAug) is { } bad)
             throw new TrainingException($"{dataset.Config.SourceFile}: subset {bad.KeyPath} uses {(bad.RandomCrop ? "random_crop" : "color_aug")}, which cannot be combined with cache_latents; turn one of them off.");
 
+        if (config.MaskedLoss && !dataset.Config.Datasets.SelectMany(d => d.Subsets).Any(s => s.AlphaMask))
+            this.log("note: masked_loss = true, but no subset sets alpha_mask, so there are no masks and the loss covers whole images (ControlNet conditioning-image masks are not supported).");
         if (config.WeightedCaptions && models.TokenizeWeighted is null)
             throw new TrainingException("weighted_captions = true needs a tokenizer that reads (word:1.2) weights; these models were built without one.");
 
@@ -290,10 +292,13 @@ public sealed class LoraTrainer : IDisposable
         using var scope = NewDisposeScope();
         var flips = batch.Samples.Select(s => s.FlipAllowed && random.NextDouble() < 0.5).ToList();
         var captions = batch.Samples.Select(s => CaptionProcessor.Process(s.Caption, s.Subset, new CaptionContext(epoch, step, Plan.TotalSteps), random)).ToList();
-        var latentList = batch.Samples.Select((s, i) => config.CacheLatents
-            ? cache.Get(s, batch.Resolution, flips[i])
+        var encoded = batch.Samples.Select((s, i) => config.CacheLatents
+            ? (Latents: cache.Get(s, batch.Resolution, flips[i]), Mask: cache.AlphaMask(s, batch.Resolution, flips[i]))
             : EncodeFresh(s, batch.Resolution, flips[i], random)).ToList();
-        var latents = stack(latentList).to(device) * models.Vae.Config.ScalingFactor;
+        var latents = stack(encoded.Select(e => e.Latents)).to(device) * models.Vae.Config.ScalingFactor;
+        // As in sd-scripts: once one sample of the batch has an alpha mask, the others get an all-ones mask.
+        var alphaMasks = encoded.All(e => e.Mask is null) ? null
+            : stack(encoded.Select(e => e.Mask ?? ones(batch.Resolution.Height, batch.Resolution.Width))).to(device);
 
         var tokenized = captions.Select(c => config.WeightedCaptions ? models.TokenizeWeighted!(c) : (Ids: models.Tokenize(c), Weights: null)).ToList();
         var ids = tensor(tokenized.SelectMany(t => t.Ids.SelectMany(w => w)).Select(i => (long)i).ToArray())
@@ -325,7 +330,7 @@ public sealed class LoraTrainer : IDisposable
         var target = config.VParameterization ? schedule.Velocity(latents, noise, timesteps) : noise;
         var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
         var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss,
-            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss, config.Loss);
+            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss, config.Loss, alphaMasks);
         var value = loss.item<float>();
         if (float.IsNaN(value) || float.IsInfinity(value))
             throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");
@@ -333,13 +338,13 @@ public sealed class LoraTrainer : IDisposable
         return value;
     }
 
-    Tensor EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
+    (Tensor Latents, Tensor? Mask) EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var image = LatentCache.TrainingPixels(sample, bucket, flip, random).unsqueeze(0).to(device);
-        using var posterior = models.Vae.encode(image);
-        return posterior.sample(generator).squeeze(0).MoveToOuterDisposeScope();
+        var (pixels, mask) = LatentCache.TrainingPixelsAndMask(sample, bucket, flip, random);
+        using var posterior = models.Vae.encode(pixels.unsqueeze(0).to(device));
+        return (posterior.sample(generator).squeeze(0).MoveToOuterDisposeScope(), mask?.MoveToOuterDisposeScope());
     }
 
     void CacheAll(LatentCache cache, IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)

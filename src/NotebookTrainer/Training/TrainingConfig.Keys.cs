@@ -89,6 +89,8 @@ public sealed partial class TrainingConfig
         ["shuffle_caption"] = Flag(c => c.ShuffleCaption, (c, v) => c.ShuffleCaption = v),
         ["keep_tokens"] = Int(c => c.KeepTokens, (c, v) => c.KeepTokens = v),
         ["flip_aug"] = Flag(c => c.FlipAug, (c, v) => c.FlipAug = v),
+        ["alpha_mask"] = Flag(c => c.AlphaMask, (c, v) => c.AlphaMask = v),
+        ["masked_loss"] = Flag(c => c.MaskedLoss, (c, v) => c.MaskedLoss = v),
         ["color_aug"] = Flag(c => c.ColorAug, (c, v) => c.ColorAug = v),
         ["random_crop"] = Flag(c => c.RandomCrop, (c, v) => c.RandomCrop = v),
         ["caption_dropout_rate"] = Num(c => c.CaptionDropoutRate == 0 ? null : c.CaptionDropoutRate, (c, v) => c.CaptionDropoutRate = v),
@@ -239,8 +241,6 @@ public sealed partial class TrainingConfig
 
     static readonly Dictionary<string, Refusal> Refused = new(StringComparer.Ordinal)
     {
-        ["masked_loss"] = new("loss masks are not implemented; the loss would cover the whole image"),
-        ["alpha_mask"] = new("alpha-channel loss masks are not implemented; the loss would cover the whole image"),
         ["conditioning_data_dir"] = new("ControlNet conditioning images are not used by LoRA training"),
         ["face_crop_aug_range"] = new("face-crop augmentation is not implemented"),
         ["resize_interpolation"] = new("images are always resized with the built-in area/Lanczos filter"),

@@ -95,6 +95,8 @@ public sealed partial class TrainingConfig
     public bool ShuffleCaption { get; set; }
     public int KeepTokens { get; set; }
     public bool FlipAug { get; set; }
+    public bool AlphaMask { get; set; }
+    public bool MaskedLoss { get; set; }
     public bool ColorAug { get; set; }
     public bool RandomCrop { get; set; }
     public double CaptionDropoutRate { get; set; }

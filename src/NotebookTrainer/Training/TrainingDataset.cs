@@ -24,6 +24,7 @@ public static class TrainingDataset
             KeepTokens = config.KeepTokens > 0 ? config.KeepTokens : null,
             BucketResoSteps = config.BucketResoSteps,
             FlipAug = config.FlipAug ? true : null,
+            AlphaMask = config.AlphaMask ? true : null,
             ColorAug = config.ColorAug ? true : null,
             RandomCrop = config.RandomCrop ? true : null,
             CaptionDropoutRate = config.CaptionDropoutRate > 0 ? config.CaptionDropoutRate : null,

@@ -74,12 +74,12 @@ public sealed class ColabOptionsTests : IDisposable
         var neutral = TrainingConfig.Parse(Required + "zero_terminal_snr = false\nweighted_captions = false\ndebug_dataset = false\nloss_type = \"l2\"\nhuber_c = 0.1\nbase_weights = []\nlr_scheduler_args = []\n");
         Assert.Empty(neutral.Warnings);
 
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "base_weights = [\"other.safetensors\"]\nvalidation_split = 0.1\nmasked_loss = true\n", "c.toml"));
+        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "base_weights = [\"other.safetensors\"]\nvalidation_split = 0.1\nin_json = \"meta.json\"\n", "c.toml"));
         var byKey = e.Problems.ToDictionary(p => p.Key!);
         Assert.StartsWith("c.toml:3: base_weights: base_weights = [\"other.safetensors\"] is not supported: merging other LoRAs into the base model before training is not implemented", byKey["base_weights"].ToString());
         Assert.Equal(4, byKey["validation_split"].Line);
         Assert.Contains("there is no validation split", byKey["validation_split"].Message);
-        Assert.Contains("loss masks are not implemented", byKey["masked_loss"].Message);
+        Assert.Equal(5, byKey["in_json"].Line);
     }
 
     [Fact]

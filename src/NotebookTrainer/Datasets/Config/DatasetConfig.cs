@@ -78,6 +78,7 @@ public sealed record DatasetArguments
     public int? KeepTokens { get; init; }
     public int? BucketResoSteps { get; init; }
     public bool? FlipAug { get; init; }
+    public bool? AlphaMask { get; init; }
     public bool? ColorAug { get; init; }
     public bool? RandomCrop { get; init; }
     public double? CaptionDropoutRate { get; init; }
@@ -107,6 +108,7 @@ public sealed record DatasetArguments
         Add("keep_tokens", (long?)KeepTokens);
         Add("bucket_reso_steps", (long?)BucketResoSteps);
         Add("flip_aug", FlipAug);
+        Add("alpha_mask", AlphaMask);
         Add("color_aug", ColorAug);
         Add("random_crop", RandomCrop);
         Add("caption_dropout_rate", CaptionDropoutRate);

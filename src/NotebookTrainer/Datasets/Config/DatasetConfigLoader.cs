@@ -307,7 +307,8 @@ static class DatasetConfigLoader
                 ImageDir = Lookup("image_dir", table) is { } dir ? ResolvePath(AsString(dir.Value)) : null,
                 MetadataFile = metadataEntry != null && Lookup("metadata_file", table) is { } meta ? ResolvePath(AsString(meta.Value)) : null,
                 IsReg = Get("is_reg", false, [table], AsBool),
-                AlphaMask = Get("alpha_mask", false, [table], AsBool),
+                // A subset key in kohya's schema; the training arguments (the last table) are its only fallback.
+                AlphaMask = Get("alpha_mask", false, [table, chain[^1]], AsBool),
                 NumRepeats = Get("num_repeats", 1, chain, AsInt),
                 // DreamBooth-only values inherited from [general]/[[datasets]] mean nothing to a fine-tune subset.
                 CaptionExtension = isFineTune ? ".caption" : Get("caption_extension", ".caption", chain, AsString),

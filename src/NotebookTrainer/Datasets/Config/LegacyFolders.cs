@@ -68,6 +68,7 @@ public static class LegacyFolders
                     ShuffleCaption = arguments.ShuffleCaption ?? false,
                     KeepTokens = arguments.KeepTokens ?? 0,
                     FlipAug = arguments.FlipAug ?? false,
+                    AlphaMask = arguments.AlphaMask ?? false,
                     ColorAug = arguments.ColorAug ?? false,
                     RandomCrop = arguments.RandomCrop ?? false,
                     CaptionDropoutRate = arguments.CaptionDropoutRate ?? 0,
