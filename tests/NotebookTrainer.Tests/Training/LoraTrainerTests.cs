@@ -61,6 +61,32 @@ public sealed class LoraTrainerTests : IDisposable
         }
     }
 
+    // On a CPU without bf16 units the frozen bf16 layers compute in fp32 (Float32Compute), with their own backward for
+    // the input gradient, also when gradient checkpointing re-runs them; the LoRA must train as it does in fp32.
+    [Fact]
+    public void Bf16FrozenWeightsWithCheckpointingTrainLikeFp32()
+    {
+        var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"));
+        (Dictionary<string, Tensor> Weights, List<float> Losses) Train(string name, string settings)
+        {
+            using var models = TinyTrainingSetup.Models();
+            using var trainer = new LoraTrainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 3\n" + settings), data, models, CPU);
+            var watcher = new StepWatcher();
+            trainer.Train(watcher);
+            return (Weights(trainer.Network), watcher.Reports.Select(r => r.Loss).ToList());
+        }
+        var fp32 = Train("fp32", "");
+        var bf16 = Train("bf16", "mixed_precision = \"bf16\"\ngradient_checkpointing = true");
+        for (var i = 0; i < 3; i++)
+            Assert.True(Math.Abs(bf16.Losses[i] - fp32.Losses[i]) <= 0.05 * fp32.Losses[i], $"step {i + 1}: loss {bf16.Losses[i]} in bf16, {fp32.Losses[i]} in fp32");
+        // AdamW's first steps are nearly sign(gradient) · lr, so compare the direction the LoRA moved in, not each value.
+        var keys = fp32.Weights.Keys.Where(k => k.EndsWith("lora_up.weight")).ToList();
+        using var a = cat(keys.Select(k => fp32.Weights[k].flatten()).ToList());
+        using var b = cat(keys.Select(k => bf16.Weights[k].flatten()).ToList());
+        var cosine = (a * b).sum().item<float>() / (a.norm().item<float>() * b.norm().item<float>());
+        Assert.True(cosine > 0.9f, $"the bf16 run moved the LoRA elsewhere (cosine {cosine})");
+    }
+
     [Fact]
     public void FailureBetweenStateWriteAndRenameKeepsThePreviousState()
     {
