@@ -10,8 +10,9 @@ namespace NotebookTrainer.Runtime;
 /// <list type="bullet">
 /// <item>OpenMP wait policy: by default libgomp's idle threads spin for a while before sleeping. On an idle machine
 /// that is faster (measured: tiny U-Net step 1.4×, SD1.5 step 1.1×), but when other work competes for the cores the
-/// spinning threads take the time the working ones need: with two busy processes beside it a tiny checkpointed
-/// step went from 0.7 s to 10.9 s. We ask for passive waiting unless the user set OMP_WAIT_POLICY or
+/// spinning threads take the time the working ones need: one busy process beside it made even a short spin
+/// (GOMP_SPINCOUNT=10000) 2× slower than passive waiting, and with two a tiny checkpointed step went from 0.7 s to
+/// 10.9 s at libgomp's default spin. We ask for passive waiting unless the user set OMP_WAIT_POLICY or
 /// GOMP_SPINCOUNT (which wins over the policy); <see cref="ThreadWaiting"/> says which holds.</item>
 /// <item>glibc malloc keeps freed memory: libtorch's CPU allocator is plain malloc, and glibc hands every block
 /// over 32 MB straight back to the kernel on free. A U-Net backward allocates gigabytes of such blocks per step,
