@@ -22,6 +22,7 @@ public sealed class LoraReport : IHtmlRenderable
         "ss_network_args", "ss_learning_rate", "ss_unet_lr", "ss_text_encoder_lr", "ss_lr_scheduler", "ss_lr_warmup_steps",
         "ss_optimizer", "ss_num_train_images", "ss_num_reg_images", "ss_num_batches_per_epoch", "ss_num_epochs", "ss_epoch",
         "ss_steps", "ss_max_train_steps", "ss_mixed_precision", "ss_clip_skip", "ss_seed", "ss_noise_offset", "ss_min_snr_gamma",
+        "ss_loss_type", "ss_zero_terminal_snr", "ss_masked_loss",
         "ss_training_started_at", "ss_training_finished_at",
     ];
 
