@@ -50,7 +50,7 @@ torch.set_num_threads(args.threads)
 with open("/proc/self/maps") as maps:  # the BLAS actually loaded (Debian's torch says "generic" and takes whichever is installed)
     blas = sorted({line.split()[-1].split("/")[-1] for line in maps if "blas" in line.lower() or "mkl" in line.lower()}) or ["built in"]
 results = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas}
-print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {", ".join(blas)}, oneDNN {torch.backends.mkldnn.is_available()}")
+print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {', '.join(blas)}, oneDNN {torch.backends.mkldnn.is_available()}")
 for name in args.dtype:
     dtype = DTYPES[name]
     peak = matmul_peak(dtype, 2048 if dtype == torch.float32 else 512)
