@@ -12,7 +12,7 @@ namespace NotebookTrainer.Training;
 /// VAE latents (posterior samples, unscaled, as kohya caches them) per image, bucket and flip, in memory and
 /// optionally on disk. A disk entry is named by the image's content hash, the VAE's weight hash and the bucket,
 /// so editing an image or switching VAE can never reuse a stale latent. Alpha masks (subsets with alpha_mask) are
-/// kept beside them in memory, as 8-bit alpha, and rebuilt from the image when latents come from the disk cache.
+/// read from the image on first use and kept in memory as 8-bit alpha under the same key.
 /// </summary>
 public sealed class LatentCache : IDisposable
 {
