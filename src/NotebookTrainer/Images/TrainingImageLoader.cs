@@ -23,7 +23,7 @@ public static class TrainingImageLoader
     /// </summary>
     public static (float[] Chw, float[]? Alpha) Load(TrainingSample sample, (int Width, int Height) bucket, Random random)
     {
-        using var resized = DecodeResized(sample.ImagePath, sample.ResizedSize);
+        using var resized = DecodeResized(sample.ImagePath, sample.ResizedSize, keepAlpha: sample.Subset.AlphaMask);
         var (x0, y0) = CropOffset(resized.Width, resized.Height, bucket, sample.Subset.RandomCrop, random);
         var flip = sample.FlipAllowed && random.NextDouble() < 0.5;
         if (sample.Subset.ColorAug) ColorAugment(resized, random);
@@ -123,7 +123,7 @@ public static class TrainingImageLoader
         return randomCrop ? (random.Next(spareX + 1), random.Next(spareY + 1)) : (spareX / 2, spareY / 2);
     }
 
-    /// <summary>cv2 INTER_AREA on the channels, bit for bit, as sd-scripts shrinks training images (alpha stays opaque when the file has none).</summary>
+    /// <summary>cv2 INTER_AREA on the channels, bit for bit, as sd-scripts shrinks training images; alpha only when asked (else opaque).</summary>
     static SKBitmap ShrinkLikeCv2(SKBitmap decoded, (int Width, int Height) size, bool hasAlpha)
     {
         var resizedRgb = new byte[size.Width * size.Height * 3];
@@ -142,7 +142,7 @@ public static class TrainingImageLoader
         return resized;
     }
 
-    static SKBitmap DecodeResized(string path, (int Width, int Height) size)
+    static SKBitmap DecodeResized(string path, (int Width, int Height) size, bool keepAlpha)
     {
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: cannot decode the image; run 'ntrain dataset inspect' to find broken files.");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -152,7 +152,7 @@ public static class TrainingImageLoader
             throw new InvalidDataException($"{path}: decoding failed ({result}); run 'ntrain dataset inspect' to find broken files.");
         if ((decoded.Width, decoded.Height) == size) return decoded.Copy();
 
-        if (size.Width <= decoded.Width && size.Height <= decoded.Height) return ShrinkLikeCv2(decoded, size, codec.Info.AlphaType != SKAlphaType.Opaque);
+        if (size.Width <= decoded.Width && size.Height <= decoded.Height) return ShrinkLikeCv2(decoded, size, keepAlpha && codec.Info.AlphaType != SKAlphaType.Opaque);
         return decoded.Resize(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKCubicResampler.CatmullRom))
             ?? throw new InvalidDataException($"{path}: resizing to {size.Width}x{size.Height} failed.");
     }
