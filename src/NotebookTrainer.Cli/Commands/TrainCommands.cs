@@ -18,7 +18,7 @@ public static class TrainCommands
             var dataset = TrainingDataset.Build(config, progress: progress, cancellationToken: Ntrain.Cancellation);
             foreach (var p in dataset.Problems) Console.Error.WriteLine($"dataset: {p}");
             using var models = TrainingModelLoader.Load(config, progress: progress, cancellationToken: Ntrain.Cancellation);
-            using var trainer = new LoraTrainer(config, dataset, models, log: Console.WriteLine);
+            using var trainer = new Trainer(config, dataset, models, log: Console.WriteLine);
             var lastLine = DateTime.MinValue;
             var result = trainer.Train(new TrainingProgressSink(p =>
             {
@@ -33,7 +33,7 @@ public static class TrainCommands
                 Console.WriteLine($"stopped at step {result.Steps}; continue with: ntrain train --config {a.Required("config")} --resume \"{result.StatePath}\"");
                 return 130;
             }
-            Console.WriteLine($"done: {result.Steps} steps; LoRA {result.LoraPath}" + (result.StatePath is null ? "" : $"; state {result.StatePath}"));
+            Console.WriteLine($"done: {result.Steps} steps; LoRA {result.OutputPath}" + (result.StatePath is null ? "" : $"; state {result.StatePath}"));
             return 0;
         }
         catch (Exception e) when (e is TrainingConfigException or TrainingException or DatasetConfigException)

@@ -44,7 +44,7 @@ public static class TinyStableDiffusion
     public static string Write(string dir, int seed = 1234)
     {
         Directory.CreateDirectory(dir);
-        var tokenizer = ClipTokenizer.BuildTiny(SampleDataset.AllTags.Select(t => SampleDataset.CaptionFor([t])), merges: 1000, Path.Combine(dir, TokenizerFolder));
+        var tokenizer = ClipTokenizer.BuildTiny(World.WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag), merges: 1000, Path.Combine(dir, TokenizerFolder));
         if (tokenizer.VocabSize > TextConfig.VocabSize)
             throw new InvalidOperationException($"the tiny tokenizer has {tokenizer.VocabSize} tokens, more than the tiny text encoder's {TextConfig.VocabSize} embeddings.");
         var configDir = Path.Combine(dir, ConfigFolder);

@@ -10,22 +10,24 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Training;
 
-/// <summary>pretrained_model_name_or_path → the frozen models and tokenizer a <see cref="LoraTrainer"/> needs.</summary>
+/// <summary>pretrained_model_name_or_path → the frozen models and tokenizer a <see cref="Trainer"/> needs.</summary>
 public static class TrainingModelLoader
 {
     public const string EmbeddedTiny = "embedded:tiny";
 
     /// <summary>
-    /// Loads the base model named by the config. <c>embedded:tiny</c> writes the tiny model (and a tokenizer trained on
+    /// Loads the base model named by the config, in mixed_precision's type; for <see cref="TrainingMethod.FineTune"/>
+    /// in float32, so the U-Net trains from the file's own precision (the trainer narrows the frozen parts). <c>embedded:tiny</c> writes the tiny model (and a tokenizer trained on
     /// the sample captions) into <c>{output_dir}/base-model</c> once and loads it like any checkpoint.
     /// </summary>
-    public static TrainingModels Load(TrainingConfig config, Device? device = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
+    public static TrainingModels Load(TrainingConfig config, Device? device = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default,
+        TrainingMethod method = TrainingMethod.Network)
     {
         var path = config.PretrainedModelNameOrPath;
         if (path == EmbeddedTiny) path = EnsureTiny(Path.Combine(Path.GetFullPath(config.OutputDir), "base-model"));
         else if (!File.Exists(path) && !Directory.Exists(path))
             throw new TrainingException($"pretrained_model_name_or_path: {path} does not exist; give a .safetensors/.ckpt file, a diffusers folder, or \"{EmbeddedTiny}\".");
-        var model = StableDiffusion.Load(path, dtype: config.FrozenDType, device: device, progress: progress, cancellationToken: cancellationToken);
+        var model = StableDiffusion.Load(path, dtype: method == TrainingMethod.FineTune ? ScalarType.Float32 : config.FrozenDType, device: device, progress: progress, cancellationToken: cancellationToken);
         var tokenizerDir = model.TokenizerDir ?? Sibling(path, "tokenizer");
         if (tokenizerDir is null)
         {
@@ -83,7 +85,7 @@ public static class TrainingModelLoader
         if (!File.Exists(file)) TinyStableDiffusion.Write(dir);
         var tokenizer = Path.Combine(dir, "tokenizer");
         if (!File.Exists(Path.Combine(tokenizer, "vocab.json")))
-            ClipTokenizer.BuildTiny(SampleDataset.Vocabulary.Concat(SampleDataset.AllTags.Select(t => t.Replace('_', ' '))), 200, tokenizer);
+            ClipTokenizer.BuildTiny(World.WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag), 200, tokenizer);
         return file;
     }
 

@@ -17,9 +17,7 @@ public sealed record TrainingPlan(
     int TotalSteps,
     long WarmupSteps,
     int BatchSize,
-    string Network,
-    int UnetModules,
-    int TextEncoderModules,
+    string Trains,
     long TrainableParameters,
     string Optimizer,
     string Scheduler,
@@ -40,10 +38,10 @@ public sealed record TrainingPlan(
         yield return ("epochs", N(Epochs));
         yield return ("total optimization steps", N(TotalSteps));
         yield return ("warmup steps", N(WarmupSteps));
-        yield return ("network", $"{Network}: {UnetModules} U-Net + {TextEncoderModules} text encoder modules");
+        yield return ("trains", Trains);
         yield return ("trainable parameters", N(TrainableParameters));
         yield return ("optimizer / scheduler", $"{Optimizer} / {Scheduler}");
-        yield return ("estimated memory (weights, LoRA, optimizer state)", $"{EstimatedMemoryBytes / (1024.0 * 1024 * 1024):0.00} GiB");
+        yield return ("estimated memory (weights, gradients, optimizer state)", $"{EstimatedMemoryBytes / (1024.0 * 1024 * 1024):0.00} GiB");
         yield return ("device", Device);
     }
 

@@ -11,7 +11,7 @@ public sealed record TrainingProgress(int Step, int TotalSteps, int Epoch, int E
 
 /// <summary>How a run ended.</summary>
 public sealed record TrainingResult(
-    string? LoraPath,
+    string? OutputPath,
     string? StatePath,
     int Steps,
     int Epoch,

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NotebookTrainer.IO;
-using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.SafeTensors;
 using static TorchSharp.torch;
@@ -24,13 +23,12 @@ public sealed record TrainingPosition
 }
 
 /// <summary>
-/// save_state folders (<c>{output_name}-{epoch:06d}-state</c>): network weights, optimizer state, RNG states and
-/// <c>train_state.json</c>. The folder is built under a temporary name and renamed into place, so a crash leaves
+/// save_state folders (<c>{output_name}-{epoch:06d}-state</c>): the trained weights (network or U-Net), optimizer
+/// state, RNG states and <c>train_state.json</c>. The folder is built under a temporary name and renamed into place, so a crash leaves
 /// the previous state untouched.
 /// </summary>
 public static class TrainingState
 {
-    const string NetworkFile = "network.safetensors";
     const string OptimizerFile = "optimizer.safetensors";
     const string RandomFile = "rng.safetensors";
     const string PositionFile = "train_state.json";
@@ -38,7 +36,7 @@ public static class TrainingState
     public static string FolderName(string outputName, int epoch) => $"{outputName}-{epoch:D6}-state";
 
     /// <param name="beforeCommit">Called with the finished temporary folder just before it is renamed (tests inject failures here).</param>
-    public static string Save(string path, LoraNetwork network, Optimizer optimizer, Generator generator, TrainingPosition position, Action<string>? beforeCommit = null)
+    public static string Save(string path, TrainingTarget target, Optimizer optimizer, Generator generator, TrainingPosition position, Action<string>? beforeCommit = null)
     {
         var full = Path.GetFullPath(path);
         var parent = Path.GetDirectoryName(full)!;
@@ -49,7 +47,7 @@ public static class TrainingState
         {
             using (var scope = NewDisposeScope())
             {
-                SafeTensorsWriter.Write(Path.Combine(temp, NetworkFile), network.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(ScalarType.Float32)));
+                SafeTensorsWriter.Write(Path.Combine(temp, target.StateFileName), target.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(ScalarType.Float32)));
                 SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer.StateDict());
                 SafeTensorsWriter.Write(Path.Combine(temp, RandomFile), new Dictionary<string, Tensor>
                 {
@@ -85,12 +83,12 @@ public static class TrainingState
             ?? throw new TrainingException($"{file}: empty or unreadable; the state folder is damaged, resume from an earlier one.");
     }
 
-    /// <summary>Restores network weights, optimizer state and RNG states; returns the position to continue from.</summary>
-    public static TrainingPosition Load(string path, LoraNetwork network, Optimizer optimizer, Generator generator)
+    /// <summary>Restores the trained weights, optimizer state and RNG states; returns the position to continue from.</summary>
+    public static TrainingPosition Load(string path, TrainingTarget target, Optimizer optimizer, Generator generator)
     {
         var position = ReadPosition(path);
         using var scope = NewDisposeScope();
-        network.LoadStateDict(ReadAll(Path.Combine(path, NetworkFile)));
+        target.LoadStateDict(ReadAll(Path.Combine(path, target.StateFileName)));
         optimizer.LoadStateDict(ReadAll(Path.Combine(path, OptimizerFile)));
         var rng = ReadAll(Path.Combine(path, RandomFile));
         generator.set_state(rng["train_generator"]);

@@ -19,7 +19,7 @@ public class StableDiffusionPipelineTests
         set_num_threads(1);
         manual_seed(21);
         using var dir = new TempDir();
-        var tokenizer = ClipTokenizer.BuildTiny(SampleDataset.Vocabulary, 50, dir.Path);
+        var tokenizer = ClipTokenizer.BuildTiny(NotebookTrainer.World.WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag), 50, dir.Path);
         var textConfig = new CLIPTextConfig
         {
             VocabSize = tokenizer.VocabSize, HiddenSize = UNet2DConditionConfig.Tiny.CrossAttentionDim, IntermediateSize = 128,

@@ -70,12 +70,12 @@ public sealed class AlphaMaskTests : IDisposable
         var plan = Plan((_, _) => 0);
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_steps = 2\nmasked_loss = true"), plan, models, CPU);
+        using var trainer = new Trainer(TinyTrainingSetup.Config(output, "max_train_steps = 2\nmasked_loss = true"), plan, models, CPU);
         var watcher = new StepWatcher();
         var result = trainer.Train(watcher);
         Assert.All(watcher.Reports, r => Assert.Equal(0f, r.Loss));
-        Assert.All(trainer.Network.StateDict().Where(kv => kv.Key.Contains("lora_up")), kv => Assert.Equal(0f, kv.Value.abs().max().item<float>()));
-        using var file = NotebookTrainer.SafeTensors.SafeTensorsFile.Open(result.LoraPath!);
+        Assert.All(trainer.Network!.StateDict().Where(kv => kv.Key.Contains("lora_up")), kv => Assert.Equal(0f, kv.Value.abs().max().item<float>()));
+        using var file = NotebookTrainer.SafeTensors.SafeTensorsFile.Open(result.OutputPath!);
         Assert.Equal("True", file.Metadata["ss_masked_loss"]);
         Assert.Contains("\"alpha_mask\":true", file.Metadata["ss_datasets"]);
     }

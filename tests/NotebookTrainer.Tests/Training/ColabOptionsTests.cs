@@ -136,8 +136,8 @@ public sealed class ColabOptionsTests : IDisposable
         Dictionary<string, string> Train(string name, string extra)
         {
             using var models = TinyTrainingSetup.Models();
-            using var trainer = new LoraTrainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 1\ntraining_comment = \"private\"\nmetadata_title = \"My LoRA\"\nmetadata_author = \"me\"\n" + extra), data, models, CPU);
-            using var file = SafeTensorsFile.Open(trainer.Train().LoraPath!);
+            using var trainer = new Trainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 1\ntraining_comment = \"private\"\nmetadata_title = \"My LoRA\"\nmetadata_author = \"me\"\n" + extra), data, models, CPU);
+            using var file = SafeTensorsFile.Open(trainer.Train().OutputPath!);
             return file.Metadata.ToDictionary();
         }
 
@@ -175,7 +175,7 @@ public sealed class ColabOptionsTests : IDisposable
         float FirstLoss(string name, string extra)
         {
             using var models = TinyTrainingSetup.Models();
-            using var trainer = new LoraTrainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 1\n" + extra), data, models, CPU);
+            using var trainer = new Trainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 1\n" + extra), data, models, CPU);
             return trainer.Train().Losses[0].Loss;
         }
         var all = FirstLoss("all", "");
@@ -234,7 +234,7 @@ public sealed class ColabOptionsTests : IDisposable
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"));
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_steps = 6\nsave_every_n_steps = 2\nsave_last_n_steps = 2\nsave_state = true\nsave_last_n_steps_state = 4"), data, models, CPU);
+        using var trainer = new Trainer(TinyTrainingSetup.Config(output, "max_train_steps = 6\nsave_every_n_steps = 2\nsave_last_n_steps = 2\nsave_state = true\nsave_last_n_steps_state = 4"), data, models, CPU);
         trainer.Train();
         Assert.Equal(["tiny-step00000002-state", "tiny-step00000004-state", "tiny-step00000006-state"],
             Directory.GetDirectories(output, "tiny-step*").Select(Path.GetFileName).Order());
@@ -314,7 +314,7 @@ public sealed class ColabOptionsTests : IDisposable
             var output = Path.Combine(dir, name);
             var config = TinyTrainingSetup.Config(output, $"max_train_steps = 1\nsample_every_n_epochs = 1\nsample_prompts = {System.Text.Json.JsonSerializer.Serialize(prompts)}\n" + extra);
             using var models = TrainingModelLoader.Load(config, CPU);
-            using var trainer = new LoraTrainer(config, data, models, CPU);
+            using var trainer = new Trainer(config, data, models, CPU);
             trainer.Train();
             return File.ReadAllBytes(Directory.GetFiles(Path.Combine(output, "sample"), "*.png").Single());
         }
@@ -349,7 +349,7 @@ public sealed class ColabOptionsTests : IDisposable
                 {extra}
                 """);
             using var models = TrainingModelLoader.Load(config, CPU);
-            using var trainer = new LoraTrainer(config, TrainingDataset.Build(config), models, CPU);
+            using var trainer = new Trainer(config, TrainingDataset.Build(config), models, CPU);
             return trainer.Train().Losses[0].Loss;
         }
         var plain = FirstLoss("plain", "caption_prefix = \"sks,\"");
@@ -392,7 +392,7 @@ public sealed class ColabOptionsTests : IDisposable
         var output = Path.Combine(dir, "out");
         var config = TinyTrainingSetup.Config(output, $"max_train_steps = 4\nsample_at_first = true\nsample_every_n_steps = 2\nsample_prompts = {System.Text.Json.JsonSerializer.Serialize(prompts)}");
         using var models = TrainingModelLoader.Load(config, CPU);
-        using var trainer = new LoraTrainer(config, data, models, CPU);
+        using var trainer = new Trainer(config, data, models, CPU);
         trainer.Train();
         Assert.Equal(["tiny_000000_00", "tiny_000002_00", "tiny_000004_00"],
             Directory.GetFiles(Path.Combine(output, "sample"), "*.png").Select(f => Path.GetFileName(f)[..14]).Order());
@@ -404,7 +404,7 @@ public sealed class ColabOptionsTests : IDisposable
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"), images: 2, batchSize: 4);
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_epochs = 4\nsave_n_epoch_ratio = 2"), data, models, CPU);
+        using var trainer = new Trainer(TinyTrainingSetup.Config(output, "max_train_epochs = 4\nsave_n_epoch_ratio = 2"), data, models, CPU);
         trainer.Train();
         Assert.Equal(["tiny-000002.safetensors", "tiny.safetensors"], Directory.GetFiles(output, "*.safetensors").Select(Path.GetFileName).Order());
     }

@@ -21,7 +21,7 @@ public sealed class TrainingSamplesTests : IDisposable
         {
             var config = TinyTrainingSetup.Config(output, "max_train_steps = 2\n" + extra);
             using var models = TrainingModelLoader.Load(config, CPU);
-            using var trainer = new LoraTrainer(config, data, models, CPU);
+            using var trainer = new Trainer(config, data, models, CPU);
             return trainer.Train().Losses.Select(l => l.Loss).ToList();
         }
 

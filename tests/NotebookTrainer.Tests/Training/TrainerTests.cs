@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Tests.Training;
 
 [Collection(TorchRandom.Collection)]
-public sealed class LoraTrainerTests : IDisposable
+public sealed class TrainerTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("ntrain-trainer-").FullName;
 
@@ -23,18 +23,18 @@ public sealed class LoraTrainerTests : IDisposable
 
         Dictionary<string, Tensor> straight;
         using (var models = TinyTrainingSetup.Models())
-        using (var trainer = new LoraTrainer(TinyTrainingSetup.Config(Path.Combine(dir, "straight"), settings), data, models, CPU))
+        using (var trainer = new Trainer(TinyTrainingSetup.Config(Path.Combine(dir, "straight"), settings), data, models, CPU))
         {
             var result = trainer.Train();
             Assert.Equal(6, result.Steps);
             Assert.False(result.Cancelled);
-            straight = Weights(trainer.Network);
+            straight = Weights(trainer.Network!);
         }
 
         string state;
         var half = Path.Combine(dir, "half");
         using (var models = TinyTrainingSetup.Models())
-        using (var trainer = new LoraTrainer(TinyTrainingSetup.Config(half, settings), data, models, CPU))
+        using (var trainer = new Trainer(TinyTrainingSetup.Config(half, settings), data, models, CPU))
         using (var cancel = new CancellationTokenSource())
         {
             var result = trainer.Train(new StepWatcher(cancel, cancelAtStep: 3), cancel.Token);
@@ -47,13 +47,13 @@ public sealed class LoraTrainerTests : IDisposable
 
         // A restart: new models, new network, new optimizer, only the state folder carries over.
         using (var models = TinyTrainingSetup.Models())
-        using (var trainer = new LoraTrainer(TinyTrainingSetup.Config(half, settings), data, models, CPU))
+        using (var trainer = new Trainer(TinyTrainingSetup.Config(half, settings), data, models, CPU))
         {
             var watcher = new StepWatcher();
             var result = trainer.Train(watcher, resumeFrom: state);
             Assert.Equal(6, result.Steps);
             Assert.Equal([4, 5, 6], watcher.Reports.Select(r => r.Step));
-            var resumed = Weights(trainer.Network);
+            var resumed = Weights(trainer.Network!);
             Assert.Equal(straight.Keys.Order(), resumed.Keys.Order());
             foreach (var (key, value) in straight)
                 Assert.True(value.eq(resumed[key]).all().item<bool>(), $"{key} differs after resume");
@@ -70,10 +70,10 @@ public sealed class LoraTrainerTests : IDisposable
         (Dictionary<string, Tensor> Weights, List<float> Losses) Train(string name, string settings)
         {
             using var models = TinyTrainingSetup.Models();
-            using var trainer = new LoraTrainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 3\n" + settings), data, models, CPU);
+            using var trainer = new Trainer(TinyTrainingSetup.Config(Path.Combine(dir, name), "max_train_steps = 3\n" + settings), data, models, CPU);
             var watcher = new StepWatcher();
             trainer.Train(watcher);
-            return (Weights(trainer.Network), watcher.Reports.Select(r => r.Loss).ToList());
+            return (Weights(trainer.Network!), watcher.Reports.Select(r => r.Loss).ToList());
         }
         var fp32 = Train("fp32", "");
         var bf16 = Train("bf16", "mixed_precision = \"bf16\"\ngradient_checkpointing = true");
@@ -93,7 +93,7 @@ public sealed class LoraTrainerTests : IDisposable
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"), images: 2, batchSize: 4);
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_epochs = 3\nsave_every_n_epochs = 1\nsave_state = true"), data, models, CPU);
+        using var trainer = new Trainer(TinyTrainingSetup.Config(output, "max_train_epochs = 3\nsave_every_n_epochs = 1\nsave_state = true"), data, models, CPU);
         var commits = 0;
         trainer.BeforeCommit = temp =>
         {
@@ -107,7 +107,7 @@ public sealed class LoraTrainerTests : IDisposable
         Assert.Equal(1, TrainingState.ReadPosition(first).Epoch);
         Assert.Equal(trainer.Plan.StepsPerEpoch, TrainingState.ReadPosition(first).Step);
         using (var st = SafeTensorsFile.Open(Path.Combine(first, "network.safetensors")))
-            Assert.Equal(trainer.Network.StateDict().Count, st.Names.Count());
+            Assert.Equal(trainer.Network!.StateDict().Count, st.Names.Count());
         Assert.False(Directory.Exists(Path.Combine(output, "tiny-000002-state")));
         Assert.Empty(Directory.GetDirectories(output, ".*tmp"));
         // The epoch-2 LoRA was written before the failing state save, atomically, and loads.
@@ -122,7 +122,7 @@ public sealed class LoraTrainerTests : IDisposable
         var data = TinyTrainingSetup.Dataset(Path.Combine(dir, "data"), images: 2, batchSize: 2);
         var output = Path.Combine(dir, "out");
         using var models = TinyTrainingSetup.Models();
-        using var trainer = new LoraTrainer(TinyTrainingSetup.Config(output, "max_train_epochs = 3\nsave_every_n_epochs = 1\nsave_last_n_epochs = 1\nsave_precision = \"fp16\"\nlr_scheduler = \"cosine\"\nlr_warmup_steps = 0.2\nloss_type = \"huber\"\nzero_terminal_snr = true"), data, models, CPU);
+        using var trainer = new Trainer(TinyTrainingSetup.Config(output, "max_train_epochs = 3\nsave_every_n_epochs = 1\nsave_last_n_epochs = 1\nsave_precision = \"fp16\"\nlr_scheduler = \"cosine\"\nlr_warmup_steps = 0.2\nloss_type = \"huber\"\nzero_terminal_snr = true"), data, models, CPU);
         Assert.Equal(10, trainer.Plan.StepsPerEpoch); // 2 images × 10 repeats / batch 2
         Assert.Equal(30, trainer.Plan.TotalSteps);
         Assert.Equal(6, trainer.Plan.WarmupSteps);
@@ -135,8 +135,8 @@ public sealed class LoraTrainerTests : IDisposable
         Assert.Equal(1e-3 * 3 / 6, watcher.Reports[3].LearningRate, 12);
         Assert.False(File.Exists(Path.Combine(output, "tiny-000001.safetensors"))); // keep last 1
         Assert.True(File.Exists(Path.Combine(output, "tiny-000002.safetensors")));
-        Assert.Equal(Path.Combine(output, "tiny.safetensors"), result.LoraPath);
-        using (var file = SafeTensorsFile.Open(result.LoraPath!))
+        Assert.Equal(Path.Combine(output, "tiny.safetensors"), result.OutputPath);
+        using (var file = SafeTensorsFile.Open(result.OutputPath!))
         {
             Assert.Equal("F16", file.Entries.Values.First().DType);
             Assert.Equal("30", file.Metadata["ss_steps"]);
@@ -153,7 +153,7 @@ public sealed class LoraTrainerTests : IDisposable
             var folderTags = datasetMeta["tag_frequency"]!.AsObject().Single().Value!;
             Assert.Equal(2, (int)folderTags["sks"]!);
             Assert.NotEmpty(datasetMeta["bucket_info"]!["buckets"]!.AsObject());
-            Assert.Equal(SafeTensorsFile.DataSha256(result.LoraPath!), file.Metadata["sshs_model_hash"]);
+            Assert.Equal(SafeTensorsFile.DataSha256(result.OutputPath!), file.Metadata["sshs_model_hash"]);
         }
         var logs = Path.Combine(output, "logs", "tiny");
         var csv = File.ReadAllLines(Path.Combine(logs, "loss.csv"));

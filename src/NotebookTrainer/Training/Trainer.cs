@@ -16,11 +16,13 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Training;
 
 /// <summary>
-/// kohya train_network.py for SD 1.x/2.x: a LoRA / LoCon / LoHa over frozen U-Net and text encoder, trained
-/// on cached (or freshly encoded) VAE latents with DDPM noise, kohya bucket batches and the configured optimizer
-/// and schedule. Checkpoints, save_state folders, CSV and TensorBoard logs go under output_dir.
+/// kohya's training loop for SD 1.x/2.x: train_network.py (a LoRA / LoCon / LoHa over the frozen U-Net and text
+/// encoder) and fine_tune.py (the U-Net's own weights), on cached (or freshly encoded) VAE latents with DDPM noise,
+/// kohya bucket batches and the configured optimizer and schedule. What trains and what file it writes is the
+/// <see cref="TrainingTarget"/>; everything else is shared. Model files, save_state folders, CSV and TensorBoard
+/// logs go under output_dir.
 /// </summary>
-public sealed class LoraTrainer : IDisposable
+public sealed class Trainer : IDisposable
 {
     readonly TrainingConfig config;
     readonly DatasetPlan dataset;
@@ -30,13 +32,13 @@ public sealed class LoraTrainer : IDisposable
     readonly NoiseSchedule schedule;
     readonly Optimizer optimizer;
     readonly LearningRateSchedule lrSchedule;
-    readonly List<ParameterGroup> groups;
+    readonly IReadOnlyList<ParameterGroup> groups;
     readonly Generator generator;
-    readonly bool trainTextEncoder;
     readonly int? saveEveryNEpochs;
     readonly string sessionId = Guid.NewGuid().ToString("N");
 
-    public LoraTrainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null)
+    public Trainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null,
+        TrainingMethod method = TrainingMethod.Network)
     {
         this.config = config;
         this.dataset = dataset;
@@ -58,7 +60,8 @@ public sealed class LoraTrainer : IDisposable
         generator = new Generator((ulong)config.Seed, this.device);
 
         var frozen = config.FrozenDType;
-        models.Unet.to(frozen).to(this.device);
+        if (method == TrainingMethod.Network) models.Unet.to(frozen);
+        models.Unet.to(this.device);
         models.TextEncoder.to(frozen).to(this.device);
         models.Vae.to(ScalarType.Float32).to(this.device);
         foreach (var m in new nn.Module[] { models.Unet, models.TextEncoder, models.Vae })
@@ -68,19 +71,9 @@ public sealed class LoraTrainer : IDisposable
         }
         models.Unet.EnableGradientCheckpointing(config.GradientCheckpointing);
 
-        var options = config.NetworkOptions();
-        if (config.NetworkWeights is { } weights)
-        {
-            var (loaded, _) = LoraFile.Load(weights, models.Unet, models.TextEncoder, this.device);
-            Network = loaded;
-            this.log($"network_weights: continuing from {weights} ({loaded.Modules.Count()} modules).");
-        }
-        else Network = LoraNetwork.Create(models.Unet, models.TextEncoder, options, this.device);
-        Network.Attach();
-        Network.SetTraining(true);
-
-        groups = Network.ParameterGroups(config.LearningRate, config.UnetLr, config.TextEncoderLr);
-        trainTextEncoder = groups.Any(g => g.Name == "text_encoder");
+        Method = method;
+        Target = TrainingTarget.Create(method, config, models, this.device, this.log);
+        groups = Target.ParameterGroups;
         optimizer = OptimizerFactory.Create(config.OptimizerType, groups, config.OptimizerArgs, this.log);
 
         var accumulation = config.GradientAccumulationSteps;
@@ -97,7 +90,11 @@ public sealed class LoraTrainer : IDisposable
     }
 
     public TrainingPlan Plan { get; }
-    public LoraNetwork Network { get; }
+    public TrainingMethod Method { get; }
+    public TrainingTarget Target { get; }
+
+    /// <summary>The network a train_network.py run trains (null for other methods).</summary>
+    public LoraNetwork? Network => (Target as NetworkTarget)?.Network;
 
     /// <summary>Test hook: runs between writing a checkpoint or state to its temporary name and renaming it.</summary>
     internal Action<string>? BeforeCommit { get; set; }
@@ -108,17 +105,15 @@ public sealed class LoraTrainer : IDisposable
     {
         var subsets = dataset.Images.Where(i => i.IsUsable).GroupBy(i => i.Subset)
             .Select(g => (Folder: Path.GetFileName((g.Key.ImageDir ?? g.Key.MetadataFile ?? "").TrimEnd('/')) + (g.Key.IsReg ? " (reg)" : ""), Images: g.Count(), Repeats: g.Key.NumRepeats)).ToList();
-        var frozenBytes = new nn.Module[] { models.Unet, models.TextEncoder }.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
-                          + models.Vae.parameters().Sum(p => p.numel() * 4L);
-        var trainable = Network.ParameterCount;
+        var weightBytes = new nn.Module[] { models.Unet, models.TextEncoder, models.Vae }.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
+                          + Target.AddedWeightBytes;
+        var trainable = Target.ParameterCount;
         var optimizerSlots = optimizer is Lion or SgdNesterov ? 1 : optimizer is Prodigy or DAdaptAdam ? 4 : 2;
         return new TrainingPlan(dataset.NumTrainImages, dataset.NumRegImages, subsets,
             dataset.Buckets.Select(b => (b.Resolution.Width, b.Resolution.Height, b.Count)).ToList(),
             dataset.BatchesPerEpoch, config.GradientAccumulationSteps, stepsPerEpoch, epochs, totalSteps, warmup,
             dataset.Config.Datasets.Max(d => d.BatchSize),
-            $"{Network.Options.Kind} dim {Network.Options.Dim} alpha {Network.Options.Alpha}" + (Network.Options.ConvDim is { } cd ? $", conv_dim {cd}" : ""),
-            Network.UnetModules.Count, Network.TextEncoderModules.Count, trainable, optimizer.Name,
-            lrSchedule.Name, frozenBytes + trainable * 4L * (2 + optimizerSlots), device.ToString());
+            Target.Description, trainable, optimizer.Name, lrSchedule.Name, weightBytes + trainable * 4L * (1 + optimizerSlots), device.ToString());
     }
 
     /// <summary>
@@ -139,7 +134,7 @@ public sealed class LoraTrainer : IDisposable
         var position = new TrainingPosition { Epoch = 1, Seed = config.Seed };
         if (resumeFrom is not null)
         {
-            position = TrainingState.Load(resumeFrom, Network, optimizer, generator);
+            position = TrainingState.Load(resumeFrom, Target, optimizer, generator);
             if (position.Seed != config.Seed)
                 throw new TrainingException($"--resume {resumeFrom}: the state was written with seed {position.Seed}, the config says {config.Seed}; use the same seed to continue exactly.");
             if (position.BatchInEpoch == 0 && position.Step > 0) position = position with { Epoch = position.Epoch + 1 };
@@ -164,7 +159,7 @@ public sealed class LoraTrainer : IDisposable
         var batchesSeen = position.BatchesSeen;
         var smoothed = position.SmoothedLoss;
         string? lastState = null;
-        string? lastLora = null;
+        string? lastOutput = null;
         var epoch = position.Epoch;
         var cancelled = false;
         var accumulated = 0;
@@ -187,12 +182,12 @@ public sealed class LoraTrainer : IDisposable
                 var lastOfEpoch = b == batches.Count - 1;
                 if (accumulated < config.GradientAccumulationSteps && !lastOfEpoch) continue;
 
-                if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(Network.Parameters(), config.MaxGradNorm);
+                if (config.MaxGradNorm > 0) nn.utils.clip_grad_norm_(Target.Parameters(), config.MaxGradNorm);
                 lrSchedule.Apply(groups, step);
                 optimizer.Step();
                 optimizer.ZeroGrad();
                 step++;
-                var maxNorm = config.ScaleWeightNorms is { } limit ? MaxNormRegularization.Apply(Network, limit) : default;
+                var maxNorm = config.ScaleWeightNorms is { } limit && Network is { } network ? MaxNormRegularization.Apply(network, limit) : default;
                 var stepLoss = accumulatedLoss / accumulated;
                 accumulated = 0;
                 accumulatedLoss = 0;
@@ -211,10 +206,10 @@ public sealed class LoraTrainer : IDisposable
 
                 if (config.SaveEveryNSteps is { } everySteps && step % everySteps == 0)
                 {
-                    lastLora = SaveLora(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
+                    lastOutput = SaveOutput(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
                     if (config.SaveState)
                     {
-                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Network, optimizer, generator, afterThisBatch, BeforeCommit);
+                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Target, optimizer, generator, afterThisBatch, BeforeCommit);
                     }
                     RemoveOldSteps(step);
                 }
@@ -223,7 +218,7 @@ public sealed class LoraTrainer : IDisposable
 
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
-                    lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch) + "-interrupted"), Network, optimizer, generator, afterThisBatch, BeforeCommit);
+                    lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch) + "-interrupted"), Target, optimizer, generator, afterThisBatch, BeforeCommit);
                     log($"cancelled after step {step}; resumable state in {lastState}");
                     cancelled = true;
                     break;
@@ -235,18 +230,18 @@ public sealed class LoraTrainer : IDisposable
             var lastEpoch = epoch == Plan.Epochs || step >= Plan.TotalSteps;
             if (saveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
             {
-                lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}-{epoch:D6}.safetensors"), epoch, step, startedAt, null);
-                if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
+                lastOutput = SaveOutput(Path.Combine(OutputDir, $"{config.OutputName}-{epoch:D6}.safetensors"), epoch, step, startedAt, null);
+                if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Target, optimizer, generator, finishedEpoch, BeforeCommit);
                 RemoveOldEpochs(epoch);
             }
             if (lastEpoch && (config.SaveState || config.SaveStateOnTrainEnd))
-                lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Network, optimizer, generator, finishedEpoch, BeforeCommit);
+                lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Target, optimizer, generator, finishedEpoch, BeforeCommit);
             if (config.SampleEveryNEpochs is { } sampleEvery && epoch % sampleEvery == 0) SampleImages(epoch, $"epoch {epoch}", cancellationToken);
         }
         var finalEpoch = Math.Min(epoch, Plan.Epochs);
         if (!cancelled)
-            lastLora = SaveLora(Path.Combine(OutputDir, $"{config.OutputName}.safetensors"), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
-        return new TrainingResult(lastLora, lastState, step, finalEpoch, cancelled, losses, Plan);
+            lastOutput = SaveOutput(Path.Combine(OutputDir, $"{config.OutputName}.safetensors"), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
+        return new TrainingResult(lastOutput, lastState, step, finalEpoch, cancelled, losses, Plan);
     }
 
     /// <summary>
@@ -263,7 +258,7 @@ public sealed class LoraTrainer : IDisposable
             log("sample_prompts is set, but the base model has no tokenizer folder: no sample images.");
             return;
         }
-        Network.SetTraining(false);
+        Target.SetTraining(false);
         try
         {
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, ClipTokenizer.Load(tokenizerDir),
@@ -274,7 +269,7 @@ public sealed class LoraTrainer : IDisposable
         }
         finally
         {
-            Network.SetTraining(true);
+            Target.SetTraining(true);
         }
     }
 
@@ -304,7 +299,7 @@ public sealed class LoraTrainer : IDisposable
         var ids = tensor(tokenized.SelectMany(t => t.Ids.SelectMany(w => w)).Select(i => (long)i).ToArray())
             .reshape(captions.Count, -1).to(device);
         Tensor hidden;
-        if (trainTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
+        if (Target.TrainsTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
         else using (no_grad()) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
         if (config.WeightedCaptions)
         {
@@ -317,11 +312,11 @@ public sealed class LoraTrainer : IDisposable
             config.NoiseOffsetRandomStrength, config.AdaptiveNoiseScale);
         var timesteps = NoiseSampler.Timesteps(latents.shape[0], config.MinTimestep ?? 0, config.MaxTimestep ?? schedule.Steps, generator, device);
         var noisy = schedule.AddNoise(latents, config.IpNoiseGamma is { } gamma ? NoiseSampler.InputPerturbation(noise, generator, gamma, config.IpNoiseGammaRandomStrength) : noise, timesteps);
-        var frozen = config.FrozenDType;
+        var unetDtype = models.Unet.conv_in.weight.dtype;
         Tensor prediction;
         try
         {
-            prediction = models.Unet.forward(noisy.to(frozen), timesteps, hidden.to(frozen));
+            prediction = models.Unet.forward(noisy.to(unetDtype), timesteps, hidden.to(unetDtype));
         }
         catch (ExternalException e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
         {
@@ -365,10 +360,9 @@ public sealed class LoraTrainer : IDisposable
         log($"latents: {cache.Encoded} encoded, {cache.ReadFromDisk} read from the disk cache.");
     }
 
-    string SaveLora(string path, int epoch, int step, DateTimeOffset startedAt, DateTimeOffset? finishedAt)
+    string SaveOutput(string path, int epoch, int step, DateTimeOffset startedAt, DateTimeOffset? finishedAt)
     {
-        var metadata = TrainingMetadata.Build(config, dataset, Plan, models, optimizer.Name, epoch, step, startedAt, finishedAt, sessionId);
-        LoraFile.Save(path, Network, LoraFile.ParsePrecision(config.SavePrecision), metadata);
+        Target.Save(path, new SaveContext(config, dataset, Plan, models, optimizer.Name, epoch, step, startedAt, finishedAt, sessionId));
         log($"saved {path}");
         return path;
     }
@@ -427,7 +421,7 @@ public sealed class LoraTrainer : IDisposable
     public void Dispose()
     {
         optimizer.Dispose();
-        Network.Dispose();
+        Target.Dispose();
         schedule.Dispose();
         generator.Dispose();
     }
