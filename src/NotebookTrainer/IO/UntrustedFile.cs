@@ -7,6 +7,9 @@ namespace NotebookTrainer.IO;
 public sealed class UntrustedFileException(string path, string message) : IOException(message)
 {
     public string Path { get; } = path;
+
+    /// <summary>The message without the leading path, for reports that show the file in a column of its own.</summary>
+    public string Reason => Message.StartsWith(Path + ": ", StringComparison.Ordinal) ? Message[(Path.Length + 2)..] : Message;
 }
 
 /// <summary>

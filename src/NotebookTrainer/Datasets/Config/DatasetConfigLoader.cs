@@ -10,9 +10,12 @@ static class DatasetConfigLoader
 {
     public static DatasetConfig Load(string path, DatasetArguments? arguments)
     {
-        if (!File.Exists(path))
+        if (IO.UntrustedFile.KindOf(path) == IO.FileKind.Missing)
             throw new DatasetConfigException([DatasetProblem.Error(path, "dataset config file not found; check the path.")]);
-        return Parse(File.ReadAllText(path), path, arguments);
+        string text;
+        try { text = IO.UntrustedFile.ReadAllText(path, IO.InputLimits.Current.MaxConfigBytes, nameof(IO.InputLimits.MaxConfigBytes)); }
+        catch (IO.UntrustedFileException e) { throw new DatasetConfigException([DatasetProblem.Error(path, e.Reason)]); }
+        return Parse(text, path, arguments);
     }
 
     public static DatasetConfig Parse(string text, string file, DatasetArguments? arguments)
