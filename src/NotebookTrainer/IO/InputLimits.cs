@@ -18,6 +18,8 @@ public sealed record InputLimits
     public long MaxConfigBytes { get; init; } = 16L << 20;
     /// <summary>Tables/arrays nested in a config; kohya's deepest is 3 ([[datasets.subsets]] plus an inline table).</summary>
     public int MaxConfigDepth { get; init; } = 64;
+    /// <summary>Training samples in one epoch (images × num_repeats): the plan holds one entry per sample.</summary>
+    public long MaxSamplesPerEpoch { get; init; } = 10_000_000;
     /// <summary>A fine-tune metadata_file (.json/.jsonl): about 1 KiB per image.</summary>
     public long MaxMetadataBytes { get; init; } = 256L << 20;
     /// <summary>An image file decoded for training, tagging, checks or thumbnails.</summary>

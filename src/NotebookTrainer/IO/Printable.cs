@@ -39,6 +39,31 @@ public static class Printable
         return false;
     }
 
-    static bool IsUnsafe(char c) =>
+    internal static bool IsUnsafe(char c) =>
         char.IsControl(c) || char.IsSurrogate(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format && c != '\u200d';
+}
+
+/// <summary>
+/// A writer that passes text through <see cref="Printable"/> rules, keeping line breaks and tabs: what a terminal
+/// front (ntrain) wraps its standard output and error in, so no file content can move the cursor or recolour the screen.
+/// </summary>
+public sealed class PrintableWriter(TextWriter inner) : TextWriter
+{
+    public override System.Text.Encoding Encoding => inner.Encoding;
+
+    public override void Write(char value)
+    {
+        if (value is '\n' or '\r' or '\t' || !Printable.IsUnsafe(value) || char.IsSurrogate(value)) inner.Write(value);
+        else inner.Write(Printable.Escape(value.ToString()));
+    }
+
+    public override void Write(string? value) => inner.Write(Escape(value));
+    public override void WriteLine(string? value) => inner.WriteLine(Escape(value));
+    public override void Write(char[] buffer, int index, int count) => inner.Write(Escape(new string(buffer, index, count)));
+    public override void Flush() => inner.Flush();
+
+    /// <summary>Escapes each line on its own, so the breaks between lines survive.</summary>
+    static string? Escape(string? value) => value is null ? null
+        : value.AsSpan().IndexOfAny('\n', '\r', '\t') < 0 ? Printable.Escape(value)
+        : string.Concat(System.Text.RegularExpressions.Regex.Split(value, "([\r\n\t])").Select(part => part is "\n" or "\r" or "\t" ? part : Printable.Escape(part)));
 }

@@ -110,6 +110,7 @@ static class DatasetConfigLoader
                 (ConfigValueKind.Int or ConfigValueKind.Number, ConfigScalar { Value: string s }) when double.TryParse(s, CultureInfo.InvariantCulture, out _) => $" Remove the quotes: {entry.Key} = {s}.",
                 (ConfigValueKind.Bool, ConfigScalar { Value: string s }) when s.ToLowerInvariant() is "true" or "false" => $" Remove the quotes: {entry.Key} = {s.ToLowerInvariant()}.",
                 (ConfigValueKind.Int, ConfigScalar { Value: double f }) => $" Use a whole number: {entry.Key} = {Math.Round(f)}.",
+                (ConfigValueKind.Int or ConfigValueKind.Resolution, ConfigScalar { Value: long }) => " It is out of range: use a value between -2147483648 and 2147483647.",
                 _ => "",
             };
             Error(entry, path, $"expected {ConfigSchema.Describe(key.Kind)} for '{entry.Key}', got {got}.{fix}");
@@ -140,13 +141,13 @@ static class DatasetConfigLoader
         static bool IsValid(ConfigEntry entry, ConfigKey key) => (key.Kind, entry.Value) switch
         {
             (ConfigValueKind.Bool, ConfigScalar { Value: bool }) => true,
-            (ConfigValueKind.Int, ConfigScalar { Value: long }) => true,
+            (ConfigValueKind.Int, ConfigScalar { Value: long v }) => v is >= int.MinValue and <= int.MaxValue,
             (ConfigValueKind.Number, ConfigScalar { Value: long or double }) => true,
             (ConfigValueKind.String, ConfigScalar { Value: string }) => true,
             (ConfigValueKind.Table, ConfigTable) => true,
             (ConfigValueKind.NumberPair, ConfigArray { Items: [ConfigScalar { Value: long or double }, ConfigScalar { Value: long or double }] }) => true,
-            (ConfigValueKind.Resolution, ConfigScalar { Value: long }) => true,
-            (ConfigValueKind.Resolution, ConfigArray { Items: [ConfigScalar { Value: long }, ConfigScalar { Value: long }] }) => true,
+            (ConfigValueKind.Resolution, ConfigScalar { Value: long v }) => v is >= int.MinValue and <= int.MaxValue,
+            (ConfigValueKind.Resolution, ConfigArray { Items: [ConfigScalar { Value: long w }, ConfigScalar { Value: long h }] }) => w is >= int.MinValue and <= int.MaxValue && h is >= int.MinValue and <= int.MaxValue,
             _ => false,
         };
 
@@ -247,6 +248,11 @@ static class DatasetConfigLoader
             {
                 var subset = ResolveSubset(subsetTables[s], $"{path}.subsets[{s}]", [subsetTables[s], dataset, general, args], isFineTune);
                 if (subset == null) continue;
+                if (subset.NumRepeats > IO.InputLimits.Current.MaxSamplesPerEpoch)
+                {
+                    Error(Lookup("num_repeats", subsetTables[s], dataset, general)?.Entry, $"{subset.KeyPath}.num_repeats", $"num_repeats {subset.NumRepeats} would put more than {IO.InputLimits.Current.MaxSamplesPerEpoch:N0} samples in an epoch ({IO.InputLimits.VariableFor(nameof(IO.InputLimits.MaxSamplesPerEpoch))}); use a few repeats and more epochs.");
+                    continue;
+                }
                 if (subset.NumRepeats < 1)
                 {
                     Warn(Lookup("num_repeats", subsetTables[s], dataset, general)?.Entry, $"{subset.KeyPath}.num_repeats", $"num_repeats {subset.NumRepeats} is less than 1, so this subset is skipped (kohya ignores it); set num_repeats = 1 or more to train on it.");
