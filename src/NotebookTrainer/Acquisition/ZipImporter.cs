@@ -35,8 +35,12 @@ public static class ZipImporter
 
         using var stream = UntrustedFile.OpenRead(zipPath, long.MaxValue, nameof(InputLimits.MaxZipTotalBytes));
         ZipArchive archive;
-        try { archive = new ZipArchive(stream, ZipArchiveMode.Read); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"{zipPath}: not a readable zip file ({e.Message}). Re-download it or re-create it with a standard zip tool.", e); }
+        try
+        {
+            archive = new ZipArchive(stream, ZipArchiveMode.Read);
+            _ = archive.Entries;   // the central directory is read here, and may be damaged
+        }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{zipPath}: not a readable zip file ({Printable.Escape(e.Message)}). Re-download it or re-create it with a standard zip tool.", e); }
         using (archive)
         {
             if (archive.Entries.Count > limits.MaxZipEntries)
@@ -54,7 +58,11 @@ public static class ZipImporter
                     CreateFolders(root, Path.GetDirectoryName(target)!, createdFolders);
                     var temporary = AtomicFile.TemporaryName(target);
                     staged.Add((temporary, target));
-                    total += Unpack(zipPath, entry, temporary, total, limits);
+                    try { total += Unpack(zipPath, entry, temporary, total, limits); }
+                    catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException && !e.Message.StartsWith(zipPath, StringComparison.Ordinal))
+                    {
+                        throw new InvalidDataException($"{zipPath}: '{Printable.Escape(entry.FullName)}' cannot be unpacked ({Printable.Escape(e.Message)}); the zip is damaged. Nothing was extracted.", e);
+                    }
                 }
                 foreach (var (temporary, target) in staged) File.Move(temporary, target, overwrite: true);
                 return new ZipImportReport(root, plan.Select(p => p.Target).ToList(), skipped, total);

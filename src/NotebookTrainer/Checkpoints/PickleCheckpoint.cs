@@ -62,7 +62,11 @@ public sealed class PickleCheckpoint : ITensorSource
             throw new CheckpointFormatException($"{path}: legacy torch.save format (PyTorch before 1.6) is not read, because reading it safely needs the whole pickle machinery. {ConvertHint}");
         }
         ZipArchive zip;
-        try { zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: false); }
+        try
+        {
+            zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: false);
+            _ = zip.Entries;   // the central directory is read here, and may be damaged
+        }
         catch (InvalidDataException e)
         {
             file.Dispose();

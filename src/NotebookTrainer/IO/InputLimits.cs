@@ -34,8 +34,8 @@ public sealed record InputLimits
     public long MaxZipTotalBytes { get; init; } = 8L << 30;
     /// <summary>Unpacked ÷ packed size of one zip entry over 1 MiB; images barely compress, text about 5×.</summary>
     public int MaxZipCompressionRatio { get; init; } = 100;
-    /// <summary>A safetensors JSON header (the reference implementation's limit).</summary>
-    public long MaxSafeTensorsHeaderBytes { get; init; } = 100_000_000;
+    /// <summary>A safetensors JSON header; real ones are under a few MiB (an SDXL checkpoint's is about 400 KiB).</summary>
+    public long MaxSafeTensorsHeaderBytes { get; init; } = 16L << 20;
     /// <summary>data.pkl of a PyTorch checkpoint; real ones describe a few thousand tensors in a few MiB.</summary>
     public long MaxPickleBytes { get; init; } = 64L << 20;
     /// <summary>Memory the restricted unpickler may build from data.pkl (objects, strings, containers), estimated as it goes.</summary>

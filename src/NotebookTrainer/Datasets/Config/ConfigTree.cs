@@ -219,7 +219,12 @@ public static class ConfigTree
         }
         catch (JsonException e)
         {
-            throw Fail(file, (int)(e.LineNumber ?? 0) + 1, $"JSON syntax: {e.Message}");
+            throw Fail(file, (int)(e.LineNumber ?? 0) + 1, $"JSON syntax: {IO.Printable.Escape(e.Message)}");
+        }
+        catch (InvalidOperationException e)
+        {
+            // A string is decoded only when read: a lone UTF-16 surrogate escape (\ud800) fails there.
+            throw Fail(file, 1, $"JSON: a string cannot be decoded ({e.Message}).");
         }
     }
 

@@ -367,6 +367,11 @@ static class DatasetConfigLoader
         /// </summary>
         string ResolvePath(string path)
         {
+            if (path.Contains('\0'))
+            {
+                errors.Add(DatasetProblem.Error(file, $"the path '{IO.Printable.Escape(path)}' holds a NUL character, which no file name can; fix the path."));
+                return path.Replace('\0', '\uFFFD');
+            }
             if (Path.IsPathRooted(path) || LooksLikeWindowsAbsolute(path)) return path;
             var nextToConfig = Path.GetFullPath(Path.Combine(baseDir, path));
             return Directory.Exists(nextToConfig) || File.Exists(nextToConfig) ? nextToConfig : Path.GetFullPath(path);
