@@ -65,7 +65,8 @@ public static class Ntrain
         or Checkpoints.CheckpointFormatException or SafeTensors.SafeTensorsFormatException or Models.Configs.ModelConfigException
         or Models.ModelWeightsException or Models.FixtureException or Tokenizers.TokenizerFormatException
         or Training.TrainingException or Training.TrainingConfigException or Datasets.Config.DatasetConfigException
-        or Tagging.TaggerModelException or Curation.CurationLockedException or Curation.CurationConflictException;
+        or Tagging.TaggerModelException or Curation.CurationLockedException or Curation.CurationConflictException
+        or IO.UntrustedFileException;
 
     public static int Run(string[] args)
     {

@@ -121,16 +121,19 @@ public static class TaggingCommands
         };
     }
 
-    static CurationSession Open(CliArgs a, string folder)
+    /// <param name="readOnly">Dry runs and statistics: no lock and no journal recovery, so nothing in the folder is written.</param>
+    static CurationSession Open(CliArgs a, string folder, bool readOnly = false)
     {
         var tagList = a.Option("tags-csv") is { } csv ? SelectedTags.Load(csv) : null;
-        return CurationSession.Open(folder, a.Option("caption-extension") ?? ".txt", tagList, holder: "'ntrain tags'");
+        var session = CurationSession.Open(folder, a.Option("caption-extension") ?? ".txt", tagList, holder: "'ntrain tags'", readOnly: readOnly);
+        if (session.Journal.Notice is { } notice) Console.Error.WriteLine($"warning: {notice}");
+        return session;
     }
 
     static int Stats(string[] args)
     {
         var a = new CliArgs(args, ["caption-extension", "tags-csv"], ["json"]);
-        using var session = Open(a, a.Positional(0, "the caption folder"));
+        using var session = Open(a, a.Positional(0, "the caption folder"), readOnly: true);
         var table = session.Frequencies();
         if (a.Flag("json"))
             Console.WriteLine(JsonSerializer.Serialize(new
@@ -151,7 +154,7 @@ public static class TaggingCommands
         var operations = Operations(a);
         if (operations.Count == 0)
             throw new CliException("no operation given: use --activation, --remove, --replace/--with, --merge/--into, --prune-below, --dedupe, --sort or --image with --add/--remove.");
-        using var session = Open(a, folder);
+        using var session = Open(a, folder, readOnly: a.Flag("dry-run"));
         var plans = new List<EditPlan>();
         foreach (var op in operations)
         {

@@ -41,7 +41,7 @@ public sealed class PickleCheckpoint : ITensorSource
     public static bool LooksLikePickle(string path)
     {
         Span<byte> head = stackalloc byte[9];
-        using var stream = File.OpenRead(path);
+        using var stream = IO.UntrustedFile.OpenRead(path, long.MaxValue, nameof(IO.InputLimits.MaxZipTotalBytes));
         if (stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length) return false;
         return head[..4].SequenceEqual("PK\u0003\u0004"u8) || IsLegacyStart(head);
     }
@@ -51,14 +51,27 @@ public sealed class PickleCheckpoint : ITensorSource
     public static PickleCheckpoint Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint file.", path);
+        var limits = IO.InputLimits.Current;
+        var file = IO.UntrustedFile.OpenRead(path, long.MaxValue, nameof(IO.InputLimits.MaxZipTotalBytes));
         var head = new byte[9];
-        using (var probe = File.OpenRead(path))
-            probe.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        file.Position = 0;
         if (IsLegacyStart(head))
+        {
+            file.Dispose();
             throw new CheckpointFormatException($"{path}: legacy torch.save format (PyTorch before 1.6) is not read, because reading it safely needs the whole pickle machinery. {ConvertHint}");
+        }
         ZipArchive zip;
-        try { zip = ZipFile.OpenRead(path); }
-        catch (InvalidDataException e) { throw new CheckpointFormatException($"{path}: not a PyTorch zip checkpoint ({e.Message})."); }
+        try
+        {
+            zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: false);
+            _ = zip.Entries;   // the central directory is read here, and may be damaged
+        }
+        catch (InvalidDataException e)
+        {
+            file.Dispose();
+            throw new CheckpointFormatException($"{path}: not a PyTorch zip checkpoint ({IO.Printable.Escape(e.Message)}).");
+        }
         try
         {
             var pickles = zip.Entries.Where(e => e.FullName == "data.pkl" || e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)).ToList();
@@ -67,14 +80,22 @@ public sealed class PickleCheckpoint : ITensorSource
             var prefix = pickles[0].FullName[..^"data.pkl".Length];
             if (zip.GetEntry(prefix + "byteorder") is { } order && ReadText(order) is var byteOrder && byteOrder != "little")
                 throw new CheckpointFormatException($"{path}: tensors are stored {byteOrder}-endian; only little-endian checkpoints are read. {ConvertHint}");
-            if (pickles[0].Length > 1L << 30)
-                throw new CheckpointFormatException($"{path}: data.pkl is {pickles[0].Length} bytes, far more than any weights file needs.");
+            if (pickles[0].Length > limits.MaxPickleBytes)
+                throw new CheckpointFormatException($"{path}: data.pkl is {pickles[0].Length:N0} bytes, more than the {IO.InputLimits.Describe(limits.MaxPickleBytes, nameof(IO.InputLimits.MaxPickleBytes))} any weights file needs.");
             var pickle = new byte[pickles[0].Length];
-            using (var stream = pickles[0].Open()) stream.ReadExactly(pickle);
-            var root = new RestrictedUnpickler(path, pickle).Load();
+            try
+            {
+                using var stream = pickles[0].Open();
+                stream.ReadExactly(pickle);
+            }
+            catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException)
+            {
+                throw new CheckpointFormatException($"{path}: data.pkl is damaged in the zip ({IO.Printable.Escape(e.Message)}); re-download the file.");
+            }
+            var root = new RestrictedUnpickler(path, pickle, limits.MaxPickleMemoryBytes).Load();
             var tensors = StateDict(path, root);
             foreach (var (name, tensor) in tensors)
-                Validate(path, zip, prefix, name, tensor);
+                Validate(path, zip, prefix, name, tensor, limits);
             return new PickleCheckpoint(path, zip, prefix, tensors);
         }
         catch
@@ -99,14 +120,18 @@ public sealed class PickleCheckpoint : ITensorSource
         return tensors;
     }
 
-    static void Validate(string path, ZipArchive zip, string prefix, string name, PickledTensor tensor)
+    static void Validate(string path, ZipArchive zip, string prefix, string name, PickledTensor tensor, IO.InputLimits limits)
     {
+        var shown = IO.Printable.Escape(name);
         var entry = zip.GetEntry(prefix + "data/" + tensor.Storage.Key)
-            ?? throw new CheckpointFormatException($"{path}: tensor '{name}' points at storage '{tensor.Storage.Key}', which the zip does not contain (truncated file?).");
+            ?? throw new CheckpointFormatException($"{path}: tensor '{shown}' points at storage '{IO.Printable.Escape(tensor.Storage.Key)}', which the zip does not contain (truncated file?).");
+        // torch.save stores tensors uncompressed; a storage that claims to inflate far beyond its packed size would only allocate.
+        if (entry.Length > 1L << 20 && entry.Length > (long)limits.MaxZipCompressionRatio * Math.Max(1, entry.CompressedLength))
+            throw new CheckpointFormatException($"{path}: storage of tensor '{shown}' declares {entry.Length:N0} bytes packed into {entry.CompressedLength:N0}; weights do not compress like that (a zip bomb?).");
         var elementSize = SafeTensorsDType.ElementSize(tensor.Storage.DType);
         var storageElements = entry.Length / elementSize;
         if (tensor.Size.Length != tensor.Stride.Length || tensor.Size.Any(d => d < 0) || tensor.Stride.Any(s => s < 0) || tensor.Offset < 0)
-            throw new CheckpointFormatException($"{path}: tensor '{name}' has an invalid size/stride/offset.");
+            throw new CheckpointFormatException($"{path}: tensor '{shown}' has an invalid size/stride/offset.");
         long extent;
         try
         {
@@ -114,10 +139,10 @@ public sealed class PickleCheckpoint : ITensorSource
         }
         catch (OverflowException)
         {
-            throw new CheckpointFormatException($"{path}: tensor '{name}' has a size/stride that overflows.");
+            throw new CheckpointFormatException($"{path}: tensor '{shown}' has a size/stride that overflows.");
         }
         if (extent > storageElements)
-            throw new CheckpointFormatException($"{path}: tensor '{name}' reaches element {extent} of storage '{tensor.Storage.Key}', which has {storageElements} (truncated file?).");
+            throw new CheckpointFormatException($"{path}: tensor '{shown}' reaches element {extent} of storage '{tensor.Storage.Key}', which has {storageElements} (truncated file?).");
     }
 
     public Tensor Load(string name, ScalarType? dtype = null)

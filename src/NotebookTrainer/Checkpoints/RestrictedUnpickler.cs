@@ -15,12 +15,18 @@ public sealed record PickledTensor(PickledStorage Storage, long Offset, long[] S
 /// globals: the tensor-rebuild functions and storage types (which become <see cref="PickledTensor"/> descriptions),
 /// OrderedDict, and a few inert helpers Lightning checkpoints carry around the weights (callbacks, numpy scalars),
 /// which become opaque placeholders. Any other global (os.system, builtins.eval, …) stops the read.
+/// Memory is bounded by what the pickle builds, not by its size: every object, string, container slot and memo entry
+/// is charged its managed size as it is made, and the read stops past <paramref name="memoryBudget"/> bytes (a few
+/// bytes of pickle can otherwise make a 100-byte object). MARKs are kept apart from the stack, so no instruction costs
+/// more than its own items.
 /// </summary>
-sealed class RestrictedUnpickler(string path, byte[] data)
+sealed class RestrictedUnpickler(string path, byte[] data, long memoryBudget)
 {
     sealed record Global(string Module, string Name);
     sealed record Opaque(string What);
-    sealed class Mark;
+
+    // Approximate managed sizes on 64-bit .NET: object header + fields, a reference, a dictionary entry.
+    const long ObjectBytes = 32, ReferenceBytes = 8, EntryBytes = 48, ContainerBytes = 96;
 
     static readonly Dictionary<string, string> StorageTypes = new(StringComparer.Ordinal)
     {
@@ -45,8 +51,36 @@ sealed class RestrictedUnpickler(string path, byte[] data)
         || (module == "argparse" && name == "Namespace");
 
     readonly List<object?> stack = [];
+    readonly List<int> marks = [];
     readonly Dictionary<long, object?> memo = [];
     int position;
+    long charged;
+
+    void Charge(int at, long bytes)
+    {
+        charged += bytes;
+        if (charged > memoryBudget)
+            Fail<object?>(at, $"it would build more than {IO.InputLimits.Describe(memoryBudget, nameof(IO.InputLimits.MaxPickleMemoryBytes))} of objects, far more than a weights file describes");
+    }
+
+    void Push(int at, object? value, long bytes = 0)
+    {
+        Charge(at, ReferenceBytes + bytes);
+        stack.Add(value);
+    }
+
+    static long SizeOf(object? value) => value switch
+    {
+        null or bool => 0,
+        string s => ObjectBytes + 2L * s.Length,
+        byte[] b => ObjectBytes + b.Length,
+        object?[] a => ObjectBytes + ReferenceBytes * a.Length,
+        List<object?> or Dictionary<object, object?> => ContainerBytes,
+        long[] l => ObjectBytes + 8L * l.Length,
+        _ => ObjectBytes,
+    };
+
+    void PushNew(int at, object? value) => Push(at, value, SizeOf(value));
 
     public object? Load()
     {
@@ -58,50 +92,50 @@ sealed class RestrictedUnpickler(string path, byte[] data)
             {
                 case 0x80: ReadByte(); break; // PROTO
                 case 0x95: Read(8); break; // FRAME
-                case (byte)'.': return stack.Count == 1 ? stack[0] : Fail<object?>(at, "STOP with an unbalanced stack");
-                case (byte)'(': stack.Add(new Mark()); break;
-                case (byte)')': stack.Add(Array.Empty<object?>()); break;
-                case (byte)']': stack.Add(new List<object?>()); break;
-                case (byte)'}': stack.Add(new Dictionary<object, object?>()); break;
-                case 0x8f: stack.Add(new List<object?>()); break; // EMPTY_SET
-                case (byte)'N': stack.Add(null); break;
-                case 0x88: stack.Add(true); break;
-                case 0x89: stack.Add(false); break;
-                case (byte)'K': stack.Add((long)ReadByte()); break;
-                case (byte)'M': stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(Read(2))); break;
-                case (byte)'J': stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(Read(4))); break;
-                case 0x8a: stack.Add(ReadLong(at, ReadByte())); break;
-                case 0x8b: stack.Add(ReadLong(at, ReadLength(at, 4))); break;
-                case (byte)'G': stack.Add(BinaryPrimitives.ReadDoubleBigEndian(Read(8))); break;
-                case (byte)'X': stack.Add(Utf8(at, Read(ReadLength(at, 4)))); break;
-                case 0x8c: stack.Add(Utf8(at, Read(ReadByte()))); break;
-                case 0x8d: stack.Add(Utf8(at, Read(ReadLength(at, 8)))); break;
-                case (byte)'T': stack.Add(Encoding.Latin1.GetString(Read(ReadLength(at, 4)))); break;
-                case (byte)'U': stack.Add(Encoding.Latin1.GetString(Read(ReadByte()))); break;
-                case (byte)'B': stack.Add(Read(ReadLength(at, 4)).ToArray()); break;
-                case (byte)'C': stack.Add(Read(ReadByte()).ToArray()); break;
-                case 0x8e: stack.Add(Read(ReadLength(at, 8)).ToArray()); break;
+                case (byte)'.': return stack.Count == 1 && marks.Count == 0 ? stack[0] : Fail<object?>(at, "STOP with an unbalanced stack");
+                case (byte)'(': Charge(at, ReferenceBytes); marks.Add(stack.Count); break;
+                case (byte)')': PushNew(at, Array.Empty<object?>()); break;
+                case (byte)']': PushNew(at, new List<object?>()); break;
+                case (byte)'}': PushNew(at, new Dictionary<object, object?>()); break;
+                case 0x8f: PushNew(at, new List<object?>()); break; // EMPTY_SET
+                case (byte)'N': PushNew(at, null); break;
+                case 0x88: PushNew(at, true); break;
+                case 0x89: PushNew(at, false); break;
+                case (byte)'K': PushNew(at, (long)ReadByte()); break;
+                case (byte)'M': PushNew(at, (long)BinaryPrimitives.ReadUInt16LittleEndian(Read(2))); break;
+                case (byte)'J': PushNew(at, (long)BinaryPrimitives.ReadInt32LittleEndian(Read(4))); break;
+                case 0x8a: PushNew(at, ReadLong(at, ReadByte())); break;
+                case 0x8b: PushNew(at, ReadLong(at, ReadLength(at, 4))); break;
+                case (byte)'G': PushNew(at, BinaryPrimitives.ReadDoubleBigEndian(Read(8))); break;
+                case (byte)'X': PushNew(at, Utf8(at, Read(ReadLength(at, 4)))); break;
+                case 0x8c: PushNew(at, Utf8(at, Read(ReadByte()))); break;
+                case 0x8d: PushNew(at, Utf8(at, Read(ReadLength(at, 8)))); break;
+                case (byte)'T': PushNew(at, Encoding.Latin1.GetString(Read(ReadLength(at, 4)))); break;
+                case (byte)'U': PushNew(at, Encoding.Latin1.GetString(Read(ReadByte()))); break;
+                case (byte)'B': PushNew(at, Read(ReadLength(at, 4)).ToArray()); break;
+                case (byte)'C': PushNew(at, Read(ReadByte()).ToArray()); break;
+                case 0x8e: PushNew(at, Read(ReadLength(at, 8)).ToArray()); break;
                 case (byte)'q': Memoize(ReadByte()); break;
                 case (byte)'r': Memoize(BinaryPrimitives.ReadUInt32LittleEndian(Read(4))); break;
                 case 0x94: Memoize(memo.Count); break;
-                case (byte)'h': stack.Add(Recall(at, ReadByte())); break;
-                case (byte)'j': stack.Add(Recall(at, BinaryPrimitives.ReadUInt32LittleEndian(Read(4)))); break;
-                case (byte)'c': stack.Add(Resolve(at, ReadLine(at), ReadLine(at))); break;
+                case (byte)'h': Push(at, Recall(at, ReadByte())); break;
+                case (byte)'j': Push(at, Recall(at, BinaryPrimitives.ReadUInt32LittleEndian(Read(4)))); break;
+                case (byte)'c': PushNew(at, Resolve(at, ReadLine(at), ReadLine(at))); break;
                 case 0x93:
                 {
                     var name = Pop(at) as string;
                     var module = Pop(at) as string;
-                    stack.Add(module != null && name != null ? Resolve(at, module, name) : Fail<object?>(at, "STACK_GLOBAL without module and name strings"));
+                    PushNew(at, module != null && name != null ? Resolve(at, module, name) : Fail<object?>(at, "STACK_GLOBAL without module and name strings"));
                     break;
                 }
-                case (byte)'t': stack.Add(PopMark(at).ToArray()); break;
-                case 0x85: stack.Add(new[] { Pop(at) }); break;
-                case 0x86: { var b = Pop(at); var a = Pop(at); stack.Add(new[] { a, b }); break; }
-                case 0x87: { var c = Pop(at); var b = Pop(at); var a = Pop(at); stack.Add(new[] { a, b, c }); break; }
-                case (byte)'a': { var item = Pop(at); AsList(at, Peek(at)).Add(item); break; }
-                case (byte)'e': { var items = PopMark(at); AsList(at, Peek(at)).AddRange(items); break; }
-                case 0x90: { var items = PopMark(at); AsList(at, Peek(at)).AddRange(items); break; } // ADDITEMS
-                case 0x91: stack.Add(PopMark(at)); break; // FROZENSET
+                case (byte)'t': Push(at, PopMark(at).ToArray()); break;
+                case 0x85: PushNew(at, new[] { Pop(at) }); break;
+                case 0x86: { var b = Pop(at); var a = Pop(at); PushNew(at, new[] { a, b }); break; }
+                case 0x87: { var c = Pop(at); var b = Pop(at); var a = Pop(at); PushNew(at, new[] { a, b, c }); break; }
+                case (byte)'a': { var item = Pop(at); Charge(at, 2 * ReferenceBytes); AsList(at, Peek(at)).Add(item); break; }
+                case (byte)'e': { var items = PopMark(at); Charge(at, 2 * ReferenceBytes * items.Count); AsList(at, Peek(at)).AddRange(items); break; }
+                case 0x90: { var items = PopMark(at); Charge(at, 2 * ReferenceBytes * items.Count); AsList(at, Peek(at)).AddRange(items); break; } // ADDITEMS
+                case 0x91: Push(at, PopMark(at)); break; // FROZENSET
                 case (byte)'s': { var value = Pop(at); var key = Pop(at); SetItem(at, Peek(at), key, value); break; }
                 case (byte)'u':
                 {
@@ -111,11 +145,11 @@ sealed class RestrictedUnpickler(string path, byte[] data)
                     for (var i = 0; i < items.Count; i += 2) SetItem(at, target, items[i], items[i + 1]);
                     break;
                 }
-                case (byte)'R': { var args = Pop(at); var callable = Pop(at); stack.Add(Call(at, callable, args)); break; }
-                case 0x81: { var args = Pop(at); var cls = Pop(at); stack.Add(Call(at, cls, args)); break; } // NEWOBJ
-                case 0x92: { Pop(at); var args = Pop(at); var cls = Pop(at); stack.Add(Call(at, cls, args)); break; } // NEWOBJ_EX
+                case (byte)'R': { var args = Pop(at); var callable = Pop(at); PushNew(at, Call(at, callable, args)); break; }
+                case 0x81: { var args = Pop(at); var cls = Pop(at); PushNew(at, Call(at, cls, args)); break; } // NEWOBJ
+                case 0x92: { Pop(at); var args = Pop(at); var cls = Pop(at); PushNew(at, Call(at, cls, args)); break; } // NEWOBJ_EX
                 case (byte)'b': Pop(at); Peek(at); break; // BUILD: object state is not needed for weights
-                case (byte)'Q': stack.Add(PersistentLoad(at, Pop(at))); break;
+                case (byte)'Q': PushNew(at, PersistentLoad(at, Pop(at))); break;
                 default:
                     return Fail<object?>(at, $"unsupported pickle opcode 0x{op:x2}");
             }
@@ -162,6 +196,7 @@ sealed class RestrictedUnpickler(string path, byte[] data)
 
     void SetItem(int at, object? target, object? key, object? value)
     {
+        Charge(at, EntryBytes);
         switch (target)
         {
             case Dictionary<object, object?> dict:
@@ -192,27 +227,31 @@ sealed class RestrictedUnpickler(string path, byte[] data)
 
     void Memoize(long index)
     {
-        if (memo.Count > 10_000_000) Fail<object?>(position, "an absurd number of memo entries");
+        Charge(position, EntryBytes);
         memo[index] = Peek(position);
     }
 
     object? Recall(int at, long index) => memo.TryGetValue(index, out var value) ? value : Fail<object?>(at, $"memo entry {index} used before it was set");
 
+    bool AtMark => stack.Count == 0 || (marks.Count > 0 && marks[^1] == stack.Count);
+
     object? Pop(int at)
     {
-        if (stack.Count == 0 || stack[^1] is Mark) return Fail<object?>(at, "stack underflow");
+        if (AtMark) return Fail<object?>(at, "stack underflow");
         var top = stack[^1];
         stack.RemoveAt(stack.Count - 1);
         return top;
     }
 
-    object? Peek(int at) => stack.Count == 0 || stack[^1] is Mark ? Fail<object?>(at, "stack underflow") : stack[^1];
+    object? Peek(int at) => AtMark ? Fail<object?>(at, "stack underflow") : stack[^1];
 
     List<object?> PopMark(int at)
     {
-        var mark = stack.FindLastIndex(x => x is Mark);
-        if (mark < 0) return Fail<List<object?>>(at, "no MARK on the stack");
-        var items = stack.GetRange(mark + 1, stack.Count - mark - 1);
+        if (marks.Count == 0) return Fail<List<object?>>(at, "no MARK on the stack");
+        var mark = marks[^1];
+        marks.RemoveAt(marks.Count - 1);
+        Charge(at, ContainerBytes + ReferenceBytes * (stack.Count - mark));
+        var items = stack.GetRange(mark, stack.Count - mark);
         stack.RemoveRange(mark, stack.Count - mark);
         return items;
     }
@@ -237,6 +276,7 @@ sealed class RestrictedUnpickler(string path, byte[] data)
 
     object ReadLong(int at, long bytes)
     {
+        if (bytes > 9) return Fail<object>(at, "an integer wider than 64 bits");
         var value = new BigInteger(Read(bytes), isUnsigned: false, isBigEndian: false);
         return value >= long.MinValue && value <= long.MaxValue ? (long)value : Fail<object>(at, "an integer wider than 64 bits");
     }

@@ -27,9 +27,11 @@ public static class CaptionText
 
     /// <summary>
     /// A caption file's text exactly as stored: a leading BOM stays in the text as U+FEFF (File.ReadAllText would
-    /// drop it), so the journal's before-text, written back on undo, restores the file byte for byte.
+    /// drop it), so the journal's before-text, written back on undo, restores the file byte for byte. Only a regular
+    /// file up to <see cref="IO.InputLimits.MaxCaptionBytes"/> is read, inside <paramref name="root"/> when given.
     /// </summary>
-    public static string ReadFile(string path) => ExactUtf8.GetString(File.ReadAllBytes(path));
+    public static string ReadFile(string path, string? root = null) =>
+        ExactUtf8.GetString(IO.UntrustedFile.ReadAllBytes(path, IO.InputLimits.Current.MaxCaptionBytes, nameof(IO.InputLimits.MaxCaptionBytes), root));
 
     static readonly UTF8Encoding ExactUtf8 = new(encoderShouldEmitUTF8Identifier: false);
 

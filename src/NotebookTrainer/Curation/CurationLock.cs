@@ -21,8 +21,9 @@ public sealed class CurationLock : IDisposable
 
     public static CurationLock Acquire(string folder, string holder)
     {
-        var lockPath = Path.Combine(folder, LockName);
-        var ownerPath = Path.Combine(folder, OwnerName);
+        // A .ntrain that came with the folder may be a link out of it: the lock and note go only inside.
+        var lockPath = IO.UntrustedFile.Confine(folder, LockName);
+        var ownerPath = IO.UntrustedFile.Confine(folder, OwnerName);
         Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
         FileStream stream;
         try
@@ -32,13 +33,19 @@ public sealed class CurationLock : IDisposable
         }
         catch (IOException)
         {
-            var owner = File.Exists(ownerPath) ? File.ReadAllText(ownerPath).Trim() : "another process";
+            var owner = ReadOwner(ownerPath);
             throw new CurationLockedException(
                 $"{folder} is already being curated by {owner}. Close that session first (stop its pruning page or let the command finish); " +
                 $"two sessions on one folder would overwrite each other's caption edits.");
         }
         IO.AtomicFile.WriteAllText(ownerPath, $"{holder} (process {Environment.ProcessId} on {Environment.MachineName}, since {DateTimeOffset.UtcNow:u})\n");
         return new CurationLock(stream, ownerPath);
+    }
+
+    static string ReadOwner(string ownerPath)
+    {
+        try { return IO.Printable.Escape(IO.UntrustedFile.ReadAllText(ownerPath, 4096, nameof(IO.InputLimits.MaxCaptionBytes)).Trim()); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return "another process"; }
     }
 
     public void Dispose()

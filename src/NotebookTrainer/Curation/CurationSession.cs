@@ -6,18 +6,21 @@ public sealed record CaptionEntry(string ImagePath, string CaptionPath, IReadOnl
 /// <summary>
 /// Curates the captions of one folder: previews (dry runs) and applies tag operations, every applied edit going
 /// through the folder's <see cref="TagJournal"/> so it can be undone and redone, also after a restart. Holds the
-/// folder's <see cref="CurationLock"/> while open. Captions are re-read from disk for every preview.
+/// folder's <see cref="CurationLock"/> while open. Captions are re-read from disk for every preview. A read-only
+/// session (dry runs, statistics) takes no lock and writes nothing, not even journal recovery.
 /// </summary>
 public sealed class CurationSession : IDisposable
 {
-    readonly CurationLock folderLock;
+    readonly CurationLock? folderLock;
 
     public string Folder { get; }
     public string CaptionExtension { get; }
     public Tagging.SelectedTags? SelectedTags { get; }
     public TagJournal Journal { get; }
 
-    CurationSession(string folder, string captionExtension, Tagging.SelectedTags? tagList, CurationLock folderLock)
+    public bool IsReadOnly => Journal.IsReadOnly;
+
+    CurationSession(string folder, string captionExtension, Tagging.SelectedTags? tagList, CurationLock? folderLock)
     {
         Folder = folder;
         CaptionExtension = captionExtension;
@@ -25,22 +28,23 @@ public sealed class CurationSession : IDisposable
         this.folderLock = folderLock;
         try
         {
-            Journal = TagJournal.Open(folder);
+            Journal = TagJournal.Open(folder, readOnly: folderLock is null);
         }
         catch
         {
-            folderLock.Dispose();
+            folderLock?.Dispose();
             throw;
         }
     }
 
     /// <param name="holder">Who holds the folder, shown to a second session that is refused (e.g. "pruning page at http://…").</param>
-    public static CurationSession Open(string folder, string captionExtension = ".txt", Tagging.SelectedTags? tagList = null, string holder = "a curation session")
+    /// <param name="readOnly">Preview and read only: no lock, no journal recovery, <see cref="Apply(EditPlan)"/>, undo and redo refused.</param>
+    public static CurationSession Open(string folder, string captionExtension = ".txt", Tagging.SelectedTags? tagList = null, string holder = "a curation session", bool readOnly = false)
     {
         var full = Path.GetFullPath(folder);
         if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"{full}: folder not found; give the folder that holds the images and their {captionExtension} captions.");
         if (!captionExtension.StartsWith('.')) throw new ArgumentException($"caption extension '{captionExtension}' must start with a dot, e.g. .txt", nameof(captionExtension));
-        return new CurationSession(full, captionExtension, tagList, CurationLock.Acquire(full, holder));
+        return new CurationSession(full, captionExtension, tagList, readOnly ? null : CurationLock.Acquire(full, holder));
     }
 
     public IReadOnlyList<CaptionEntry> Captions()
@@ -49,8 +53,8 @@ public sealed class CurationSession : IDisposable
         foreach (var image in ImageFiles.Enumerate(Folder))
         {
             var caption = ImageFiles.CaptionPathFor(image, CaptionExtension);
-            var exists = File.Exists(caption);
-            list.Add(new CaptionEntry(image, caption, exists ? CaptionText.Parse(CaptionText.ReadFile(caption)) : [], exists));
+            var exists = IO.UntrustedFile.KindOf(caption) != IO.FileKind.Missing;
+            list.Add(new CaptionEntry(image, caption, exists ? CaptionText.Parse(CaptionText.ReadFile(caption, Folder)) : [], exists));
         }
         return list;
     }
@@ -68,7 +72,7 @@ public sealed class CurationSession : IDisposable
             var after = operation.Transform(c.ImagePath, [.. c.Tags], counts);
             if (after.SequenceEqual(c.Tags, StringComparer.Ordinal) && c.HasCaption) continue;
             if (!c.HasCaption && after.Count == 0) continue;
-            var beforeText = c.HasCaption ? CaptionText.ReadFile(c.CaptionPath) : null;
+            var beforeText = c.HasCaption ? CaptionText.ReadFile(c.CaptionPath, Folder) : null;
             var afterText = CaptionText.Format(after) + "\n";
             if (afterText == beforeText) continue;
             diffs.Add(new CaptionDiff(c.ImagePath, c.CaptionPath, c.Tags, after, beforeText, afterText));
@@ -101,5 +105,5 @@ public sealed class CurationSession : IDisposable
 
     public JournalEntry Redo() => Journal.Redo();
 
-    public void Dispose() => folderLock.Dispose();
+    public void Dispose() => folderLock?.Dispose();
 }

@@ -54,7 +54,7 @@ public static class ImageChecks
 
     public static CheckedImage Inspect(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        var bytes = ImageFiles.ReadBytes(path);
         using var bitmap = ImageFiles.Decode(bytes, path);
         return new CheckedImage(path, bitmap.Width, bitmap.Height, bytes.LongLength, Convert.ToHexStringLower(SHA256.HashData(bytes)),
             PerceptualHash(bitmap), AverageColour(bitmap), HasTransparency(bitmap));

@@ -23,14 +23,36 @@ public static class ImageFiles
         return files;
     }
 
+    /// <summary>An image file's bytes: a regular file of at most <see cref="IO.InputLimits.MaxImageBytes"/>, else an <see cref="IO.UntrustedFileException"/>.</summary>
+    public static byte[] ReadBytes(string path) =>
+        IO.UntrustedFile.ReadAllBytes(path, IO.InputLimits.Current.MaxImageBytes, nameof(IO.InputLimits.MaxImageBytes));
+
+    /// <summary>
+    /// A decoder over the image's bytes, refusing what is not a regular file, a file over the size cap, and a header
+    /// larger than <see cref="Images.ImageHeader.MaxPixels"/> (before any pixel memory is allocated).
+    /// </summary>
+    public static SkiaSharp.SKCodec OpenCodec(string path) => OpenCodec(ReadBytes(path), path);
+
+    public static SkiaSharp.SKCodec OpenCodec(byte[] bytes, string path)
+    {
+        using var data = SkiaSharp.SKData.CreateCopy(bytes);
+        var codec = SkiaSharp.SKCodec.Create(data)
+            ?? throw new InvalidDataException($"{path}: not a readable image (damaged, or not PNG/JPEG/WebP/BMP).");
+        if ((long)codec.Info.Width * codec.Info.Height > Images.ImageHeader.MaxPixels)
+        {
+            var (w, h) = (codec.Info.Width, codec.Info.Height);
+            codec.Dispose();
+            throw new InvalidDataException($"{path}: image too large ({w}x{h}, limit {Images.ImageHeader.MaxPixels:N0} pixels); downscale it first.");
+        }
+        return codec;
+    }
+
     /// <summary>Decodes an image to unpremultiplied RGBA; damaged or unknown files raise an InvalidDataException naming the file.</summary>
-    public static SkiaSharp.SKBitmap Decode(string path) => Decode(File.ReadAllBytes(path), path);
+    public static SkiaSharp.SKBitmap Decode(string path) => Decode(ReadBytes(path), path);
 
     public static SkiaSharp.SKBitmap Decode(byte[] bytes, string path)
     {
-        using var data = SkiaSharp.SKData.CreateCopy(bytes);
-        using var codec = SkiaSharp.SKCodec.Create(data)
-            ?? throw new InvalidDataException($"{path}: not a readable image (damaged, or not PNG/JPEG/WebP/BMP).");
+        using var codec = OpenCodec(bytes, path);
         var info = new SkiaSharp.SKImageInfo(codec.Info.Width, codec.Info.Height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul);
         if (info.Width <= 0 || info.Height <= 0) throw new InvalidDataException($"{path}: image has no pixels ({info.Width}x{info.Height}).");
         var bitmap = new SkiaSharp.SKBitmap(info);

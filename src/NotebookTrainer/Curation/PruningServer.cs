@@ -15,7 +15,9 @@ namespace NotebookTrainer.Curation;
 
 /// <summary>
 /// The interactive tag pruning page: a small web app on 127.0.0.1 (random port) over one folder's captions. Every
-/// request must carry the session token (query <c>token</c> or header <c>X-Ntrain-Token</c>); every edit goes
+/// request must name this server in its Host header (127.0.0.1 or localhost with our port, so a web page that rebinds
+/// its own domain to 127.0.0.1 is refused) and carry the session token (query <c>token</c> or header
+/// <c>X-Ntrain-Token</c>). Requests with missing fields get a 400 with the reason; every edit goes
 /// through the folder's <see cref="CurationSession"/> and so its journal (undo/redo shared with the CLI and notebooks).
 /// </summary>
 public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderable
@@ -74,6 +76,13 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
 
     async Task RequireToken(HttpContext context, RequestDelegate next)
     {
+        var host = context.Request.Host;
+        if (host.Host is not ("127.0.0.1" or "localhost") || host.Port != Url.Port)
+        {
+            context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+            await context.Response.WriteAsync($"This page answers only requests addressed to {Url.Authority}.").ConfigureAwait(false);
+            return;
+        }
         var given = context.Request.Headers[TokenHeader].FirstOrDefault() ?? context.Request.Query["token"].FirstOrDefault() ?? "";
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(given), Encoding.ASCII.GetBytes(Token)))
         {
@@ -105,10 +114,10 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
             return dataUri is null ? Results.NotFound() : Results.File(Convert.FromBase64String(dataUri[(dataUri.IndexOf(',') + 1)..]), "image/jpeg");
         });
 
-        web.MapPost("/api/prune", (TagRequest r) => Edit(() => new RemoveTags([r.Tag])));
-        web.MapPost("/api/replace", (ReplaceRequest r) => Edit(() => new SearchReplace([r.Tag], [r.With])));
-        web.MapPost("/api/merge", (MergeRequest r) => Edit(() => new MergeTags(r.Tags, r.Into)));
-        web.MapPost("/api/image", (ImageEditRequest r) => Edit(() => new EditImageTags(r.Name, r.Add ?? [], r.Remove ?? [])));
+        web.MapPost("/api/prune", (TagRequest r) => Edit(() => new RemoveTags([Required(r.Tag, "tag")])));
+        web.MapPost("/api/replace", (ReplaceRequest r) => Edit(() => new SearchReplace([Required(r.Tag, "tag")], [Required(r.With, "with")])));
+        web.MapPost("/api/merge", (MergeRequest r) => Edit(() => new MergeTags(Required(r.Tags, "tags").Select(t => Required(t, "tags[]")).ToList(), Required(r.Into, "into"))));
+        web.MapPost("/api/image", (ImageEditRequest r) => Edit(() => new EditImageTags(Required(r.Name, "name"), (r.Add ?? []).Select(t => Required(t, "add[]")).ToList(), (r.Remove ?? []).Select(t => Required(t, "remove[]")).ToList())));
         web.MapPost("/api/undo", () => Locked(() => { var e = session.Undo(); return Results.Json(new EditResult($"undid {e.Description}", e.Changes.Count, Snapshot())); }));
         web.MapPost("/api/redo", () => Locked(() => { var e = session.Redo(); return Results.Json(new EditResult($"redid {e.Description}", e.Changes.Count, Snapshot())); }));
     }
@@ -120,6 +129,9 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
     });
 
     IResult State() => Results.Json(Snapshot());
+
+    /// <summary>JSON does not enforce the records' non-null fields: a null one is the client's mistake, answered with 400.</summary>
+    static T Required<T>(T? value, string field) where T : class => value ?? throw new ArgumentException($"the request has no '{field}'; send it as a JSON string.");
 
     StateView Snapshot()
     {
@@ -160,10 +172,10 @@ public sealed class PruningServer : IAsyncDisposable, IDisposable, IHtmlRenderab
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    internal sealed record TagRequest(string Tag);
-    internal sealed record ReplaceRequest(string Tag, string With);
-    internal sealed record MergeRequest(IReadOnlyList<string> Tags, string Into);
-    internal sealed record ImageEditRequest(string Name, IReadOnlyList<string>? Add, IReadOnlyList<string>? Remove);
+    internal sealed record TagRequest(string? Tag);
+    internal sealed record ReplaceRequest(string? Tag, string? With);
+    internal sealed record MergeRequest(IReadOnlyList<string?>? Tags, string? Into);
+    internal sealed record ImageEditRequest(string? Name, IReadOnlyList<string?>? Add, IReadOnlyList<string?>? Remove);
     internal sealed record ImageView(string Name, IReadOnlyList<string> Tags);
     internal sealed record TagView(string Tag, int Count, string? Category);
     internal sealed record StateView(string Folder, int Images, IReadOnlyList<TagView> Tags, string? Undo, string? Redo);

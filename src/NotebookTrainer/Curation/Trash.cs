@@ -39,12 +39,25 @@ public static class Trash
         return new TrashBatch(batchDir, moved);
     }
 
-    /// <summary>Moves a batch's files back; refuses to overwrite a file that has reappeared at the original path.</summary>
+    /// <summary>
+    /// Moves a batch's files back; refuses to overwrite a file that has reappeared at the original path. The manifest
+    /// is untrusted (a .trash folder can come with a dataset): every path must lie inside the curated folder.
+    /// </summary>
     public static IReadOnlyList<string> Restore(string batchDirectory)
     {
-        var manifest = Path.Combine(batchDirectory, ManifestName);
+        var batch = Path.GetFullPath(batchDirectory);
+        var root = Path.GetDirectoryName(Path.GetDirectoryName(batch)!)!;
+        var manifest = Path.Combine(batch, ManifestName);
         if (!File.Exists(manifest)) throw new FileNotFoundException($"{manifest}: not found; is {batchDirectory} a trash batch folder?", manifest);
-        var files = JsonSerializer.Deserialize<List<TrashedFile>>(File.ReadAllText(manifest)) ?? [];
+        List<TrashedFile?>? listed;
+        try { listed = JsonSerializer.Deserialize<List<TrashedFile?>>(IO.UntrustedFile.ReadAllText(manifest, IO.InputLimits.Current.MaxConfigBytes, nameof(IO.InputLimits.MaxConfigBytes))); }
+        catch (JsonException e) { throw new InvalidDataException($"{manifest}: not a trash manifest ({e.Message})."); }
+        var files = (listed ?? []).Select(f => f is { OriginalPath: not null, TrashPath: not null } ? f : throw new InvalidDataException($"{manifest}: an entry without its paths.")).ToList();
+        foreach (var f in files)
+        {
+            IO.UntrustedFile.Confine(root, f.OriginalPath);
+            IO.UntrustedFile.Confine(batch, f.TrashPath);
+        }
         foreach (var f in files)
             if (File.Exists(f.OriginalPath))
                 throw new IOException($"{f.OriginalPath} exists again; move it away before restoring {f.TrashPath}.");

@@ -64,8 +64,8 @@ public sealed class DatasetPlan
         Options = options;
         Images = images;
         Problems = problems;
-        NumTrainImages = images.Where(i => !i.IsReg && i.IsUsable).Sum(i => i.Repeats);
-        NumRegImages = images.Where(i => i.IsReg && i.IsUsable).Sum(i => i.Repeats);
+        NumTrainImages = (int)images.Where(i => !i.IsReg && i.IsUsable).Sum(i => (long)i.Repeats);
+        NumRegImages = (int)images.Where(i => i.IsReg && i.IsUsable).Sum(i => (long)i.Repeats);
 
         bucketSamples = [];
         foreach (var dataset in config.Datasets)
@@ -87,7 +87,7 @@ public sealed class DatasetPlan
             }
         }
         Buckets = bucketSamples
-            .Select(b => new BucketSummary(b.DatasetIndex, b.Resolution, b.Samples.Count, b.Samples.Distinct().Count(), (b.Samples.Count + b.BatchSize - 1) / b.BatchSize))
+            .Select(b => new BucketSummary(b.DatasetIndex, b.Resolution, b.Samples.Count, b.Samples.Distinct().Count(), (int)((b.Samples.Count + (long)b.BatchSize - 1) / b.BatchSize)))
             .ToList();
     }
 
@@ -148,6 +148,13 @@ public sealed class DatasetPlan
             images.AddRange(read);
         }
 
+        var samples = images.Where(i => i.IsUsable).Sum(i => (long)i.Repeats);
+        var maxSamples = IO.InputLimits.Current.MaxSamplesPerEpoch;
+        if (samples > maxSamples)
+        {
+            problems.Add(DatasetProblem.Error(config.SourceFile, $"{samples:N0} images × repeats in one epoch, more than {maxSamples:N0} ({IO.InputLimits.VariableFor(nameof(IO.InputLimits.MaxSamplesPerEpoch))}); lower num_repeats (and raise the epochs) or split the dataset."));
+            for (var i = 0; i < images.Count; i++) images[i] = images[i] with { Repeats = 0 };
+        }
         foreach (var dataset in config.Datasets) BalanceRegularisation(images, dataset.Index, problems);
         if (!images.Any(i => i.IsUsable && !i.IsReg))
             problems.Add(DatasetProblem.Error(config.SourceFile, "no usable training images; check image_dir / train_data_dir and the problems above."));

@@ -14,22 +14,39 @@ public static class FineTuneMetadata
     public static List<(string Path, string? Caption)> Read(SubsetOptions subset, ICollection<DatasetProblem> problems)
     {
         var file = subset.MetadataFile!;
-        if (!File.Exists(file))
+        if (IO.UntrustedFile.KindOf(file) == IO.FileKind.Missing)
         {
             problems.Add(DatasetProblem.Error(file, "metadata_file not found; create it with kohya's merge_captions_to_metadata.py / merge_dd_tags_to_metadata.py or fix the path.", subset.Line, $"{subset.KeyPath}.metadata_file"));
             return [];
         }
+        byte[] bytes;
+        try { bytes = IO.UntrustedFile.ReadAllBytes(file, IO.InputLimits.Current.MaxMetadataBytes, nameof(IO.InputLimits.MaxMetadataBytes)); }
+        catch (IO.UntrustedFileException e)
+        {
+            problems.Add(DatasetProblem.Error(file, e.Reason, subset.Line, $"{subset.KeyPath}.metadata_file"));
+            return [];
+        }
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            problems.Add(DatasetProblem.Error(file, "metadata is not valid UTF-8; re-save it as UTF-8.", subset.Line, $"{subset.KeyPath}.metadata_file"));
+            return [];
+        }
+        var json = new JsonDocumentOptions { MaxDepth = IO.InputLimits.Current.MaxConfigDepth };
         var entries = new List<(string Key, JsonElement Value, int Line)>();
         try
         {
             if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
             {
                 var lineNumber = 0;
-                foreach (var line in File.ReadLines(file))
+                for (var start = 0; start < bytes.Length;)
                 {
+                    var end = Array.IndexOf(bytes, (byte)'\n', start);
+                    if (end < 0) end = bytes.Length;
+                    var line = bytes.AsMemory(start, end - start);
+                    start = end + 1;
                     lineNumber++;
-                    if (line.Trim().Length == 0) continue;
-                    using var doc = JsonDocument.Parse(line);
+                    if (line.Span.Trim(" \t\r"u8).Length == 0) continue;
+                    using var doc = JsonDocument.Parse(line, json);
                     if (!doc.RootElement.TryGetProperty("image_key", out var key) || key.ValueKind != JsonValueKind.String)
                     {
                         problems.Add(DatasetProblem.Error(file, "JSONL entry has no \"image_key\" string; add the image path as \"image_key\".", lineNumber));
@@ -40,7 +57,7 @@ public static class FineTuneMetadata
             }
             else
             {
-                using var doc = JsonDocument.Parse(File.ReadAllText(file));
+                using var doc = JsonDocument.Parse(bytes.AsMemory(bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0), json);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 {
                     problems.Add(DatasetProblem.Error(file, "metadata JSON must be an object mapping image keys to {\"caption\", \"tags\"}."));
@@ -52,7 +69,7 @@ public static class FineTuneMetadata
         }
         catch (JsonException e)
         {
-            problems.Add(DatasetProblem.Error(file, $"metadata is not valid JSON: {e.Message}", (int?)e.LineNumber + 1));
+            problems.Add(DatasetProblem.Error(file, $"metadata is not valid JSON: {IO.Printable.Escape(e.Message)}", (int?)e.LineNumber + 1));
             return [];
         }
 

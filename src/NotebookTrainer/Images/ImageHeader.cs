@@ -34,10 +34,10 @@ public static class ImageHeader
         var problems = new List<DatasetProblem>();
         long length;
         ImageFormat format;
-        int width = 0, height = 0;
+        long width = 0, height = 0;   // as the header says: a PNG's are unsigned 32-bit, a BMP's height is signed
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
+            using var stream = IO.UntrustedFile.OpenRead(path, IO.InputLimits.Current.MaxImageBytes, nameof(IO.InputLimits.MaxImageBytes));
             length = stream.Length;
             if (length == 0)
             {
@@ -62,6 +62,11 @@ public static class ImageHeader
             if (truncated != null)
                 problems.Add(DatasetProblem.Error(path, $"truncated {format.ToString().ToUpperInvariant()} file ({truncated}, {length} bytes); re-download or re-save it."));
         }
+        catch (IO.UntrustedFileException e)
+        {
+            problems.Add(DatasetProblem.Error(path, e.Reason));
+            return new ImageHeaderInfo(path, ImageFormat.Unknown, 0, 0, 0, problems);
+        }
         catch (IOException e)
         {
             problems.Add(DatasetProblem.Error(path, $"cannot read the file: {e.Message}"));
@@ -73,8 +78,9 @@ public static class ImageHeader
             return new ImageHeaderInfo(path, ImageFormat.Unknown, 0, 0, 0, problems);
         }
 
-        var pixels = (long)width * height;
-        if (width > 0 && height > 0 && pixels > MaxPixels)
+        var tooLarge = width > MaxPixels || height > MaxPixels || width * height > MaxPixels;
+        var pixels = tooLarge ? (decimal)width * height : width * height;
+        if (width > 0 && height > 0 && tooLarge)
             problems.Add(DatasetProblem.Error(path, $"image too large: the header says {width}x{height} ({pixels:N0} pixels, limit {MaxPixels:N0}); downscale it before training."));
         else if (pixels > LargePixels)
             problems.Add(DatasetProblem.Warning(path, $"very large image {width}x{height}; loading it is slow and memory hungry, consider downscaling."));
@@ -84,7 +90,7 @@ public static class ImageHeader
         var expected = FormatForExtension(System.IO.Path.GetExtension(path));
         if (expected != ImageFormat.Unknown && expected != format)
             problems.Add(DatasetProblem.Warning(path, $"{format.ToString().ToUpperInvariant()} content in a '{System.IO.Path.GetExtension(path)}' file; it loads, but rename it to '{ExtensionFor(format)}'."));
-        return new ImageHeaderInfo(path, format, width, height, length, problems);
+        return new ImageHeaderInfo(path, format, (int)Math.Clamp(width, 0, int.MaxValue), (int)Math.Clamp(height, 0, int.MaxValue), length, problems);
     }
 
     public static ImageFormat FormatForExtension(string extension) => extension.ToLowerInvariant() switch
@@ -128,12 +134,12 @@ public static class ImageHeader
 
     // Each reader returns null when the file is complete, else a short description of where it ends.
 
-    static string? ReadPng(Stream stream, ReadOnlySpan<byte> head, out int width, out int height)
+    static string? ReadPng(Stream stream, ReadOnlySpan<byte> head, out long width, out long height)
     {
         width = height = 0;
         if (head.Length < 24 || !head[12..16].SequenceEqual("IHDR"u8)) return "ends before the IHDR header";
-        width = BinaryPrimitives.ReadInt32BigEndian(head[16..]);
-        height = BinaryPrimitives.ReadInt32BigEndian(head[20..]);
+        width = BinaryPrimitives.ReadUInt32BigEndian(head[16..]);
+        height = BinaryPrimitives.ReadUInt32BigEndian(head[20..]);
         // A complete PNG ends with the 12-byte IEND chunk.
         if (stream.Length < 8 + 25 + 12) return "no IEND chunk";
         Span<byte> tail = stackalloc byte[12];
@@ -142,7 +148,7 @@ public static class ImageHeader
         return tail[4..8].SequenceEqual("IEND"u8) ? null : "no IEND chunk at the end";
     }
 
-    static string? ReadJpeg(Stream stream, out int width, out int height)
+    static string? ReadJpeg(Stream stream, out long width, out long height)
     {
         width = height = 0;
         stream.Seek(2, SeekOrigin.Begin);
@@ -186,7 +192,7 @@ public static class ImageHeader
         return tail.AsSpan().IndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) >= 0;
     }
 
-    static string? ReadWebP(Stream stream, ReadOnlySpan<byte> head, out int width, out int height)
+    static string? ReadWebP(Stream stream, ReadOnlySpan<byte> head, out long width, out long height)
     {
         width = height = 0;
         if (head.Length < 30) return "ends before the bitstream header";
@@ -215,7 +221,7 @@ public static class ImageHeader
         return riffSize + 8L > stream.Length ? $"RIFF header says {riffSize + 8L} bytes" : null;
     }
 
-    static string? ReadBmp(ReadOnlySpan<byte> head, long length, out int width, out int height)
+    static string? ReadBmp(ReadOnlySpan<byte> head, long length, out long width, out long height)
     {
         width = height = 0;
         if (head.Length < 26) return "ends before the DIB header";
@@ -229,7 +235,7 @@ public static class ImageHeader
         else
         {
             width = BinaryPrimitives.ReadInt32LittleEndian(head[18..]);
-            height = Math.Abs(BinaryPrimitives.ReadInt32LittleEndian(head[22..])); // negative height = top-down rows
+            height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(head[22..])); // negative height = top-down rows
         }
         return fileSize > length ? $"header says {fileSize} bytes" : null;
     }

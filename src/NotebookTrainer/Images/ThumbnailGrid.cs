@@ -27,11 +27,13 @@ public sealed class ThumbnailGrid : IHtmlRenderable
         return new ThumbnailGrid(cells, size);
     }
 
-    /// <summary>A JPEG thumbnail as a data URI, or null when the file cannot be decoded.</summary>
+    /// <summary>A JPEG thumbnail as a data URI, or null when the file cannot be decoded (or is not a regular image file).</summary>
     public static string? Thumbnail(string path, int size)
     {
-        using var codec = SKCodec.Create(path);
-        if (codec == null) return null;
+        SKCodec codec;
+        try { codec = Curation.ImageFiles.OpenCodec(path); }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
+        using var _ = codec;
         // Decode at a reduced scale when the codec supports it (JPEG), then resize precisely.
         var scale = Math.Min(1f, (float)size / Math.Max(codec.Info.Width, codec.Info.Height));
         var decodeInfo = codec.Info.WithSize(codec.GetScaledDimensions(Math.Max(scale, 1f / 8))).WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Premul);

@@ -144,7 +144,7 @@ public static class TrainingImageLoader
 
     static SKBitmap DecodeResized(string path, (int Width, int Height) size, bool keepAlpha)
     {
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: cannot decode the image; run 'ntrain dataset inspect' to find broken files.");
+        using var codec = Curation.ImageFiles.OpenCodec(path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());

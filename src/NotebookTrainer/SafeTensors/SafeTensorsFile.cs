@@ -47,7 +47,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such safetensors file.", path);
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var stream = IO.UntrustedFile.OpenRead(path, long.MaxValue, nameof(IO.InputLimits.MaxSafeTensorsHeaderBytes));
         try
         {
             var header = SafeTensorsHeader.Read(path, stream, out var headerLength);

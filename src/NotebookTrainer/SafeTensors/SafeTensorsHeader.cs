@@ -8,8 +8,6 @@ namespace NotebookTrainer.SafeTensors;
 /// </summary>
 public sealed class SafeTensorsHeader
 {
-    /// <summary>The limit the reference implementation uses; real headers are a few hundred KB.</summary>
-    public const long MaxHeaderLength = 100_000_000;
 
     public const string MetadataKey = "__metadata__";
 
@@ -34,8 +32,9 @@ public sealed class SafeTensorsHeader
         stream.Position = 0;
         stream.ReadExactly(lengthBytes);
         var declared = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (declared > MaxHeaderLength)
-            throw new SafeTensorsFormatException(path, $"header length {declared} is larger than the {MaxHeaderLength}-byte limit (not a safetensors file, or corrupted)");
+        var maxHeader = IO.InputLimits.Current.MaxSafeTensorsHeaderBytes;
+        if (declared > (ulong)maxHeader)
+            throw new SafeTensorsFormatException(path, $"header length {declared} is larger than the {IO.InputLimits.Describe(maxHeader, nameof(IO.InputLimits.MaxSafeTensorsHeaderBytes))} limit (not a safetensors file, or corrupted)");
         if ((long)declared > fileLength - 8)
             throw new SafeTensorsFormatException(path, $"header length {declared} runs past the end of the file ({fileLength} bytes; truncated download?)");
         headerLength = (long)declared;
@@ -67,23 +66,33 @@ public sealed class SafeTensorsHeader
         }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new SafeTensorsFormatException(path, "the header is not a JSON object");
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<SafeTensorsEntry>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in doc.RootElement.EnumerateObject())
+            try { return FromJson(path, doc, dataLength); }
+            catch (InvalidOperationException e)
             {
-                if (!seen.Add(property.Name))
-                    throw new SafeTensorsFormatException(path, $"the name '{property.Name}' appears twice in the header");
-                if (property.Name == MetadataKey)
-                    ReadMetadata(path, property.Value, metadata);
-                else
-                    entries.Add(ReadEntry(path, property.Name, property.Value, dataLength));
+                // JsonDocument decodes a string only when it is read: a lone UTF-16 surrogate escape (\ud800) fails there.
+                throw new SafeTensorsFormatException(path, $"the header holds a string JSON cannot decode ({e.Message})");
             }
-            CheckCoverage(path, entries, dataLength);
-            return new SafeTensorsHeader(metadata, entries);
         }
+    }
+
+    static SafeTensorsHeader FromJson(string path, JsonDocument doc, long dataLength)
+    {
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new SafeTensorsFormatException(path, "the header is not a JSON object");
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<SafeTensorsEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in doc.RootElement.EnumerateObject())
+        {
+            if (!seen.Add(property.Name))
+                throw new SafeTensorsFormatException(path, $"the name '{property.Name}' appears twice in the header");
+            if (property.Name == MetadataKey)
+                ReadMetadata(path, property.Value, metadata);
+            else
+                entries.Add(ReadEntry(path, property.Name, property.Value, dataLength));
+        }
+        CheckCoverage(path, entries, dataLength);
+        return new SafeTensorsHeader(metadata, entries);
     }
 
     static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)

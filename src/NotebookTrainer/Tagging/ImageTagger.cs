@@ -108,7 +108,7 @@ public static class ImageTagger
                 var image = paths[k];
                 var captionPath = ImageFiles.CaptionPathFor(image, options.CaptionExtension);
                 var selected = CaptionFormatter.Select(scores.AsSpan(k * model.Tags.Count, model.Tags.Count), model.Tags, options);
-                var existing = options.Append && File.Exists(captionPath) ? CaptionText.Parse(File.ReadAllText(captionPath)) : null;
+                var existing = options.Append && File.Exists(captionPath) ? CaptionText.Parse(CaptionText.ReadFile(captionPath)) : null;
                 var caption = CaptionFormatter.Format(selected, options, existing);
                 if (options.WriteCaptions)
                     IO.AtomicFile.WriteAllText(captionPath, string.Join(options.Separator, caption) + "\n");

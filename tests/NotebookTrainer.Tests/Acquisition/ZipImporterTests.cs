@@ -68,7 +68,7 @@ public sealed class ZipImporterTests : IDisposable
     public void StopsAZipBombByBytesWritten()
     {
         var zip = MakeZip(z => Add(z, "big.png", new byte[5_000_000]));
-        var e = Assert.Throws<InvalidDataException>(() => ZipImporter.Extract(zip, Path.Combine(dir, "out"), new ZipImportLimits { MaxTotalBytes = 1_000_000 }));
+        var e = Assert.Throws<InvalidDataException>(() => ZipImporter.Extract(zip, Path.Combine(dir, "out"), NotebookTrainer.IO.InputLimits.Current with { MaxZipTotalBytes = 1_000_000, MaxZipCompressionRatio = 100_000 }));
         Assert.Contains("zip bomb", e.Message);
         Assert.Empty(Directory.GetFiles(Path.Combine(dir, "out"), "*", SearchOption.AllDirectories));
     }

@@ -50,9 +50,9 @@ public class TagJournalTests
         }
         var journal = Path.Combine(f.Path, TagJournal.RelativePath);
         var bytes = File.ReadAllBytes(journal);
-        bytes[20] ^= 0x20;
+        bytes[Array.IndexOf(bytes, (byte)'\n') + 20] ^= 0x20;   // line 2 (a damaged first line makes the journal foreign)
         File.WriteAllBytes(journal, bytes);
         var e = Assert.Throws<InvalidDataException>(() => CurationSession.Open(f.Path));
-        Assert.Contains("tag-journal.log:1", e.Message);
+        Assert.Contains("tag-journal.log:2", e.Message);
     }
 }

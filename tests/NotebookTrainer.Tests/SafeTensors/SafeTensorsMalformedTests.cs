@@ -39,7 +39,7 @@ public class SafeTensorsMalformedTests
 
     [Fact]
     public void Absurd_header_length() =>
-        Rejects(Build("{}", 0, declaredLength: ulong.MaxValue - 3), "larger than the 100000000-byte limit");
+        Rejects(Build("{}", 0, declaredLength: ulong.MaxValue - 3), "larger than the 16 MiB (NTRAIN_MAX_SAFE_TENSORS_HEADER_BYTES) limit");
 
     [Fact]
     public void Header_that_is_not_json() =>

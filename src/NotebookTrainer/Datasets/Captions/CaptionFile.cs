@@ -20,7 +20,7 @@ public static class CaptionFile
     public static string? Read(string imagePath, SubsetOptions subset, ICollection<DatasetProblem> problems)
     {
         var path = PathFor(imagePath, subset.CaptionExtension);
-        if (!File.Exists(path))
+        if (IO.UntrustedFile.KindOf(path) == IO.FileKind.Missing)
         {
             if (!string.IsNullOrEmpty(subset.ClassTokens)) return subset.ClassTokens;
             problems.Add(DatasetProblem.Warning(imagePath, $"no caption file ({Path.GetFileName(path)}) and no class_tokens: trains with an empty caption. Add the caption file or set class_tokens."));
@@ -42,10 +42,24 @@ public static class CaptionFile
         return caption;
     }
 
-    /// <summary>UTF-8 with a leading BOM stripped (warning); invalid UTF-8 is an error naming the offset.</summary>
+    /// <summary>
+    /// UTF-8 with a leading BOM stripped (warning); invalid UTF-8 is an error naming the offset, and so is a caption
+    /// that is not a regular file (a FIFO, a device, a folder) or is larger than <see cref="IO.InputLimits.MaxCaptionBytes"/>.
+    /// </summary>
     public static string? Decode(string path, ICollection<DatasetProblem> problems)
     {
-        var bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try { bytes = IO.UntrustedFile.ReadAllBytes(path, IO.InputLimits.Current.MaxCaptionBytes, nameof(IO.InputLimits.MaxCaptionBytes)); }
+        catch (IO.UntrustedFileException e)
+        {
+            problems.Add(DatasetProblem.Error(path, e.Reason));
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add(DatasetProblem.Error(path, $"cannot read the caption file: {e.Message}"));
+            return null;
+        }
         var start = 0;
         if (bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {

@@ -40,9 +40,17 @@ public sealed class DatasetConfigException(IReadOnlyList<DatasetProblem> problem
 /// <summary>Turns TOML (via Tomlyn's syntax tree, which keeps positions) or JSON text into a <see cref="ConfigTable"/>.</summary>
 public static class ConfigTree
 {
+    /// <summary>
+    /// Parses TOML into a table. Tomlyn's own key validation reports false "already defined" errors on files with many
+    /// keys (hash collisions), so duplicates are found here instead: a key defined twice in one table, or a [table]
+    /// header given twice, is an error naming both lines. Nesting deeper than <see cref="IO.InputLimits.MaxConfigDepth"/>
+    /// is refused.
+    /// </summary>
     public static ConfigTable ParseToml(string text, string file)
     {
-        var document = SyntaxParser.Parse(text, file, validate: true);
+        DocumentSyntax document;
+        try { document = SyntaxParser.Parse(text, file, validate: false); }
+        catch (Tomlyn.TomlException e) { throw Fail(file, 1, $"TOML: {IO.Printable.Escape(e.Message)}"); }
         if (document.HasErrors)
         {
             var lines = text.Split('\n');
@@ -52,34 +60,120 @@ public static class ConfigTree
                 .DistinctBy(p => p.Line) // one message per line: a Windows path yields one per backslash
                 .ToList());
         }
-        var root = new ConfigTable(1, []);
-        foreach (var kv in document.KeyValues) AddKeyValue(root, kv, file);
-        foreach (var table in document.Tables)
-        {
-            var path = KeyParts(table.Name!);
-            var line = LineOf(table);
-            var parent = Navigate(root, path[..^1], line, file);
-            var last = path[^1];
-            ConfigTable target;
-            if (table is TableArraySyntax)
-            {
-                var entry = parent.Find(last);
-                if (entry == null) { entry = new ConfigEntry(last, line, new ConfigArray(line, [])); parent.Entries.Add(entry); }
-                if (entry.Value is not ConfigArray array) throw Fail(file, line, $"[[{string.Join('.', path)}]] redefines a key that is not an array of tables.");
-                target = new ConfigTable(line, []);
-                array.Items.Add(target);
-            }
-            else target = Navigate(root, path, line, file);
-            foreach (var item in table.Items) AddKeyValue(target, item, file);
-        }
-        return root;
+        return new TomlTree(file).Build(document);
     }
+
+    sealed class TomlTree(string file)
+    {
+        readonly Dictionary<ConfigTable, Dictionary<string, ConfigEntry>> keys = new(ReferenceEqualityComparer.Instance);
+        readonly Dictionary<string, int> headers = new(StringComparer.Ordinal);
+        readonly int maxDepth = IO.InputLimits.Current.MaxConfigDepth;
+
+        public ConfigTable Build(DocumentSyntax document)
+        {
+            var root = new ConfigTable(1, []);
+            foreach (var kv in document.KeyValues) AddKeyValue(root, kv, 0);
+            foreach (var table in document.Tables)
+            {
+                var path = KeyParts(table.Name!);
+                var line = LineOf(table);
+                var name = string.Join('.', path);
+                if (path.Length > maxDepth) throw Fail(file, line, $"[{Shown(name)}] is nested deeper than {maxDepth} tables ({IO.InputLimits.VariableFor(nameof(IO.InputLimits.MaxConfigDepth))}).");
+                var parent = Navigate(root, path[..^1], line);
+                var last = path[^1];
+                ConfigTable target;
+                if (table is TableArraySyntax)
+                {
+                    var entry = Find(parent, last);
+                    if (entry == null) entry = Add(parent, new ConfigEntry(last, line, new ConfigArray(line, [])));
+                    if (entry.Value is not ConfigArray array) throw Fail(file, line, $"[[{Shown(name)}]] redefines a key that is not an array of tables.");
+                    target = new ConfigTable(line, []);
+                    array.Items.Add(target);
+                }
+                else
+                {
+                    if (headers.TryGetValue(name, out var first)) throw Fail(file, line, $"table [{Shown(name)}] is already defined on line {first}; merge the two into one.");
+                    headers[name] = line;
+                    target = Navigate(root, path, line);
+                }
+                foreach (var item in table.Items) AddKeyValue(target, item, path.Length);
+            }
+            return root;
+        }
+
+        ConfigEntry? Find(ConfigTable table, string key) =>
+            keys.TryGetValue(table, out var index) && index.TryGetValue(key, out var entry) ? entry : null;
+
+        ConfigEntry Add(ConfigTable table, ConfigEntry entry)
+        {
+            if (!keys.TryGetValue(table, out var index)) keys[table] = index = new Dictionary<string, ConfigEntry>(StringComparer.Ordinal);
+            if (!index.TryAdd(entry.Key, entry))
+                throw Fail(file, entry.Line, $"the key '{Shown(entry.Key)}' is already defined on line {index[entry.Key].Line}; keep one of them.");
+            table.Entries.Add(entry);
+            return entry;
+        }
+
+        /// <summary>Walks (creating) nested tables; an array of tables continues in its last element, as TOML defines.</summary>
+        ConfigTable Navigate(ConfigTable from, IEnumerable<string> path, int line)
+        {
+            var current = from;
+            foreach (var part in path)
+            {
+                var entry = Find(current, part);
+                if (entry == null)
+                {
+                    var created = new ConfigTable(line, []);
+                    Add(current, new ConfigEntry(part, line, created));
+                    current = created;
+                }
+                else current = entry.Value switch
+                {
+                    ConfigTable t => t,
+                    ConfigArray { Items: [.., ConfigTable last] } => last,
+                    _ => throw Fail(file, line, $"'{Shown(part)}' is already a value (line {entry.Line}), it cannot also be a table."),
+                };
+            }
+            return current;
+        }
+
+        void AddKeyValue(ConfigTable table, KeyValueSyntax kv, int depth)
+        {
+            var parts = KeyParts(kv.Key!);
+            var line = LineOf(kv);
+            if (depth + parts.Length > maxDepth) throw Fail(file, line, $"'{Shown(string.Join('.', parts))}' is nested deeper than {maxDepth} tables.");
+            var target = Navigate(table, parts[..^1], line);
+            Add(target, new ConfigEntry(parts[^1], line, Convert(kv.Value!, depth + parts.Length)));
+        }
+
+        ConfigNode Convert(ValueSyntax value, int depth)
+        {
+            var line = LineOf(value);
+            if (depth > maxDepth) throw Fail(file, line, $"values nested deeper than {maxDepth} arrays or tables ({IO.InputLimits.VariableFor(nameof(IO.InputLimits.MaxConfigDepth))}).");
+            switch (value)
+            {
+                case StringValueSyntax s: return new ConfigScalar(line, s.Value!);
+                case IntegerValueSyntax i: return new ConfigScalar(line, i.Value);
+                case FloatValueSyntax f: return new ConfigScalar(line, f.Value);
+                case BooleanValueSyntax b: return new ConfigScalar(line, b.Value);
+                case DateTimeValueSyntax d: return new ConfigScalar(line, d.Token!.Text!);
+                case ArraySyntax a:
+                    return new ConfigArray(line, a.Items.Select(item => Convert(item.Value!, depth + 1)).ToList());
+                case InlineTableSyntax t:
+                    var table = new ConfigTable(line, []);
+                    foreach (var item in t.Items) AddKeyValue(table, item.KeyValue!, depth + 1);
+                    return table;
+                default: throw Fail(file, line, $"unsupported TOML value '{Shown(value.ToString() ?? "")}'.");
+            }
+        }
+    }
+
+    static string Shown(string text) => IO.Printable.Escape(text);
 
     static DatasetProblem TomlSyntaxProblem(string file, DiagnosticMessage d, string[] lines)
     {
         var line = d.Span.Start.Line + 1;
         var source = line - 1 < lines.Length ? lines[line - 1] : "";
-        var message = $"TOML syntax: {d.Message}";
+        var message = $"TOML syntax: {IO.Printable.Escape(d.Message)}";
         if (d.Message.Contains("escape", StringComparison.OrdinalIgnoreCase) && source.Contains('\\'))
             message += ". A Windows path in double quotes reads '\\' as an escape: write it in single quotes " +
                        "(image_dir = 'C:\\data\\images', a TOML literal string), or use forward slashes or doubled backslashes.";
@@ -105,57 +199,6 @@ public static class ConfigTree
         _ => key.ToString()!,
     };
 
-    /// <summary>Walks (creating) nested tables; an array of tables continues in its last element, as TOML defines.</summary>
-    static ConfigTable Navigate(ConfigTable from, IEnumerable<string> path, int line, string file)
-    {
-        var current = from;
-        foreach (var part in path)
-        {
-            var entry = current.Find(part);
-            if (entry == null)
-            {
-                var created = new ConfigTable(line, []);
-                current.Entries.Add(new ConfigEntry(part, line, created));
-                current = created;
-            }
-            else current = entry.Value switch
-            {
-                ConfigTable t => t,
-                ConfigArray { Items: [.., ConfigTable last] } => last,
-                _ => throw Fail(file, line, $"'{part}' is already a value (line {entry.Line}), it cannot also be a table."),
-            };
-        }
-        return current;
-    }
-
-    static void AddKeyValue(ConfigTable table, KeyValueSyntax kv, string file)
-    {
-        var parts = KeyParts(kv.Key!);
-        var line = LineOf(kv);
-        var target = Navigate(table, parts[..^1], line, file);
-        target.Entries.Add(new ConfigEntry(parts[^1], line, Convert(kv.Value!, file)));
-    }
-
-    static ConfigNode Convert(ValueSyntax value, string file)
-    {
-        var line = LineOf(value);
-        switch (value)
-        {
-            case StringValueSyntax s: return new ConfigScalar(line, s.Value!);
-            case IntegerValueSyntax i: return new ConfigScalar(line, i.Value);
-            case FloatValueSyntax f: return new ConfigScalar(line, f.Value);
-            case BooleanValueSyntax b: return new ConfigScalar(line, b.Value);
-            case DateTimeValueSyntax d: return new ConfigScalar(line, d.Token!.Text!);
-            case ArraySyntax a:
-                return new ConfigArray(line, a.Items.Select(item => Convert(item.Value!, file)).ToList());
-            case InlineTableSyntax t:
-                var table = new ConfigTable(line, []);
-                foreach (var item in t.Items) AddKeyValue(table, item.KeyValue!, file);
-                return table;
-            default: throw Fail(file, line, $"unsupported TOML value '{value}'.");
-        }
-    }
-
     public static ConfigTable ParseJson(string text, string file)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
@@ -176,7 +219,12 @@ public static class ConfigTree
         }
         catch (JsonException e)
         {
-            throw Fail(file, (int)(e.LineNumber ?? 0) + 1, $"JSON syntax: {e.Message}");
+            throw Fail(file, (int)(e.LineNumber ?? 0) + 1, $"JSON syntax: {IO.Printable.Escape(e.Message)}");
+        }
+        catch (InvalidOperationException e)
+        {
+            // A string is decoded only when read: a lone UTF-16 surrogate escape (\ud800) fails there.
+            throw Fail(file, 1, $"JSON: a string cannot be decoded ({e.Message}).");
         }
     }
 

@@ -10,9 +10,12 @@ static class DatasetConfigLoader
 {
     public static DatasetConfig Load(string path, DatasetArguments? arguments)
     {
-        if (!File.Exists(path))
+        if (IO.UntrustedFile.KindOf(path) == IO.FileKind.Missing)
             throw new DatasetConfigException([DatasetProblem.Error(path, "dataset config file not found; check the path.")]);
-        return Parse(File.ReadAllText(path), path, arguments);
+        string text;
+        try { text = IO.UntrustedFile.ReadAllText(path, IO.InputLimits.Current.MaxConfigBytes, nameof(IO.InputLimits.MaxConfigBytes)); }
+        catch (IO.UntrustedFileException e) { throw new DatasetConfigException([DatasetProblem.Error(path, e.Reason)]); }
+        return Parse(text, path, arguments);
     }
 
     public static DatasetConfig Parse(string text, string file, DatasetArguments? arguments)
@@ -107,6 +110,7 @@ static class DatasetConfigLoader
                 (ConfigValueKind.Int or ConfigValueKind.Number, ConfigScalar { Value: string s }) when double.TryParse(s, CultureInfo.InvariantCulture, out _) => $" Remove the quotes: {entry.Key} = {s}.",
                 (ConfigValueKind.Bool, ConfigScalar { Value: string s }) when s.ToLowerInvariant() is "true" or "false" => $" Remove the quotes: {entry.Key} = {s.ToLowerInvariant()}.",
                 (ConfigValueKind.Int, ConfigScalar { Value: double f }) => $" Use a whole number: {entry.Key} = {Math.Round(f)}.",
+                (ConfigValueKind.Int or ConfigValueKind.Resolution, ConfigScalar { Value: long }) => " It is out of range: use a value between -2147483648 and 2147483647.",
                 _ => "",
             };
             Error(entry, path, $"expected {ConfigSchema.Describe(key.Kind)} for '{entry.Key}', got {got}.{fix}");
@@ -137,13 +141,13 @@ static class DatasetConfigLoader
         static bool IsValid(ConfigEntry entry, ConfigKey key) => (key.Kind, entry.Value) switch
         {
             (ConfigValueKind.Bool, ConfigScalar { Value: bool }) => true,
-            (ConfigValueKind.Int, ConfigScalar { Value: long }) => true,
+            (ConfigValueKind.Int, ConfigScalar { Value: long v }) => v is >= int.MinValue and <= int.MaxValue,
             (ConfigValueKind.Number, ConfigScalar { Value: long or double }) => true,
             (ConfigValueKind.String, ConfigScalar { Value: string }) => true,
             (ConfigValueKind.Table, ConfigTable) => true,
             (ConfigValueKind.NumberPair, ConfigArray { Items: [ConfigScalar { Value: long or double }, ConfigScalar { Value: long or double }] }) => true,
-            (ConfigValueKind.Resolution, ConfigScalar { Value: long }) => true,
-            (ConfigValueKind.Resolution, ConfigArray { Items: [ConfigScalar { Value: long }, ConfigScalar { Value: long }] }) => true,
+            (ConfigValueKind.Resolution, ConfigScalar { Value: long v }) => v is >= int.MinValue and <= int.MaxValue,
+            (ConfigValueKind.Resolution, ConfigArray { Items: [ConfigScalar { Value: long w }, ConfigScalar { Value: long h }] }) => w is >= int.MinValue and <= int.MaxValue && h is >= int.MinValue and <= int.MaxValue,
             _ => false,
         };
 
@@ -244,6 +248,11 @@ static class DatasetConfigLoader
             {
                 var subset = ResolveSubset(subsetTables[s], $"{path}.subsets[{s}]", [subsetTables[s], dataset, general, args], isFineTune);
                 if (subset == null) continue;
+                if (subset.NumRepeats > IO.InputLimits.Current.MaxSamplesPerEpoch)
+                {
+                    Error(Lookup("num_repeats", subsetTables[s], dataset, general)?.Entry, $"{subset.KeyPath}.num_repeats", $"num_repeats {subset.NumRepeats} would put more than {IO.InputLimits.Current.MaxSamplesPerEpoch:N0} samples in an epoch ({IO.InputLimits.VariableFor(nameof(IO.InputLimits.MaxSamplesPerEpoch))}); use a few repeats and more epochs.");
+                    continue;
+                }
                 if (subset.NumRepeats < 1)
                 {
                     Warn(Lookup("num_repeats", subsetTables[s], dataset, general)?.Entry, $"{subset.KeyPath}.num_repeats", $"num_repeats {subset.NumRepeats} is less than 1, so this subset is skipped (kohya ignores it); set num_repeats = 1 or more to train on it.");
@@ -358,6 +367,11 @@ static class DatasetConfigLoader
         /// </summary>
         string ResolvePath(string path)
         {
+            if (path.Contains('\0'))
+            {
+                errors.Add(DatasetProblem.Error(file, $"the path '{IO.Printable.Escape(path)}' holds a NUL character, which no file name can; fix the path."));
+                return path.Replace('\0', '\uFFFD');
+            }
             if (Path.IsPathRooted(path) || LooksLikeWindowsAbsolute(path)) return path;
             var nextToConfig = Path.GetFullPath(Path.Combine(baseDir, path));
             return Directory.Exists(nextToConfig) || File.Exists(nextToConfig) ? nextToConfig : Path.GetFullPath(path);
