@@ -54,7 +54,7 @@ static class LoraTrainingSteps
         ProcessMemory.ResetPeak();
         var dataset = TrainingDataset.Build(config);
         using var models = TrainingModelLoader.Load(config, TorchSharp.torch.CPU);
-        using var trainer = new LoraTrainer(config, dataset, models, TorchSharp.torch.CPU);
+        using var trainer = new Trainer(config, dataset, models, TorchSharp.torch.CPU);
         var clock = new Stopwatch();
         const int warmup = 3;
         trainer.Train(new TrainingProgressSink(p => { if (p.Step == warmup) clock.Start(); }));
