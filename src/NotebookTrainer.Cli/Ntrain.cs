@@ -43,6 +43,11 @@ public static class Ntrain
           curate <dir> [--tags-csv FILE]           interactive tag pruning page on 127.0.0.1 until Ctrl-C
           train --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
                                                    train a LoRA/LoCon/LoHa (kohya keys); Ctrl-C saves a resumable state
+          finetune --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   train the U-Net's own weights (kohya fine_tune.py keys); writes a full checkpoint
+          pretrain --out DIR [--seed N] [--install DIR] [--smoke]
+                                                   train the embedded tiny model from scratch on the generated world (VAE,
+                                                   U-Net, judge tagger, evaluation; resumable); --install copies the result
           lora inspect <file.safetensors> [--json] [--top-tags N]
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
           lora diff <a.safetensors> <b.safetensors> [--json]
@@ -96,7 +101,9 @@ public static class Ntrain
                 case "dataset": return Commands.DatasetCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
-                case "train": return Commands.TrainCommands.Run(rest);
+                case "train": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.Network);
+                case "finetune": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.FineTune);
+                case "pretrain": return Commands.PretrainCommands.Run(rest);
                 case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");

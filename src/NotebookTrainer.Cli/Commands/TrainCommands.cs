@@ -3,11 +3,12 @@ using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain train</c>: argument parsing and printing; the work is in NotebookTrainer.Training.</summary>
+/// <summary><c>ntrain train</c> (train_network.py) and <c>ntrain finetune</c> (fine_tune.py): argument parsing and printing; the work is in NotebookTrainer.Training.</summary>
 public static class TrainCommands
 {
-    public static int Run(string[] args)
+    public static int Run(string[] args, TrainingMethod method)
     {
+        var command = method == TrainingMethod.FineTune ? "finetune" : "train";
         var a = new CliArgs(args, ["config", "dataset-config", "resume"], []);
         try
         {
@@ -17,8 +18,8 @@ public static class TrainCommands
             var progress = new ConsoleProgress();
             var dataset = TrainingDataset.Build(config, progress: progress, cancellationToken: Ntrain.Cancellation);
             foreach (var p in dataset.Problems) Console.Error.WriteLine($"dataset: {p}");
-            using var models = TrainingModelLoader.Load(config, progress: progress, cancellationToken: Ntrain.Cancellation);
-            using var trainer = new Trainer(config, dataset, models, log: Console.WriteLine);
+            using var models = TrainingModelLoader.Load(config, progress: progress, cancellationToken: Ntrain.Cancellation, method: method);
+            using var trainer = new Trainer(config, dataset, models, log: Console.WriteLine, method: method);
             var lastLine = DateTime.MinValue;
             var result = trainer.Train(new TrainingProgressSink(p =>
             {
@@ -30,10 +31,10 @@ public static class TrainCommands
             }), Ntrain.Cancellation, resume);
             if (result.Cancelled)
             {
-                Console.WriteLine($"stopped at step {result.Steps}; continue with: ntrain train --config {a.Required("config")} --resume \"{result.StatePath}\"");
+                Console.WriteLine($"stopped at step {result.Steps}; continue with: ntrain {command} --config {a.Required("config")} --resume \"{result.StatePath}\"");
                 return 130;
             }
-            Console.WriteLine($"done: {result.Steps} steps; LoRA {result.OutputPath}" + (result.StatePath is null ? "" : $"; state {result.StatePath}"));
+            Console.WriteLine($"done: {result.Steps} steps; {trainer.Target.OutputKind} {result.OutputPath}" + (result.StatePath is null ? "" : $"; state {result.StatePath}"));
             return 0;
         }
         catch (Exception e) when (e is TrainingConfigException or TrainingException or DatasetConfigException)

@@ -57,12 +57,17 @@ public static class CheckpointLoader
         }
     }
 
-    /// <summary>Opens the checkpoint and checks names and shapes without loading weights. Dispose the result.</summary>
+    /// <summary>
+    /// Opens the checkpoint and checks names and shapes without loading weights. Dispose the result. Without
+    /// <paramref name="configDir"/>, a <c>config/</c> folder beside a single file (the tiny models' layout, and what
+    /// fine-tuning writes) describes it; else the public SD 1.5 / 2.1 configs do.
+    /// </summary>
     public static CheckpointAnalysis Analyze(string path, string? configDir = null)
     {
         if (Directory.Exists(path)) return AnalyzeDiffusers(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"{path}: no such checkpoint file or diffusers folder.", path);
+        configDir ??= ConfigsBeside(path);
         var extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
         var isPickle = PickleExtensions.Contains(extension) || PickleCheckpoint.LooksLikePickle(path);
         ITensorSource source = isPickle ? PickleCheckpoint.Open(path) : SafeTensorsSource.Open(path);
@@ -75,6 +80,12 @@ public static class CheckpointLoader
             source.Dispose();
             throw;
         }
+    }
+
+    static string? ConfigsBeside(string path)
+    {
+        var candidate = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, "config");
+        return DiffusersConfigs.ComponentFolders.All(c => File.Exists(System.IO.Path.Combine(candidate, c, "config.json"))) ? candidate : null;
     }
 
     static CheckpointAnalysis AnalyzeSingleFile(string path, CheckpointFormat format, ITensorSource source, string? configDir)

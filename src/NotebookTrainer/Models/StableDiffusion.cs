@@ -12,14 +12,13 @@ public static class StableDiffusion
     /// Loads a single-file checkpoint (LDM layout) or a diffusers folder into frozen modules.
     /// <paramref name="configDir"/> is a diffusers-style folder with unet/, vae/, text_encoder/ (and
     /// scheduler/) config files; when null and a <c>config/</c> folder sits next to the file (the tiny model's
-    /// layout), that one is used, else the public SD 1.5 / 2.1 defaults. Tensors are converted to
+    /// layout), that one is used, else the public SD 1.5 / 2.1 defaults (<see cref="CheckpointLoader.Analyze"/>). Tensors are converted to
     /// <paramref name="dtype"/> one at a time as they leave the mapped file and become the module parameters
     /// without another copy, so peak memory is about the model size in that dtype.
     /// </summary>
     public static StableDiffusionModel Load(string path, string? configDir = null, ScalarType? dtype = null, Device? device = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
     {
-        configDir ??= SiblingConfigDir(path);
         using var weights = CheckpointLoader.Load(path, configDir, dtype, progress, cancellationToken);
         var configs = weights.Configs;
         var unet = UNet2DConditionConfig.FromJson(configs.Unet.ToJsonString(), configs.ComponentSource("unet"));
@@ -30,12 +29,5 @@ public static class StableDiffusion
             : NoiseSchedulerConfig.Epsilon;
         return StableDiffusionModel.FromWeights(path, unet, weights.Unet, vae, weights.Vae, text, weights.TextEncoder,
             scheduler, weights.TokenizerDir, dtype, device);
-    }
-
-    static string? SiblingConfigDir(string path)
-    {
-        if (!File.Exists(path)) return null;
-        var candidate = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, TinyStableDiffusion.ConfigFolder);
-        return DiffusersConfigs.ComponentFolders.All(c => File.Exists(Path.Combine(candidate, c, "config.json"))) ? candidate : null;
     }
 }

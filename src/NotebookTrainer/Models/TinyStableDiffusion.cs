@@ -13,14 +13,17 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Models;
 
+/// <summary>The three configs of a tiny model.</summary>
+public sealed record TinyModelConfigs(UNet2DConditionConfig Unet, AutoencoderKLConfig Vae, CLIPTextConfig Text);
+
 /// <summary>
-/// The embedded default base model: the real SD 1.x architecture at toy widths (U-Net 32/64 channels,
-/// one layer per block, 2 heads, cross-attention 64; VAE 32/64 channels, so it downsamples by 2 —
-/// the VAE downsamples by 2^(blocks − 1); CLIP 2 layers of width 64, 1024-token embedding table), written as
-/// a real single-file LDM-layout <c>.safetensors</c> that loads through <see cref="StableDiffusion.Load"/>
-/// exactly like an SD 1.5 file, with a CLIP-format BPE tokenizer trained on the sample dataset's words in
-/// <c>tokenizer/</c> next to it. Weights are randomly initialised, deterministically from the seed; the VAE
-/// does not autoencode yet.
+/// A randomly initialised Stable Diffusion 1.x model at toy widths, deterministically from the seed: the real
+/// architecture written as a real single-file LDM-layout <c>.safetensors</c> that loads through
+/// <see cref="StableDiffusion.Load"/> exactly like an SD 1.5 file, with the diffusers configs in <c>config/</c> and a
+/// CLIP-format BPE tokenizer trained on the generated world's words in <c>tokenizer/</c> next to it.
+/// <see cref="Test"/> (U-Net 32/64 channels, one layer per block, 2 heads, cross-attention 64; VAE 32/64 channels, so it
+/// downsamples by 2; CLIP 2 layers of width 64, 1024-token embedding table) keeps tests fast;
+/// <c>ntrain pretrain</c> starts from <see cref="World.WorldModel.Configs"/> and trains it into the embedded default.
 /// </summary>
 public static class TinyStableDiffusion
 {
@@ -37,30 +40,33 @@ public static class TinyStableDiffusion
         NumAttentionHeads = 2,
     };
 
+    public static TinyModelConfigs Test { get; } = new(UNet2DConditionConfig.Tiny, AutoencoderKLConfig.Tiny, TextConfig);
+
     /// <summary>
     /// Writes <c>DIR/tiny-sd.safetensors</c>, the diffusers configs in <c>DIR/config/</c> and the tokenizer in
     /// <c>DIR/tokenizer/</c>; returns the model file path.
     /// </summary>
-    public static string Write(string dir, int seed = 1234)
+    public static string Write(string dir, int seed = 1234, TinyModelConfigs? configs = null)
     {
+        var (unetConfig, vaeConfig, textConfig) = configs ?? Test;
         Directory.CreateDirectory(dir);
         var tokenizer = ClipTokenizer.BuildTiny(World.WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag), merges: 1000, Path.Combine(dir, TokenizerFolder));
-        if (tokenizer.VocabSize > TextConfig.VocabSize)
-            throw new InvalidOperationException($"the tiny tokenizer has {tokenizer.VocabSize} tokens, more than the tiny text encoder's {TextConfig.VocabSize} embeddings.");
+        if (tokenizer.VocabSize > textConfig.VocabSize)
+            throw new InvalidOperationException($"the tiny tokenizer has {tokenizer.VocabSize} tokens, more than the tiny text encoder's {textConfig.VocabSize} embeddings.");
         var configDir = Path.Combine(dir, ConfigFolder);
-        AtomicFile.WriteAllText(Path.Combine(configDir, "unet", "config.json"), UNet2DConditionConfig.Tiny.ToJson());
-        AtomicFile.WriteAllText(Path.Combine(configDir, "vae", "config.json"), AutoencoderKLConfig.Tiny.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(configDir, "unet", "config.json"), unetConfig.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(configDir, "vae", "config.json"), vaeConfig.ToJson());
         AtomicFile.WriteAllText(Path.Combine(configDir, "text_encoder", "config.json"),
-            (TextConfig with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId }).ToJson());
+            (textConfig with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId }).ToJson());
         AtomicFile.WriteAllText(Path.Combine(configDir, "scheduler", "scheduler_config.json"), NoiseSchedulerConfig.Epsilon.ToJson());
 
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)seed);
         var meta = device("meta");
         using var weights = new StableDiffusionWeights(ModelArchitecture.StableDiffusion1, DiffusersConfigs.Read(configDir));
-        Initialise(new UNet2DConditionModel(UNet2DConditionConfig.Tiny, device: meta), weights.Unet, generator);
-        Initialise(new AutoencoderKL(AutoencoderKLConfig.Tiny, device: meta), weights.Vae, generator);
-        Initialise(new CLIPTextModel(TextConfig, device: meta), weights.TextEncoder, generator);
+        Initialise(new UNet2DConditionModel(unetConfig, device: meta), weights.Unet, generator);
+        Initialise(new AutoencoderKL(vaeConfig, device: meta), weights.Vae, generator);
+        Initialise(new CLIPTextModel(textConfig, device: meta), weights.TextEncoder, generator);
         weights.Metadata["modelspec.title"] = "NotebookTrainer tiny SD";
         weights.Metadata["ntrain.tiny_seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var path = Path.Combine(dir, FileName);

@@ -22,6 +22,17 @@ public static class ImageTensors
         return bitmap;
     }
 
+    /// <summary>(3, H, W) in [−1, 1] from an RGBA bitmap (alpha ignored).</summary>
+    public static Tensor FromBitmap(SKBitmap bitmap)
+    {
+        using var rgba = bitmap.ColorType == SKColorType.Rgba8888 ? null : bitmap.Copy(SKColorType.Rgba8888);
+        var source = rgba ?? bitmap;
+        var bytes = source.GetPixelSpan().ToArray();
+        using var scope = NewDisposeScope();
+        var hwc = tensor(bytes, [source.Height, source.Width, 4], ScalarType.Byte).narrow(2, 0, 3);
+        return (hwc.permute(2, 0, 1).to(ScalarType.Float32) / 127.5f - 1).MoveToOuterDisposeScope();
+    }
+
     public static byte[] ToPng(SKBitmap bitmap)
     {
         using var image = SKImage.FromBitmap(bitmap);

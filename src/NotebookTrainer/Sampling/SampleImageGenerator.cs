@@ -87,6 +87,36 @@ public sealed class SampleImageGenerator(DiffusionPipeline pipeline)
         return image.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Several images in one batch, (N, 3, H, W) in [−1, 1]; the caller owns it. The prompts must share size, CFG scale
+    /// and negative prompt. Each image starts from its own seed's noise, so with a deterministic sampler (ddim, euler,
+    /// dpmsolver++, …) each equals, up to float rounding, what <see cref="Generate"/> makes from that prompt and seed;
+    /// a stochastic sampler draws its later noise for the whole batch from the first seed.
+    /// </summary>
+    public Tensor GenerateBatch(IReadOnlyList<(SamplePrompt Prompt, long Seed)> items, string samplerName, int steps, CancellationToken cancellation = default)
+    {
+        if (items.Count == 0) throw new ArgumentException("no prompts to sample", nameof(items));
+        var first = items[0].Prompt;
+        if (items.Any(i => i.Prompt.Width != first.Width || i.Prompt.Height != first.Height || i.Prompt.CfgScale != first.CfgScale || i.Prompt.NegativePrompt != first.NegativePrompt))
+            throw new ArgumentException("a batch's prompts must share width, height, CFG scale and negative prompt; sample the others in their own batch.", nameof(items));
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var sampler = SamplerCatalog.Create(samplerName, Pipeline.Schedule);
+        var device = Pipeline.Device ?? CPU;
+        var pairs = items.Select(i => Pipeline.Prompts.EmbedPair(i.Prompt.Prompt, i.Prompt.NegativePrompt)).ToList();
+        var windows = pairs.Max(p => p.Conditioning.shape[1]);
+        if (pairs.Any(p => p.Conditioning.shape[1] != windows))
+            throw new ArgumentException("a batch's prompts must tokenize to the same number of 75-token windows; sample long prompts in their own batch.", nameof(items));
+        var model = ClassifierFreeGuidance.Guide(Pipeline.Unet, cat(pairs.Select(p => p.Conditioning).ToList()).to(device),
+            cat(pairs.Select(p => p.Unconditioning).ToList()).to(device), first.CfgScale);
+        var latentShape = new long[] { 1, Pipeline.LatentChannels, first.Height / Pipeline.VaeScaleFactor, first.Width / Pipeline.VaeScaleFactor };
+        var generators = items.Select(i => new Generator(unchecked((ulong)i.Seed))).ToList();
+        var noise = cat(generators.Select(g => randn(latentShape, generator: g)).ToList()).to(device);
+        var latents = sampler.Sample(model, noise, steps, generators[0], cancellation: cancellation);
+        foreach (var g in generators) g.Dispose();
+        return Pipeline.DecodeLatents(latents / Pipeline.LatentScale).MoveToOuterDisposeScope();
+    }
+
     static LoraApplication ApplyLoras(IReadOnlyList<(LoraNetwork Network, float Weight)>? loras) => new(loras ?? []);
 
     /// <summary>Attaches each network at its weight and restores the previous state on dispose.</summary>

@@ -36,7 +36,12 @@ public static class TrainingState
     public static string FolderName(string outputName, int epoch) => $"{outputName}-{epoch:D6}-state";
 
     /// <param name="beforeCommit">Called with the finished temporary folder just before it is renamed (tests inject failures here).</param>
-    public static string Save(string path, TrainingTarget target, Optimizer optimizer, Generator generator, TrainingPosition position, Action<string>? beforeCommit = null)
+    public static string Save(string path, TrainingTarget target, Optimizer optimizer, Generator generator, TrainingPosition position, Action<string>? beforeCommit = null) =>
+        Save(path, target.StateFileName, target.StateDict(), optimizer, generator, position, beforeCommit);
+
+    /// <summary>Writes a state folder with <paramref name="weights"/> in <paramref name="weightsFile"/> (for loops that train a module directly).</summary>
+    public static string Save(string path, string weightsFile, IReadOnlyDictionary<string, Tensor> weights, Optimizer optimizer, Generator generator,
+        TrainingPosition position, Action<string>? beforeCommit = null)
     {
         var full = Path.GetFullPath(path);
         var parent = Path.GetDirectoryName(full)!;
@@ -47,7 +52,7 @@ public static class TrainingState
         {
             using (var scope = NewDisposeScope())
             {
-                SafeTensorsWriter.Write(Path.Combine(temp, target.StateFileName), target.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(ScalarType.Float32)));
+                SafeTensorsWriter.Write(Path.Combine(temp, weightsFile), weights.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(ScalarType.Float32)));
                 SafeTensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer.StateDict());
                 SafeTensorsWriter.Write(Path.Combine(temp, RandomFile), new Dictionary<string, Tensor>
                 {
@@ -84,11 +89,15 @@ public static class TrainingState
     }
 
     /// <summary>Restores the trained weights, optimizer state and RNG states; returns the position to continue from.</summary>
-    public static TrainingPosition Load(string path, TrainingTarget target, Optimizer optimizer, Generator generator)
+    public static TrainingPosition Load(string path, TrainingTarget target, Optimizer optimizer, Generator generator) =>
+        Load(path, target.StateFileName, target.LoadStateDict, optimizer, generator);
+
+    /// <summary>Restores a state folder written by the overload of <see cref="Save(string, string, IReadOnlyDictionary{string, Tensor}, Optimizer, Generator, TrainingPosition, Action{string}?)"/> that takes weights.</summary>
+    public static TrainingPosition Load(string path, string weightsFile, Action<IReadOnlyDictionary<string, Tensor>> loadWeights, Optimizer optimizer, Generator generator)
     {
         var position = ReadPosition(path);
         using var scope = NewDisposeScope();
-        target.LoadStateDict(ReadAll(Path.Combine(path, target.StateFileName)));
+        loadWeights(ReadAll(Path.Combine(path, weightsFile)));
         optimizer.LoadStateDict(ReadAll(Path.Combine(path, OptimizerFile)));
         var rng = ReadAll(Path.Combine(path, RandomFile));
         generator.set_state(rng["train_generator"]);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using NotebookTrainer.Checkpoints;
+using NotebookTrainer.IO;
+using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
@@ -12,7 +14,8 @@ namespace NotebookTrainer.Training;
 /// <summary>
 /// fine_tune.py's target: every U-Net weight trains (kept in fp32, or in bf16/fp16 with full_bf16/full_fp16); the text
 /// encoder and VAE stay frozen. Saves a full single-file checkpoint in the LDM layout of the base model's architecture
-/// (SD 2.x with v2), with modelspec.* metadata and the run's settings under ntrain.*.
+/// (SD 2.x with v2), with modelspec.* metadata and the run's settings under ntrain.*, and the diffusers configs
+/// (<c>config/</c>) and tokenizer beside it.
 /// </summary>
 public sealed class UnetTarget : TrainingTarget
 {
@@ -74,6 +77,12 @@ public sealed class UnetTarget : TrainingTarget
                 weights.Components[component][name] = tensor.detach().alias();
         var precision = LoraFile.ParsePrecision(c.Config.SavePrecision);
         CheckpointWriter.WriteSingleFile(weights, path, LoraFile.ToScalarType(precision), CheckpointMetadata(c, architecture));
+        // Beside the file, as the tiny models ship: the configs say what the weights are when they are not SD 1.5 / 2.1's.
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        configs.Write(Path.Combine(dir, TinyStableDiffusion.ConfigFolder));
+        if (c.Models.TokenizerDir is { } tokenizer && Path.GetFullPath(tokenizer) != Path.Combine(dir, TinyStableDiffusion.TokenizerFolder))
+            foreach (var file in Directory.GetFiles(tokenizer))
+                AtomicFile.WriteAllBytes(Path.Combine(dir, TinyStableDiffusion.TokenizerFolder, Path.GetFileName(file)), File.ReadAllBytes(file));
     }
 
     static Dictionary<string, string> CheckpointMetadata(SaveContext c, ModelArchitecture architecture)

@@ -1,0 +1,38 @@
+namespace NotebookTrainer.World;
+
+/// <summary>
+/// Sizes of a <see cref="WorldPretraining"/> run. The defaults are the run that made the embedded model (about 40
+/// minutes on 2 CPU cores); <see cref="Smoke"/> runs every phase in about a minute, for tests.
+/// </summary>
+public sealed record PretrainingOptions
+{
+    public required string OutputDir { get; init; }
+    public int Seed { get; init; } = 1234;
+
+    /// <summary>VAE training images; <see cref="VaeClutter"/> of them are unnamed clutter (random colours and outlines).</summary>
+    public int VaeImages { get; init; } = 6000;
+    public double VaeClutter { get; init; } = 0.5;
+    public int VaeSteps { get; init; } = 1400;
+    public int VaeBatchSize { get; init; } = 32;
+    public double VaeLearningRate { get; init; } = 3e-4;
+
+    /// <summary>U-Net training images: seen shapes and colours only.</summary>
+    public int UnetImages { get; init; } = 10000;
+    public int UnetSteps { get; init; } = 2400;
+    public int UnetBatchSize { get; init; } = 32;
+    public double UnetLearningRate { get; init; } = 5e-4;
+
+    /// <summary>Images per held-out test set (seen attributes; scenes with a heart or purple) for the VAE's PSNR.</summary>
+    public int TestImages { get; init; } = 256;
+
+    /// <summary>Seeds per prompt of the final attribute-accuracy grid (every colour × shape × background).</summary>
+    public int EvaluationSeeds { get; init; } = 8;
+
+    public static PretrainingOptions Smoke(string outputDir) => new()
+    {
+        OutputDir = outputDir,
+        VaeImages = 64, VaeSteps = 6, VaeBatchSize = 8,
+        UnetImages = 64, UnetSteps = 6, UnetBatchSize = 8,
+        TestImages = 8, EvaluationSeeds = 1,
+    };
+}

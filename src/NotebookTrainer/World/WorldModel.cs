@@ -1,0 +1,63 @@
+using NotebookTrainer.Models;
+using NotebookTrainer.Models.Configs;
+
+namespace NotebookTrainer.World;
+
+/// <summary>
+/// The embedded default base model: Stable Diffusion 1.x's architecture at toy widths, pretrained on the generated
+/// world by <c>ntrain pretrain</c> (see <c>PROVENANCE.md</c> beside it), and the judge tagger trained with it. The
+/// files are committed under <c>data-templates/embedded/tiny/</c> and travel with every build output; they load
+/// through the same <see cref="StableDiffusion.Load"/> path as a downloaded SD 1.5 file.
+/// </summary>
+public static class WorldModel
+{
+    public const string ModelFileName = TinyStableDiffusion.FileName;
+    public const string TaggerFolder = "tagger";
+
+    /// <summary>Image side the model was pretrained at (latents 16×16).</summary>
+    public const int Resolution = 64;
+
+    /// <summary>
+    /// U-Net 32/64/64 channels over three levels (cross-attention at 16×16 and 8×8), one layer per block; VAE 16/32/64
+    /// channels, downsampling by 4; the tiny CLIP text encoder, which stays at its seeded initialisation.
+    /// </summary>
+    public static TinyModelConfigs Configs { get; } = new(
+        new UNet2DConditionConfig
+        {
+            SampleSize = Resolution / 4,
+            DownBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+            UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+            BlockOutChannels = [32, 64, 64],
+            LayersPerBlock = 1,
+            NormNumGroups = 8,
+            CrossAttentionDim = TinyStableDiffusion.TextConfig.HiddenSize,
+            AttentionHeads = [1, 2, 2],
+        },
+        new AutoencoderKLConfig { BlockOutChannels = [16, 32, 64], LayersPerBlock = 1, NormNumGroups = 8, SampleSize = Resolution },
+        TinyStableDiffusion.TextConfig);
+
+    /// <summary>The committed model folder in this build's output (model, config/, tokenizer/, tagger/).</summary>
+    public static string Directory => Path.Combine(AppContext.BaseDirectory, "data-templates", "embedded", "tiny");
+
+    public static string TaggerDirectory => Path.Combine(Directory, TaggerFolder);
+
+    /// <summary>
+    /// Copies the model file with its config/ and tokenizer/ folders into <paramref name="dir"/> (skipping files that are
+    /// already identical) and returns the model path.
+    /// </summary>
+    public static string Install(string dir)
+    {
+        var source = Directory;
+        if (!File.Exists(Path.Combine(source, ModelFileName)))
+            throw new FileNotFoundException($"{Path.Combine(source, ModelFileName)} is missing from this build; rebuild the project (data-templates/embedded/tiny is copied into every output) or run 'ntrain pretrain'.");
+        foreach (var file in System.IO.Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.StartsWith(TaggerFolder + Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue;
+            var target = Path.Combine(dir, relative);
+            if (File.Exists(target) && new FileInfo(target).Length == new FileInfo(file).Length && File.ReadAllBytes(target).AsSpan().SequenceEqual(File.ReadAllBytes(file))) continue;
+            IO.AtomicFile.WriteAllBytes(target, File.ReadAllBytes(file));
+        }
+        return Path.Combine(Path.GetFullPath(dir), ModelFileName);
+    }
+}
