@@ -52,6 +52,22 @@ public class SampleImageGeneratorTests
     }
 
     [Fact]
+    public void A_batch_matches_one_image_at_a_time_with_a_deterministic_sampler()
+    {
+        using var tiny = new TinyPipeline();
+        var generator = new SampleImageGenerator(tiny.Pipeline);
+        var other = Prompt with { Prompt = "sks, blue square, black background" };
+        using var batch = generator.GenerateBatch([(Prompt, 7), (other, 9)], "ddim", 4);
+        using var first = generator.Generate(Prompt, 7, "ddim", 4);
+        using var second = generator.Generate(other, 9, "ddim", 4);
+        Assert.Equal(new long[] { 2, 3, Prompt.Height, Prompt.Width }, batch.shape);
+        Assert.True(batch[0].allclose(first[0], rtol: 1e-4, atol: 1e-4));
+        Assert.True(batch[1].allclose(second[0], rtol: 1e-4, atol: 1e-4));
+        Assert.False(batch[0].allclose(batch[1], rtol: 1e-2, atol: 1e-2));
+        Assert.Throws<ArgumentException>(() => generator.GenerateBatch([(Prompt, 1), (Prompt with { Width = Prompt.Width * 2 }, 2)], "ddim", 2));
+    }
+
+    [Fact]
     public void GridsComposeEpochByPromptAndWeightByEpoch()
     {
         using var tiny = new TinyPipeline();
