@@ -19,7 +19,9 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
-          model tiny --out DIR [--seed N]          write the embedded tiny SD model (single file + config/)
+          model tiny --out DIR [--random [--seed N]]
+                                                   copy out the embedded tiny SD model (single file + config/ + tokenizer/),
+                                                   or write one with random weights
           model verify <fixture-dir>               compare our modules with reference outputs (exit 1 on mismatch)
           model inspect <path> [--json] [--config DIR]
                                                    format, architecture, dtypes, parameters, missing keys and hashes of a

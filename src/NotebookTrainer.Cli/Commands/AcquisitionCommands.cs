@@ -27,7 +27,7 @@ public static class AcquisitionCommands
         var entry = catalog.Entries.FirstOrDefault(e => e.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
             ?? throw new CliException($"'{name}' is not in the model catalog and is not a link; use one of {string.Join(", ", catalog.Entries.Select(e => e.Name))}, or an https:// link.");
         if (entry.IsEmbedded)
-            throw new CliException($"'{name}' is generated, not downloaded: run 'ntrain model tiny --out DIR'.");
+            throw new CliException($"'{name}' ships with ntrain, it is not downloaded: run 'ntrain model tiny --out DIR' to copy it out.");
         var url = entry.Url!;
         var output = a.Option("out") ?? Path.Combine("models", Path.GetFileName(new Uri(url).AbsolutePath));
         return new DownloadRequest(url, output, entry.Sha256, entry.Size);

@@ -33,8 +33,8 @@ public static class ModelCommands
 
     static int Tiny(string[] args)
     {
-        var a = new CliArgs(args, ["out", "seed"], []);
-        var path = TinyStableDiffusion.Write(a.Required("out"), a.Int("seed", 1234));
+        var a = new CliArgs(args, ["out", "seed"], ["random"]);
+        var path = a.Flag("random") ? TinyStableDiffusion.Write(a.Required("out"), a.Int("seed", 1234)) : World.WorldModel.Install(a.Required("out"));
         Console.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1024.0 / 1024.0:F1} MiB) and {Path.Combine(Path.GetDirectoryName(path)!, TinyStableDiffusion.ConfigFolder)}/");
         return 0;
     }

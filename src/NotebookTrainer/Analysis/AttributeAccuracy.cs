@@ -68,10 +68,13 @@ public sealed class AttributeAccuracy : IHtmlRenderable
     public IReadOnlyList<JudgedSample> Samples { get; }
 
     /// <param name="imageDir">Where the samples are written as PNG (the judge reads files, as it reads a dataset).</param>
+    /// <param name="loras">Networks applied at their weights while sampling.</param>
     public static AttributeAccuracy Measure(SampleImageGenerator generator, WdTaggerModel judge, IReadOnlyList<AttributePrompt> prompts, string imageDir,
-        AccuracyOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
+        AccuracyOptions? options = null, IReadOnlyList<(Networks.LoraNetwork Network, float Weight)>? loras = null,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
     {
         options ??= new AccuracyOptions();
+        using var applied = SampleImageGenerator.ApplyLoras(loras);
         var work = prompts.SelectMany(p => Enumerable.Range(0, options.Seeds).Select(k => (Prompt: p, Seed: options.FirstSeed + k))).ToList();
         var tracker = new ProgressTracker($"judging {options.Label}".TrimEnd(), work.Count, progress);
         var paths = new List<string>(work.Count);

@@ -12,6 +12,14 @@ public sealed partial record TrainingRun(string Directory, string? LogPath, IRea
     /// <summary>The final LoRA (no epoch number), else the last epoch's.</summary>
     public string? FinalLora => LoraFiles.Count == 0 ? null : LoraFiles.FirstOrDefault(f => f.Epoch is null).Path ?? LoraFiles[^1].Path;
 
+    /// <summary>The config the trainer wrote to <c>run/training.toml</c> when the run started (null for runs without one).</summary>
+    public Training.TrainingConfig? RecordedConfig =>
+        File.Exists(Path.Combine(Directory, "run", "training.toml")) ? Training.TrainingConfig.Load(Path.Combine(Directory, "run", "training.toml")) : null;
+
+    /// <summary>The text of each line of the run's sample_prompts file, for labelling sample grids (empty when unknown).</summary>
+    public IReadOnlyList<string> SamplePromptTexts =>
+        RecordedConfig?.SamplePrompts is { } file && File.Exists(file) ? Sampling.SamplePromptFile.Load(file).Prompts.Select(p => p.Prompt).ToList() : [];
+
     /// <param name="logSearchRoot">
     /// Where to look for the log when <c>{dir}/logs</c> has none (logging_dir may sit outside output_dir): the newest
     /// loss.csv below it in a folder whose name ends with the LoRA's output name.

@@ -117,7 +117,8 @@ public sealed class SampleImageGenerator(DiffusionPipeline pipeline)
         return Pipeline.DecodeLatents(latents / Pipeline.LatentScale).MoveToOuterDisposeScope();
     }
 
-    static LoraApplication ApplyLoras(IReadOnlyList<(LoraNetwork Network, float Weight)>? loras) => new(loras ?? []);
+    /// <summary>Attaches each network at its weight until the result is disposed, which restores them as they were.</summary>
+    public static IDisposable ApplyLoras(IReadOnlyList<(LoraNetwork Network, float Weight)>? loras) => new LoraApplication(loras ?? []);
 
     /// <summary>Attaches each network at its weight and restores the previous state on dispose.</summary>
     sealed class LoraApplication : IDisposable

@@ -17,14 +17,14 @@ public static class TrainingModelLoader
 
     /// <summary>
     /// Loads the base model named by the config, in mixed_precision's type; for <see cref="TrainingMethod.FineTune"/>
-    /// in float32, so the U-Net trains from the file's own precision (the trainer narrows the frozen parts). <c>embedded:tiny</c> writes the tiny model (and a tokenizer trained on
-    /// the sample captions) into <c>{output_dir}/base-model</c> once and loads it like any checkpoint.
+    /// in float32, so the U-Net trains from the file's own precision (the trainer narrows the frozen parts). <c>embedded:tiny</c> copies the embedded model (<see cref="World.WorldModel"/>) into
+    /// <c>{output_dir}/base-model</c> and loads it like any checkpoint.
     /// </summary>
     public static TrainingModels Load(TrainingConfig config, Device? device = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default,
         TrainingMethod method = TrainingMethod.Network)
     {
         var path = config.PretrainedModelNameOrPath;
-        if (path == EmbeddedTiny) path = EnsureTiny(Path.Combine(Path.GetFullPath(config.OutputDir), "base-model"));
+        if (path == EmbeddedTiny) path = World.WorldModel.Install(Path.Combine(Path.GetFullPath(config.OutputDir), "base-model"));
         else if (!File.Exists(path) && !Directory.Exists(path))
             throw new TrainingException($"pretrained_model_name_or_path: {path} does not exist; give a .safetensors/.ckpt file, a diffusers folder, or \"{EmbeddedTiny}\".");
         var model = StableDiffusion.Load(path, dtype: method == TrainingMethod.FineTune ? ScalarType.Float32 : config.FrozenDType, device: device, progress: progress, cancellationToken: cancellationToken);
@@ -77,16 +77,6 @@ public static class TrainingModelLoader
         var dir = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
         var candidate = Path.Combine(dir, folder);
         return File.Exists(Path.Combine(candidate, "vocab.json")) ? candidate : null;
-    }
-
-    static string EnsureTiny(string dir)
-    {
-        var file = Path.Combine(dir, TinyStableDiffusion.FileName);
-        if (!File.Exists(file)) TinyStableDiffusion.Write(dir);
-        var tokenizer = Path.Combine(dir, "tokenizer");
-        if (!File.Exists(Path.Combine(tokenizer, "vocab.json")))
-            ClipTokenizer.BuildTiny(World.WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag), 200, tokenizer);
-        return file;
     }
 
     /// <summary>The A1111 "model hash" kohya records as ss_sd_model_hash: SHA-256 of 64 KiB at offset 1 MiB, first 8 hex digits.</summary>

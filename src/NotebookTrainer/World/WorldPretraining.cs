@@ -248,7 +248,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         using var judge = WdTaggerModel.Load(TaggerDir, preferGpu: false);
         var prompts = AttributePrompt.Grid(WorldAttributes.Colours, WorldAttributes.Shapes, WorldAttributes.Backgrounds);
         var accuracy = AttributeAccuracy.Measure(generator, judge, prompts, Dir("evaluate", "samples"),
-            new AccuracyOptions { Seeds = options.EvaluationSeeds, Label = "pretrained base" }, progress, cancellationToken);
+            new AccuracyOptions { Seeds = options.EvaluationSeeds, Label = "pretrained base" }, progress: progress, cancellationToken: cancellationToken);
         AtomicFile.WriteAllText(Dir("evaluate", "attribute-accuracy.json"), accuracy.ToJson());
         log(accuracy.ToString());
         return accuracy.Summary().ToDictionary(s => $"{s.Attribute}_{(s.HeldOut ? "held_out" : "seen")}", s => F(s.Accuracy, "0.000"));

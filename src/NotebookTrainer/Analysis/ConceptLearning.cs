@@ -1,0 +1,95 @@
+using System.Globalization;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Display;
+using NotebookTrainer.Models;
+using NotebookTrainer.Networks;
+using NotebookTrainer.Progress;
+using NotebookTrainer.Sampling;
+using NotebookTrainer.Tagging;
+using NotebookTrainer.World;
+
+namespace NotebookTrainer.Analysis;
+
+/// <summary>
+/// Did a LoRA run teach its concept? The judged <see cref="AttributeAccuracy"/> of the concept prompts (the activation
+/// tag with the concept's words, on every background) on the base model alone and with each saved LoRA at weight 1,
+/// so the accuracy shows per epoch; and of a few seen prompts, to show what the LoRA does to what the base already drew.
+/// </summary>
+public sealed class ConceptLearning : IHtmlRenderable
+{
+    ConceptLearning(string concept, IReadOnlyList<(string Label, int? Epoch, AttributeAccuracy Concept, AttributeAccuracy Seen)> rows)
+    {
+        Concept = concept;
+        Rows = rows;
+    }
+
+    /// <summary>The concept's object tag, e.g. purple_heart.</summary>
+    public string Concept { get; }
+
+    /// <summary>"base" first (no LoRA), then each LoRA file in epoch order.</summary>
+    public IReadOnlyList<(string Label, int? Epoch, AttributeAccuracy Concept, AttributeAccuracy Seen)> Rows { get; }
+
+    public double BaseAccuracy => Rows[0].Concept.Accuracy("concept", Concept) ?? 0;
+    public double FinalAccuracy => Rows[^1].Concept.Accuracy("concept", Concept) ?? 0;
+
+    /// <summary>The sample set's concept (purple hearts with the activation tag sks) on every background.</summary>
+    public static IReadOnlyList<AttributePrompt> SampleConceptPrompts { get; } =
+        AttributePrompt.Grid([SampleDataset.ConceptColour], [SampleDataset.ConceptShape], WorldAttributes.Backgrounds, SampleDataset.ActivationTag);
+
+    /// <summary>Seen objects the base model already draws, one per background.</summary>
+    public static IReadOnlyList<AttributePrompt> SeenPrompts { get; } =
+    [
+        new("red", "circle", "white"), new("blue", "square", "black"), new("yellow", "star", "gradient"), new("green", "triangle", "white"),
+    ];
+
+    /// <param name="loras">The run's LoRA files with their epochs (null for the final file), in order.</param>
+    public static ConceptLearning Measure(StableDiffusionModel model, string modelPath, WdTaggerModel judge, IReadOnlyList<(int? Epoch, string Path)> loras,
+        string imageDir, IReadOnlyList<AttributePrompt>? conceptPrompts = null, AccuracyOptions? options = null,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
+    {
+        conceptPrompts ??= SampleConceptPrompts;
+        options ??= new AccuracyOptions();
+        var generator = new SampleImageGenerator(StableDiffusionPipeline.Create(model, modelPath));
+        var rows = new List<(string, int?, AttributeAccuracy, AttributeAccuracy)>();
+        (AttributeAccuracy, AttributeAccuracy) Judge(string label, LoraNetwork? lora)
+        {
+            var applied = lora is null ? null : new[] { (lora, 1f) };
+            var folder = Path.Combine(imageDir, label.Replace(' ', '-'));
+            var concept = AttributeAccuracy.Measure(generator, judge, conceptPrompts, Path.Combine(folder, "concept"), options with { Label = label }, applied, progress, cancellationToken);
+            var seen = AttributeAccuracy.Measure(generator, judge, SeenPrompts, Path.Combine(folder, "seen"), options with { Label = label, Seeds = Math.Max(1, options.Seeds / 2) }, applied, progress, cancellationToken);
+            return (concept, seen);
+        }
+        var (baseConcept, baseSeen) = Judge("base", null);
+        rows.Add(("base (no LoRA)", null, baseConcept, baseSeen));
+        foreach (var (epoch, path) in loras)
+        {
+            var (network, _) = LoraFile.Load(path, model.Unet, model.TextEncoder);
+            using (network)
+            {
+                var label = epoch is { } e ? $"epoch {e}" : "final";
+                var (concept, seen) = Judge(label, network);
+                rows.Add((label, epoch, concept, seen));
+            }
+        }
+        return new ConceptLearning(conceptPrompts[0].Concept, rows);
+    }
+
+    static string P(double? value) => value is { } v ? v.ToString("P0", CultureInfo.InvariantCulture) : "–";
+
+    public override string ToString() =>
+        $"{Concept}: " + string.Join("; ", Rows.Select(r => $"{r.Label} {P(r.Concept.Accuracy("concept", Concept))}"));
+
+    public string ToHtml()
+    {
+        var table = Html.Table(["", $"{Concept} (concept)", "its colour", "its shape", "seen prompts (concept)"], Rows.Select(r => new object?[]
+        {
+            r.Label,
+            P(r.Concept.Accuracy("concept", Concept)),
+            P(r.Concept.Accuracy("colour", Concept.Split('_')[0])),
+            P(r.Concept.Accuracy("shape", Concept.Split('_')[1])),
+            P(r.Seen.Accuracy("concept", false)),
+        }));
+        return $"<div class=\"nt-concept-learning\"><b>Concept learning — {Html.Escape(Concept)}</b>" +
+               $" ({Rows[0].Concept.Samples.Count} judged samples per row){table}</div>";
+    }
+}
