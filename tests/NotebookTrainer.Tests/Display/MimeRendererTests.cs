@@ -49,6 +49,18 @@ public sealed class MimeRendererTests
     }
 
     [Fact]
+    public void Html_tables_render_as_html_and_still_convert_to_their_markup()
+    {
+        var table = Html.Table(["edit", "captions"], [new object[] { "<remove>", 3 }]);
+        var bundle = MimeRenderer.Render(table);
+        Assert.Equal("<table class=\"nt-table\"><thead><tr><th>edit</th><th>captions</th></tr></thead><tbody><tr><td>&lt;remove&gt;</td><td>3</td></tr></tbody></table>",
+            bundle.Get(MimeBundle.Html));
+        string markup = table;
+        Assert.Equal(bundle.Get(MimeBundle.Html), markup);
+        Assert.Equal(markup, "" + table);
+    }
+
+    [Fact]
     public void Charts_render_their_figure_and_use_the_pages_plotly_js()
     {
         var chart = new Chart([new LineTrace("loss", [1, 2], [3, 4])]);
