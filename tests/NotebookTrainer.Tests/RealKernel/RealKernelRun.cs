@@ -20,26 +20,36 @@ public sealed class RealKernelRun : IDisposable
 
     public RealKernelRun()
     {
-        Directory.CreateDirectory(workspace);
-        CopyWorkingTree(RunnerWorkspace.RepositoryRoot, Root);
-        Notebooks = NotebookTrainer.Runner.NotebookRunner.ResolveNotebooks([Path.Combine(Root, "notebooks")]).Select(Path.GetFileName).ToList()!;
+        try
+        {
+            Directory.CreateDirectory(workspace);
+            CopyWorkingTree(RunnerWorkspace.RepositoryRoot, Root);
+            Notebooks = NotebookTrainer.Runner.NotebookRunner.ResolveNotebooks([Path.Combine(Root, "notebooks")]).Select(n => Path.GetFileName(n)).ToList();
 
-        var clock = Stopwatch.StartNew();
-        RunnerLog = Run(RunnerCommand(), Root, new Dictionary<string, string>(), out var runnerExit);
-        RunnerDuration = clock.Elapsed;
-        RunnerExitCode = runnerExit;
+            var clock = Stopwatch.StartNew();
+            RunnerLog = Run(RunnerCommand(), Root, new Dictionary<string, string>(), out var runnerExit);
+            RunnerDuration = clock.Elapsed;
+            RunnerExitCode = runnerExit;
 
-        if (Directory.Exists(Path.Combine(Root, "runs"))) Directory.Delete(Path.Combine(Root, "runs"), recursive: true);
-        KernelVersion = Run(["dotnet", "interactive", "--version"], Root, Environment(), out var versionExit).Trim();
-        if (versionExit != 0)
-            throw new InvalidOperationException($"the pinned dotnet-interactive tool is not installed: run build/test.sh or 'dotnet tool restore' in the repository.\n{KernelVersion}");
-        var install = Run(["dotnet", "interactive", "jupyter", "install", "--path", Path.Combine(JupyterDirectory, "kernels")], Root, Environment(), out var installExit);
-        if (installExit != 0) throw new InvalidOperationException($"dotnet interactive jupyter install failed:\n{install}");
+            if (Directory.Exists(Path.Combine(Root, "runs"))) Directory.Delete(Path.Combine(Root, "runs"), recursive: true);
+            KernelVersion = Run(["dotnet", "interactive", "--version"], Root, Environment(), out var versionExit).Trim();
+            if (versionExit != 0)
+                throw new InvalidOperationException($"the pinned dotnet-interactive tool is not installed: run build/test.sh or 'dotnet tool restore' in the repository.\n{KernelVersion}");
+            var kernelspecs = Path.Combine(JupyterDirectory, "kernels");
+            Directory.CreateDirectory(kernelspecs);
+            var install = Run(["dotnet", "interactive", "jupyter", "install", "--path", kernelspecs], Root, Environment(), out var installExit);
+            if (installExit != 0) throw new InvalidOperationException($"dotnet interactive jupyter install failed:\n{install}");
 
-        clock.Restart();
-        KernelLog = Run(KernelCommand(), Root, Environment(), out var kernelExit);
-        KernelDuration = clock.Elapsed;
-        KernelExitCode = kernelExit;
+            clock.Restart();
+            KernelLog = Run(KernelCommand(), Root, Environment(), out var kernelExit);
+            KernelDuration = clock.Elapsed;
+            KernelExitCode = kernelExit;
+        }
+        catch
+        {
+            Dispose();   // xunit does not dispose a fixture whose constructor threw
+            throw;
+        }
     }
 
     /// <summary>The copy of the working tree both hosts run in (notebooks/, src/, kernels/, data-templates/…).</summary>
