@@ -25,8 +25,8 @@ public sealed class RealKernelTests(RealKernelRun run, ITestOutputHelper output)
             foreach (var o in outputs)
             {
                 var type = o["output_type"]!.GetValue<string>();
-                Assert.False(type == "error", $"{notebook}, cell {cell}: {o["ename"]}: {o["evalue"]}");
-                Assert.False(type == "stream" && o["name"]!.GetValue<string>() == "stderr", $"{notebook}, cell {cell} wrote to stderr:\n{Text(o["text"])}");
+                if (type == "error") Assert.Fail($"{notebook}, cell {cell}: {o["ename"]}: {o["evalue"]}");
+                if (type == "stream" && o["name"]!.GetValue<string>() == "stderr") Assert.Fail($"{notebook}, cell {cell} wrote to stderr:\n{Text(o["text"])}");
             }
         }
     }
