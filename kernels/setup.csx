@@ -5,9 +5,6 @@
 #r "../artifacts/lib/NotebookTrainer.dll"
 #r "../artifacts/lib/TorchSharp.dll"
 #r "../artifacts/lib/SkiaSharp.dll"
-#r "../artifacts/lib/FSharp.Core.dll"
-#r "../artifacts/lib/Plotly.NET.dll"
-#r "../artifacts/lib/Plotly.NET.CSharp.dll"
 
 // `global`: a plain using in a #load'ed file applies to that file only; a global one reaches the later cells.
 global using System.IO;
@@ -19,7 +16,6 @@ global using NotebookTrainer.Runtime;
 global using TorchSharp;
 global using static TorchSharp.torch;
 global using SkiaSharp;
-global using Plotly.NET.CSharp;
 
-// In a Polyglot kernel: route library results, Plotly charts and SkiaSharp images to our HTML formatters.
+// In a Polyglot kernel: route library results (charts included) and SkiaSharp images to our HTML formatters.
 PolyglotFormatters.RegisterWithKernel();

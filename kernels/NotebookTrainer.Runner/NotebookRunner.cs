@@ -141,13 +141,14 @@ public static partial class NotebookRunner
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    result = new CellRun(false, false, null, new CellFailure(1, "cancelled (Ctrl+C)", "OperationCanceledException", "cancelled (Ctrl+C)", []));
+                    result = CellRun.Failed(new CellFailure(1, "cancelled (Ctrl+C)", "OperationCanceledException", "cancelled (Ctrl+C)", []));
                 }
                 finally
                 {
                     router.Current = null;
                 }
                 executionCount++;
+                foreach (var warning in result.Warnings) outputs.AppendStream("stderr", warning + "\n");
                 if (result.Succeeded && result.HasTrailingValue)
                     outputs.AddDisplay(MimeRenderer.Render(result.ReturnValue), executionCount);
                 if (result.Failure is { } cellFailure)

@@ -6,7 +6,7 @@ namespace NotebookTrainer.Runner.Execution;
 
 /// <summary>
 /// Resolves <c>#r</c> the way the notebooks need it headless: an assembly the runner already ships
-/// (NotebookTrainer, TorchSharp, SkiaSharp, Plotly.NET…) always maps to the runner's own copy, whether it is
+/// (NotebookTrainer, TorchSharp, SkiaSharp…) always maps to the runner's own copy, whether it is
 /// named by path (<c>#r "../artifacts/lib/NotebookTrainer.dll"</c>) or as a package
 /// (<c>#r "nuget: NotebookTrainer, 0.1.0"</c>), so one process never holds two copies of an assembly.
 /// Other paths resolve relative to the file that names them.

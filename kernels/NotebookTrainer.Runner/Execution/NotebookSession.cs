@@ -9,8 +9,11 @@ using Microsoft.CodeAnalysis.Scripting.Hosting;
 
 namespace NotebookTrainer.Runner.Execution;
 
-/// <summary>What running one cell produced.</summary>
-public sealed record CellRun(bool Succeeded, bool HasTrailingValue, object? ReturnValue, CellFailure? Failure);
+/// <summary>What running one cell produced; <paramref name="Warnings"/> are the compiler's, as the kernel shows them.</summary>
+public sealed record CellRun(bool Succeeded, bool HasTrailingValue, object? ReturnValue, CellFailure? Failure, IReadOnlyList<string> Warnings)
+{
+    public static CellRun Failed(CellFailure failure) => new(false, false, null, failure, []);
+}
 
 /// <summary>
 /// One notebook's C# session: a chain of Roslyn script submissions, one per code cell, so variables,
@@ -20,6 +23,12 @@ public sealed partial class NotebookSession : IDisposable
 {
     /// <summary>The kernel's default usings; the notebooks' setup.csx adds the rest.</summary>
     static readonly string[] DefaultImports = ["System", "System.Collections.Generic", "System.Linq", "System.Text", "System.Threading.Tasks"];
+
+    /// <summary>
+    /// Assembly-version unification notes depend on which framework assemblies a host compiles against, so they
+    /// say nothing about the notebook; every other warning is shown, as the kernel does.
+    /// </summary>
+    static readonly HashSet<string> HostSpecificWarnings = ["CS1701", "CS1702"];
 
     static readonly Lazy<IReadOnlyList<MetadataReference>> FrameworkReferences = new(() =>
     {
@@ -63,29 +72,40 @@ public sealed partial class NotebookSession : IDisposable
         {
             var line = code[..magic.Index].Count(c => c == '\n') + 1;
             var message = $"magic command '{magic.Value.Trim()}' is a Polyglot kernel feature the runner does not run; remove it (plain C# runs in every host).";
-            return new CellRun(false, false, null, new CellFailure(line, message, "UnsupportedMagicCommand", message, []));
+            return CellRun.Failed(new CellFailure(line, message, "UnsupportedMagicCommand", message, []));
         }
         var cellOptions = options.WithFilePath(cellPath);
         var script = state is null
             ? CSharpScript.Create(code, cellOptions, typeof(NotebookGlobals), loader)
             : state.Script.ContinueWith(code, cellOptions);
 
-        var errors = script.Compile(cancellationToken).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        if (errors.Count > 0) return new CellRun(false, false, null, CellFailure.FromDiagnostics(errors, cellPath, code));
+        var diagnostics = script.Compile(cancellationToken);
+        var errors = diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (errors.Count > 0) return CellRun.Failed(CellFailure.FromDiagnostics(errors, cellPath, code));
+        var warnings = diagnostics
+            .Where(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath == cellPath && !HostSpecificWarnings.Contains(d.Id))
+            .Select(Warning).ToList();
 
         try
         {
             var next = state is null
                 ? await script.RunAsync(globals, _ => true, cancellationToken)
                 : await script.RunFromAsync(state, _ => true, cancellationToken);
-            if (next.Exception is { } exception) return new CellRun(false, false, null, CellFailure.FromException(exception, cellPath));
+            if (next.Exception is { } exception) return CellRun.Failed(CellFailure.FromException(exception, cellPath));
             state = next;
-            return new CellRun(true, HasTrailingValue(script, cellPath), next.ReturnValue, null);
+            return new CellRun(true, HasTrailingValue(script, cellPath), next.ReturnValue, null, warnings);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return new CellRun(false, false, null, CellFailure.FromException(exception, cellPath));
+            return CellRun.Failed(CellFailure.FromException(exception, cellPath));
         }
+    }
+
+    /// <summary>The kernel's form: <c>(line,column): warning CS8632: message</c>, positions 1-based within the cell.</summary>
+    static string Warning(Diagnostic warning)
+    {
+        var start = warning.Location.GetLineSpan().StartLinePosition;
+        return $"({start.Line + 1},{start.Character + 1}): warning {warning.Id}: {warning.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 
     /// <summary>

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using NotebookTrainer.Display;
-using Plotly.NET;
-using Plotly.NET.CSharp;
 
 namespace NotebookTrainer.Analysis;
 
@@ -99,24 +97,21 @@ public sealed class RunLog : IHtmlRenderable
 
     public EpochLossTable EpochTable() => new(EpochMeans());
 
-    public GenericChart LossChart(double smoothing = 0.9)
+    public Chart LossChart(double smoothing = 0.9)
     {
-        var steps = Entries.Select(e => e.Step).ToArray();
-        var raw = Plotly.NET.CSharp.Chart.Line<int, double, string>(steps, Entries.Select(e => e.Loss).ToArray(), Name: "loss", Opacity: 0.35);
-        var smooth = Plotly.NET.CSharp.Chart.Line<int, double, string>(steps, SmoothedLoss(smoothing), Name: $"EMA {smoothing}");
-        return Plotly.NET.CSharp.Chart.Combine([raw, smooth])
-            .WithXAxisStyle<int, int, string>(TitleText: "step")
-            .WithYAxisStyle<double, double, string>(TitleText: "loss");
+        var steps = Entries.Select(e => (double)e.Step).ToArray();
+        return new Chart(
+        [
+            new LineTrace("loss", steps, Entries.Select(e => e.Loss).ToArray(), Opacity: 0.35),
+            new LineTrace(string.Create(CultureInfo.InvariantCulture, $"EMA {smoothing}"), steps, SmoothedLoss(smoothing)),
+        ], XAxisTitle: "step", YAxisTitle: "loss");
     }
 
-    public GenericChart LearningRateChart()
+    public Chart LearningRateChart()
     {
-        var steps = Entries.Select(e => e.Step).ToArray();
-        var lines = LearningRateColumns.Select((name, i) =>
-            Plotly.NET.CSharp.Chart.Line<int, double, string>(steps, Entries.Select(e => e.LearningRates[i]).ToArray(), Name: name)).ToArray();
-        return Plotly.NET.CSharp.Chart.Combine(lines)
-            .WithXAxisStyle<int, int, string>(TitleText: "step")
-            .WithYAxisStyle<double, double, string>(TitleText: "learning rate");
+        var steps = Entries.Select(e => (double)e.Step).ToArray();
+        var lines = LearningRateColumns.Select((name, i) => (ChartTrace)new LineTrace(name, steps, Entries.Select(e => e.LearningRates[i]).ToArray())).ToList();
+        return new Chart(lines, XAxisTitle: "step", YAxisTitle: "learning rate");
     }
 
     public string ToHtml()
@@ -125,8 +120,8 @@ public sealed class RunLog : IHtmlRenderable
         sb.Append("<p>").Append(Html.Escape(Path)).Append(": ").Append(Entries.Count).Append(" steps</p>");
         if (Entries.Count > 0)
         {
-            sb.Append(MimeRenderer.ChartHtml(LossChart()));
-            if (LearningRateColumns.Count > 0) sb.Append(MimeRenderer.ChartHtml(LearningRateChart()));
+            sb.Append(LossChart().ToHtml());
+            if (LearningRateColumns.Count > 0) sb.Append(LearningRateChart().ToHtml());
         }
         sb.Append(EpochTable().ToHtml());
         return sb.Append("</div>").ToString();

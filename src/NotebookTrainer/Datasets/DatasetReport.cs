@@ -3,8 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NotebookTrainer.Display;
-using Plotly.NET;
-using Plotly.NET.CSharp;
 
 namespace NotebookTrainer.Datasets;
 
@@ -71,16 +69,13 @@ public sealed class DatasetReport : IHtmlRenderable
     }
 
     /// <summary>Bucket histogram (one bar per bucket resolution, counting repeats).</summary>
-    public GenericChart BucketHistogram()
+    public Chart BucketHistogram()
     {
         var buckets = Plan?.Buckets ?? [];
         var multi = Plan?.Config.Datasets.Count > 1;
         var labels = buckets.Select(b => (multi ? $"d{b.DatasetIndex} " : "") + $"{b.Resolution.Width}x{b.Resolution.Height}").ToArray();
-        var counts = buckets.Select(b => b.Count).ToArray();
-        var chart = Plotly.NET.CSharp.Chart.Column<int, string, string>(values: counts, Keys: labels, Name: "images × repeats");
-        return chart
-            .WithXAxisStyle<int, int, string>(TitleText: "bucket (width x height)")
-            .WithYAxisStyle<int, int, string>(TitleText: "images × repeats");
+        var counts = buckets.Select(b => (double)b.Count).ToArray();
+        return new Chart([new BarTrace("images × repeats", labels, counts)], XAxisTitle: "bucket (width x height)", YAxisTitle: "images × repeats");
     }
 
     public string ToHtml()

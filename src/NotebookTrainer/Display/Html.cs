@@ -9,7 +9,7 @@ public static class Html
     public static string Escape(string? text) => WebUtility.HtmlEncode(text ?? "");
 
     /// <summary>A table whose header and cells are escaped; <paramref name="cssClass"/> is trusted.</summary>
-    public static string Table(IEnumerable<string> header, IEnumerable<IEnumerable<object?>> rows, string cssClass = "nt-table")
+    public static HtmlFragment Table(IEnumerable<string> header, IEnumerable<IEnumerable<object?>> rows, string cssClass = "nt-table")
     {
         var sb = new StringBuilder();
         sb.Append("<table class=\"").Append(cssClass).Append("\"><thead><tr>");
@@ -22,6 +22,6 @@ public static class Html
             sb.Append("</tr>");
         }
         sb.Append("</tbody></table>");
-        return sb.ToString();
+        return new HtmlFragment(sb.ToString());
     }
 }

@@ -1,6 +1,5 @@
 using System.Text;
 using NotebookTrainer.Progress;
-using Plotly.NET;
 using SkiaSharp;
 using TorchSharp;
 
@@ -17,9 +16,9 @@ public static class MimeRenderer
         var data = new Dictionary<string, string> { [MimeBundle.PlainText] = PlainText(value) };
         switch (value)
         {
-            case GenericChart chart:
-                data[MimeBundle.Html] = ChartHtml(chart);
-                data[MimeBundle.PlotlyJson] = GenericChart.toFigureJson(chart);
+            case Chart chart:
+                data[MimeBundle.Html] = chart.ToHtml();
+                data[MimeBundle.PlotlyJson] = chart.FigureJson();
                 break;
             case SKBitmap or SKImage:
                 data[MimeBundle.Png] = Convert.ToBase64String(Png(value));
@@ -36,7 +35,6 @@ public static class MimeRenderer
     {
         IHtmlRenderable renderable => renderable.ToHtml(),
         ProgressUpdate update => ProgressHtml(update),
-        GenericChart chart => ChartHtml(chart),
         SKBitmap or SKImage => $"<img alt=\"image\" src=\"data:image/png;base64,{Convert.ToBase64String(Png(value!))}\"/>",
         _ => null,
     };
@@ -46,7 +44,6 @@ public static class MimeRenderer
         null => "<null>",
         string s => s,
         torch.Tensor tensor => tensor.ToString(TensorStringStyle.Default),
-        GenericChart => "Plotly chart",
         SKBitmap bitmap => $"SKBitmap {bitmap.Width}x{bitmap.Height}",
         SKImage image => $"SKImage {image.Width}x{image.Height}",
         IHtmlRenderable => value.ToString() ?? "",
@@ -80,31 +77,6 @@ public static class MimeRenderer
           .Append(update.RatePerSecond.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)).Append("/s")
           .Append(eta).Append(detail).Append("</span></div>");
         return sb.ToString();
-    }
-
-    /// <summary>
-    /// A div and a script that draws the chart's figure JSON with the page's plotly.js. Charts do not embed
-    /// plotly.js: our report ships it once (see <see cref="PlotlyJs"/>). Only a page without it (a kernel's
-    /// webview, Jupyter opening an executed notebook) loads it from the plotly CDN, through require.js when
-    /// the page uses AMD modules.
-    /// </summary>
-    public static string ChartHtml(GenericChart chart)
-    {
-        var id = "nt-chart-" + Guid.NewGuid().ToString("N")[..12];
-        var figure = GenericChart.toFigureJson(chart);
-        var cdn = $"https://cdn.plot.ly/plotly-{PlotlyJs.Version}.min";
-        return $$$"""
-            <div id="{{{id}}}" style="max-width:100%"></div>
-            <script type="text/javascript">
-            (function () {
-              var figure = {{{figure}}};
-              function draw(P) { P.newPlot('{{{id}}}', figure.data, figure.layout, {responsive: true}); }
-              if (window.Plotly) { draw(window.Plotly); }
-              else if (typeof require === 'function') { require.config({paths: {plotly: '{{{cdn}}}'}}); require(['plotly'], draw); }
-              else { var s = document.createElement('script'); s.src = '{{{cdn}}}.js'; s.onload = function () { draw(window.Plotly); }; document.head.appendChild(s); }
-            })();
-            </script>
-            """;
     }
 
     public static byte[] Png(object image)

@@ -12,7 +12,7 @@ public sealed class NotebookFormatterSource
     /// <summary>Types rendered as HTML in the kernel. Images become an inline PNG inside HTML there.</summary>
     public static IReadOnlyList<Type> HtmlTypes { get; } =
     [
-        typeof(IHtmlRenderable), typeof(ProgressUpdate), typeof(Plotly.NET.GenericChart), typeof(SKBitmap), typeof(SKImage),
+        typeof(IHtmlRenderable), typeof(ProgressUpdate), typeof(SKBitmap), typeof(SKImage),
     ];
 
     public IEnumerable<object> CreateTypeFormatters() =>

@@ -1,29 +1,31 @@
-using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace NotebookTrainer.Display;
 
-/// <summary>The plotly.js that Plotly.NET embeds as a resource, for pages that must work offline.</summary>
+/// <summary>
+/// The plotly.js that pages embed to work offline: the "basic" bundle (scatter and bar traces, which is
+/// everything <see cref="Chart"/> draws), taken at build time from the Plotly.Blazor package.
+/// </summary>
 public static partial class PlotlyJs
 {
-    static readonly Lazy<(string Name, string Version)> Resource = new(() =>
-    {
-        var assembly = typeof(Plotly.NET.GenericChart).Assembly;
-        var name = assembly.GetManifestResourceNames().FirstOrDefault(n => VersionPattern().IsMatch(n))
-            ?? throw new InvalidOperationException($"{assembly.GetName().Name} {assembly.GetName().Version} has no embedded plotly-<version>.min.js resource.");
-        return (name, VersionPattern().Match(name).Groups[1].Value);
-    });
+    const string ResourceName = "NotebookTrainer.plotly.min.js";
 
-    public static string Version => Resource.Value.Version;
-
-    /// <summary>The minified plotly.js source (about 3.5 MB).</summary>
-    public static string Source()
+    static readonly Lazy<string> Text = new(() =>
     {
-        using var stream = typeof(Plotly.NET.GenericChart).Assembly.GetManifestResourceStream(Resource.Value.Name)!;
+        using var stream = typeof(PlotlyJs).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"{typeof(PlotlyJs).Assembly.GetName().Name} has no {ResourceName} resource.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
-    }
+    });
 
-    [GeneratedRegex(@"plotly-(\d+\.\d+\.\d+)\.min\.js$")]
-    private static partial Regex VersionPattern();
+    /// <summary>The version in the bundle's banner comment (<c>plotly.js (basic - minified) v3.7.0</c>).</summary>
+    public static string Version => BannerVersion().Match(Text.Value) is { Success: true } match
+        ? match.Groups[1].Value
+        : throw new InvalidOperationException($"{ResourceName} has no 'plotly.js … vX.Y.Z' banner.");
+
+    /// <summary>The minified plotly.js source (about 1.1 MB).</summary>
+    public static string Source() => Text.Value;
+
+    [GeneratedRegex(@"\A/\*\*\s*\*\s*plotly\.js[^\n]*\bv(\d+\.\d+\.\d+)")]
+    private static partial Regex BannerVersion();
 }

@@ -5,7 +5,7 @@ namespace NotebookTrainer.Display;
 /// <summary>
 /// Registers <see cref="NotebookFormatterSource"/>'s formatters with a running Polyglot kernel, found by
 /// reflection so the library needs no Interactive package. The attribute alone is not enough for types
-/// we do not own (Plotly charts, SkiaSharp images) or for interfaces: the kernel only reads attributes
+/// we do not own (SkiaSharp images) or for interfaces: the kernel only reads attributes
 /// on the concrete type being shown. Called by kernels/setup.csx; in any other host it does nothing.
 /// </summary>
 public static class PolyglotFormatters

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.Display;
 
 namespace NotebookTrainer.Tests.Datasets;
 
@@ -61,9 +62,10 @@ public sealed class DatasetInspectorTests : TempDir
         Assert.DoesNotContain("<script>", html);
         Assert.DoesNotContain("<b>bold", html);
         Assert.Contains("&lt;b&gt;bold&lt;/b&gt;", html);
-        var chartHtml = Plotly.NET.GenericChart.toChartHTML(report.BucketHistogram());
-        Assert.Contains("512x512", chartHtml);
-        Assert.Contains("704x320", chartHtml);
+        var chart = report.BucketHistogram();
+        var bars = Assert.IsType<BarTrace>(Assert.Single(chart.Traces));
+        Assert.Equal(["512x512", "704x320"], bars.Categories.Order());
+        Assert.Equal(("bucket (width x height)", "images × repeats"), (chart.XAxisTitle, chart.YAxisTitle));
     }
 
     [Fact]

@@ -49,9 +49,21 @@ public sealed class MimeRendererTests
     }
 
     [Fact]
+    public void Html_tables_render_as_html_and_still_convert_to_their_markup()
+    {
+        var table = Html.Table(["edit", "captions"], [new object[] { "<remove>", 3 }]);
+        var bundle = MimeRenderer.Render(table);
+        Assert.Equal("<table class=\"nt-table\"><thead><tr><th>edit</th><th>captions</th></tr></thead><tbody><tr><td>&lt;remove&gt;</td><td>3</td></tr></tbody></table>",
+            bundle.Get(MimeBundle.Html));
+        string markup = table;
+        Assert.Equal(bundle.Get(MimeBundle.Html), markup);
+        Assert.Equal(markup, "" + table);
+    }
+
+    [Fact]
     public void Charts_render_their_figure_and_use_the_pages_plotly_js()
     {
-        var chart = Plotly.NET.CSharp.Chart.Point<int, int, string>(new[] { 1, 2 }, new[] { 3, 4 });
+        var chart = new Chart([new LineTrace("loss", [1, 2], [3, 4])]);
         var bundle = MimeRenderer.Render(chart);
         Assert.Contains("\"y\":[3,4]", bundle.Get(MimeBundle.PlotlyJson));
         var html = bundle.Get(MimeBundle.Html)!;
@@ -60,6 +72,7 @@ public sealed class MimeRendererTests
         Assert.Contains("if (window.Plotly) { draw(window.Plotly); }", html);
         Assert.Contains($"cdn.plot.ly/plotly-{PlotlyJs.Version}.min", html);
         Assert.StartsWith("/**", PlotlyJs.Source());
+        Assert.Matches(@"^\d+\.\d+\.\d+$", PlotlyJs.Version);
     }
 
     /// <summary>Discovers formatters exactly as the Polyglot kernel does: by attribute name and member names, via reflection.</summary>
@@ -87,7 +100,7 @@ public sealed class MimeRendererTests
         var image = new StringWriter();
         Assert.True(Format(Find(typeof(SKBitmap))!, bitmap, image));
         Assert.StartsWith("<img alt=\"image\" src=\"data:image/png;base64,", image.ToString());
-        Assert.NotNull(Find(typeof(Plotly.NET.GenericChart)));
+        Assert.True(Format(Find(typeof(IHtmlRenderable))!, new Chart([new BarTrace("n", ["a"], [1])]), new StringWriter()));
         Assert.Equal(["text/html"], (string[])attribute.GetType().GetProperty("PreferredMimeTypes")!.GetValue(attribute)!);
     }
 }

@@ -41,7 +41,7 @@ public sealed class PolyglotKernelFormattingTests
         using var bitmap = new SKBitmap(2, 2);
         Assert.StartsWith("<img alt=\"image\" src=\"data:image/png;base64,", Formatter.ToDisplayString(bitmap, "text/html"));
 
-        var chart = Plotly.NET.CSharp.Chart.Point<int, int, string>(new[] { 1, 2 }, new[] { 3, 4 });
+        var chart = new Chart([new LineTrace("loss", [1, 2], [3, 4])]);
         var html = Formatter.ToDisplayString(chart, "text/html");
         Assert.Contains("newPlot('nt-chart-", html);
         Assert.Contains("\"y\":[3,4]", html);

@@ -42,9 +42,14 @@ public sealed class CellExecutionTests : IDisposable
 
         // A void call at the end shows nothing; a null expression shows <null>, as in the kernel.
         Assert.Equal("stream", Assert.Single(Outputs(notebook, 9))!["output_type"]!.GetValue<string>());
-        // A handle updated from a worker thread after its cell returned keeps the final value.
-        var late = Outputs(notebook, 10).Select(o => (o!["output_type"]!.GetValue<string>(), Text(o["data"]!["text/plain"]))).ToList();
-        Assert.Equal([("display_data", "finished after its cell"), ("execute_result", "<null>")], late);
+        // A handle updated from a worker thread after its cell returned keeps the final value. `string?` outside a
+        // #nullable context warns on stderr before the result, as in the kernel.
+        var late = Outputs(notebook, 10);
+        Assert.Equal(["display_data", "stream", "execute_result"], late.Select(o => o!["output_type"]!.GetValue<string>()));
+        Assert.Equal("finished after its cell", Text(late[0]!["data"]!["text/plain"]));
+        Assert.Equal("stderr", late[1]!["name"]!.GetValue<string>());
+        Assert.StartsWith("(3,7): warning CS8632: The annotation for nullable reference types", Text(late[1]!["text"]));
+        Assert.Equal("<null>", Text(late[2]!["data"]!["text/plain"]));
         Assert.Empty(Outputs(notebook, 11));
         Assert.Equal("ok", notebook["metadata"]!["ntrain_notebooks"]!["status"]!.GetValue<string>());
 

@@ -29,9 +29,11 @@ public sealed class CommittedNotebookTests
 
         Assert.Equal(4, notebook["nbformat"]!.GetValue<int>());
         Assert.True(notebook["nbformat_minor"]!.GetValue<int>() >= 5, $"{fileName}: nbformat_minor must be ≥ 5 (cell ids)");
+        // language_info.name is what VS Code's Polyglot extension writes for .ipynb (notebookControllers.ts sets
+        // "polyglot-notebook" whenever it opens one), so opening a notebook there leaves it unchanged.
         var expectedMetadata = JsonNode.Parse("""
             {"kernelspec": {"display_name": ".NET (C#)", "language": "C#", "name": ".net-csharp"},
-             "language_info": {"name": "csharp"},
+             "language_info": {"name": "polyglot-notebook"},
              "polyglot_notebook": {"kernelInfo": {"defaultKernelName": "csharp", "items": [{"aliases": [], "name": "csharp"}]}}}
             """)!;
         foreach (var key in new[] { "kernelspec", "language_info", "polyglot_notebook" })

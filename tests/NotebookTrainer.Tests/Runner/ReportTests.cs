@@ -22,8 +22,9 @@ public sealed class ReportTests : IDisposable
         Assert.Empty(Regex.Matches(report, @"<(script|img|iframe)[^>]*\ssrc\s*=\s*[""']?(https?:)?//", RegexOptions.IgnoreCase));
         Assert.Empty(Regex.Matches(report, @"<link[^>]*href\s*=\s*[""']?(https?:)?//", RegexOptions.IgnoreCase));
         // plotly.js is embedded once, so charts never reach for the CDN fallback (the browser test proves it offline).
-        Assert.Single(Regex.Matches(report, Regex.Escape($"plotly.js v{NotebookTrainer.Display.PlotlyJs.Version}")));
-        Assert.True(report.IndexOf("plotly.js v", StringComparison.Ordinal) < report.IndexOf("<body>", StringComparison.Ordinal), "plotly.js must load in <head>, before the charts");
+        var banner = NotebookTrainer.Display.PlotlyJs.Source()[..NotebookTrainer.Display.PlotlyJs.Source().IndexOf('\n', 5)];
+        Assert.Single(Regex.Matches(report, Regex.Escape(banner)));
+        Assert.True(report.IndexOf(banner, StringComparison.Ordinal) < report.IndexOf("<body>", StringComparison.Ordinal), "plotly.js must load in <head>, before the charts");
         Assert.Contains("P.newPlot('nt-chart-", report);
         Assert.Contains("data:image/png;base64,", report);
         Assert.Contains("<progress", report);
@@ -48,9 +49,13 @@ public sealed class ReportTests : IDisposable
         await browser.WaitForExitAsync();
 
         Assert.True(browser.ExitCode == 0, await stderr);
-        // plotly.js replaces the empty chart div with its SVG layers.
-        Assert.Matches(new Regex(@"<div id=""nt-chart-\w+""[^>]*class=""[^""]*js-plotly-plot"), dom);
+        // plotly.js replaces each empty chart div with its SVG layers: the line chart and the bar chart (the
+        // embedded basic bundle has both trace types).
+        Assert.Equal(2, Regex.Matches(dom, @"<div id=""nt-chart-\w+""[^>]*class=""[^""]*js-plotly-plot").Count);
         Assert.Contains("class=\"main-svg\"", dom);
+        Assert.Contains("class=\"scatterlayer", dom);
+        Assert.Contains("class=\"barlayer", dom);
+        Assert.Matches(new Regex(@"class=""point""><path d=""M"), dom);
     }
 
     [Fact]
