@@ -12,7 +12,7 @@ public sealed record PretrainingOptions
     /// <summary>VAE training images; <see cref="VaeClutter"/> of them are unnamed clutter (random colours and outlines).</summary>
     public int VaeImages { get; init; } = 6000;
     public double VaeClutter { get; init; } = 0.5;
-    public int VaeSteps { get; init; } = 1400;
+    public int VaeSteps { get; init; } = 2000;
     public int VaeBatchSize { get; init; } = 32;
     public double VaeLearningRate { get; init; } = 3e-4;
 
