@@ -76,7 +76,8 @@ public static class LatentsNpz
     /// null when it can: sd-scripts' is_disk_cached_latents_is_expected (latents, original_size and crop_ltrb present,
     /// latents of the bucket's size, latents_flipped too with <paramref name="flipAug"/>, alpha_mask of the bucket's size
     /// exactly when <paramref name="alphaMask"/> is true, absent when false; null means either). With
-    /// <paramref name="downsample"/> null any factor the same on both axes is accepted; with
+    /// <paramref name="downsample"/> null (the VAE is not known yet) any factor of 2 or more, the same on both axes, is
+    /// accepted, and the reader checks the VAE's own; with
     /// <paramref name="imageSize"/> original_size must equal it, so a cache of a replaced image is not used.
     /// </summary>
     public static string? Check(string path, (int Width, int Height) bucket, int? downsample, bool flipAug, bool? alphaMask, (int Width, int Height)? imageSize)
@@ -121,7 +122,7 @@ public static class LatentsNpz
         var (h, w) = (shape[1], shape[2]);
         var fits = downsample is { } f
             ? h * f == bucket.Height && w * f == bucket.Width
-            : h > 0 && w > 0 && bucket.Height % h == 0 && bucket.Width % w == 0 && bucket.Height / h == bucket.Width / w;
+            : h > 0 && w > 0 && bucket.Height % h == 0 && bucket.Width % w == 0 && bucket.Height / h == bucket.Width / w && bucket.Height / h >= 2;
         return fits ? null : $"'{key}' is {w}x{h}, made for another bucket than {bucket.Width}x{bucket.Height}";
     }
 
