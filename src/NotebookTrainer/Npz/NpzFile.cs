@@ -29,10 +29,15 @@ public sealed class NpzFile : IDisposable
     {
         var maxBytes = InputLimits.Current.MaxNpzBytes;
         var stream = UntrustedFile.OpenRead(path, maxBytes, nameof(InputLimits.MaxNpzBytes));
-        ZipArchive zip;
-        try { zip = new ZipArchive(stream, ZipArchiveMode.Read); }
+        ZipArchive? zip = null;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read);
+            _ = zip.Entries;   // the central directory is read here, and may be damaged
+        }
         catch (InvalidDataException e)
         {
+            zip?.Dispose();
             stream.Dispose();
             throw new InvalidDataException($"{path}: not a .npz file (not a readable zip: {Printable.Escape(e.Message)}); delete it and create it again.", e);
         }

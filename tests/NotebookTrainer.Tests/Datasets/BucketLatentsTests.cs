@@ -60,7 +60,9 @@ public sealed class BucketLatentsTests : TempDir
             ["p300x100"] = ((192, 64), (192, 64)),     // aspect 3 exactly: width-bound scale 0.64
             ["p90x250"] = ((64, 192), (69, 192)),      // aspect 0.36, nearest 64/192; height-bound scale 0.768
         };
-        Assert.Empty(report.Problems);
+        // in.json lists one image; the others are added, each with a warning.
+        Assert.Equal(4, report.Problems.Count(p => !p.IsError && p.Message.EndsWith("is added without caption or tags.", StringComparison.Ordinal)));
+        Assert.Equal(4, report.Problems.Count);
         Assert.Equal(expected.Keys, report.Images.Select(i => i.Key));
         foreach (var image in report.Images)
         {
@@ -121,6 +123,17 @@ public sealed class BucketLatentsTests : TempDir
     }
 
     [Fact]
+    public void Images_missing_from_the_metadata_are_added_with_a_hint_at_the_key_style()
+    {
+        Write("img/a.png", TestImages.Png(64, 64));
+        WriteText("in.json", $"{{ {System.Text.Json.JsonSerializer.Serialize(Path.Combine(Images, "b.png"))}: {{ \"caption\": \"b\" }} }}");
+        var report = BucketLatents.Prepare(Options() with { FlipAug = false }, vae);
+        Assert.Contains("(the metadata is keyed by full paths: add --full-path)", Assert.Single(report.Problems).Message);
+        var keyedByPath = WriteText("in2.json", $"{{ {System.Text.Json.JsonSerializer.Serialize(Path.Combine(Images, "a.png"))}: {{ \"caption\": \"a\" }} }}");
+        Assert.Empty(BucketLatents.Prepare(Options() with { FlipAug = false, FullPath = true, InJson = keyedByPath }, vae).Problems);
+    }
+
+    [Fact]
     public void Skip_existing_keeps_caches_that_fit_and_redoes_those_that_do_not()
     {
         WriteImages((300, 100), (100, 100));
@@ -158,7 +171,7 @@ public sealed class BucketLatentsTests : TempDir
         // 300x100 is larger than 128²: sqrt(128²·3) = 221.7 wide rounds to 192, and 192/3 = 64 tall (height-first gives the same, so it wins).
         Assert.Equal([("p100x100", (64, 64), (100, 100)), ("p300x100", (192, 64), (192, 64))],
             report.Images.Select(i => (i.Key, i.Assignment.Bucket, i.Assignment.Resized)));
-        var small = Assert.Single(report.Problems);
+        var small = Assert.Single(report.Problems, p => p.IsError);
         Assert.EndsWith("p40x40.png", small.File);
         Assert.Contains("smaller than one bucket step", small.Message);
         Assert.False(File.Exists(Path.Combine(Images, "p40x40.npz")));

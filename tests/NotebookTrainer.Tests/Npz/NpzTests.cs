@@ -140,6 +140,38 @@ public sealed class NpzTests : IDisposable
         finally { InputLimits.Current = previous; }
     }
 
+    [Fact]
+    public void Mutated_files_fail_only_with_an_error_naming_the_file()
+    {
+        var valid = Path.Combine(dir, "valid.npz");
+        NpzWriter.Write(valid, [("latents", NpyArray.Float32(new float[24], 4, 3, 2)), ("original_size", NpyArray.Int64([64, 48], 2)), ("crop_ltrb", NpyArray.Float64([0, 0, 64, 48], 4))]);
+        var bytes = File.ReadAllBytes(valid);
+        byte[] magic = [0x93, .. "NUMPY"u8];
+        var headers = Enumerable.Range(0, bytes.Length - 6).Where(i => bytes.AsSpan(i).StartsWith(magic)).ToArray();
+        Assert.Equal(3, headers.Length);
+        var path = Path.Combine(dir, "mutated.npz");
+        var random = new Random(15);
+        for (var round = 0; round < 600; round++)
+        {
+            var mutated = bytes.ToArray();
+            for (var k = random.Next(1, 4); k > 0; k--)
+            {
+                // Mostly the .npy headers (magic, version, length, dict), sometimes anywhere (zip records).
+                var at = random.Next(3) > 0 ? headers[random.Next(headers.Length)] + random.Next(80) : random.Next(mutated.Length);
+                mutated[at] = random.Next(4) == 0 ? (byte)random.Next(256) : (byte)"',()<>fi0123456789TF {}:LU"[random.Next(26)];
+            }
+            if (random.Next(8) == 0) mutated = mutated[..random.Next(mutated.Length)];
+            File.WriteAllBytes(path, mutated);
+            try
+            {
+                using var npz = NpzFile.Open(path);
+                foreach (var key in npz.Keys) npz.Read(key).ToFloat64();
+            }
+            catch (InvalidDataException e) { Assert.Contains(path, e.Message); }
+            NotebookTrainer.Datasets.FineTune.LatentsNpz.Check(path, (8, 6), 2, flipAug: false, alphaMask: null, imageSize: (64, 48));
+        }
+    }
+
     /// <summary>A version 1.0 .npy header around <paramref name="dict"/> (not padded: readers must not rely on alignment).</summary>
     static byte[] Header(string dict)
     {

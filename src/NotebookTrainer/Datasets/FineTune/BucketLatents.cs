@@ -40,7 +40,7 @@ public sealed record PrepareBucketsOptions
 public sealed record PreparedImage(string ImagePath, string Key, (int Width, int Height) ImageSize, BucketAssignment Assignment, string NpzPath, bool Reused);
 
 /// <param name="Buckets">bucket resolutions in sorted order with their image counts (kohya's "bucket i (w, h): n" lines)</param>
-/// <param name="Problems">images left out (unreadable, too small for a bucket)</param>
+/// <param name="Problems">images left out (unreadable, too small for a bucket), and images the metadata did not list</param>
 public sealed record PrepareBucketsReport(string OutJson, IReadOnlyList<PreparedImage> Images, IReadOnlyList<((int Width, int Height) Resolution, int Count)> Buckets,
     double MeanAspectError, IReadOnlyList<DatasetProblem> Problems)
 {
@@ -108,7 +108,11 @@ public static class BucketLatents
                     continue;
                 }
                 var key = options.FullPath ? path : Path.GetFileNameWithoutExtension(path);
-                if (metadata[key] is null) metadata[key] = new JsonObject();
+                if (metadata[key] is null)
+                {
+                    problems.Add(DatasetProblem.Warning(path, $"'{key}' is not in {options.InJson}, so it is added without caption or tags{KeyHint(metadata, options.FullPath)}."));
+                    metadata[key] = new JsonObject();
+                }
                 if (metadata[key] is not JsonObject entry)
                     throw new InvalidDataException($"{options.InJson}: the entry '{key}' is not an object; make it {{\"caption\": …}} or remove it.");
                 // Recorded in latent units: multiples of 8.
@@ -154,6 +158,15 @@ public static class BucketLatents
         log($"writing metadata: {options.OutJson}");
         FineTuneMetadata.Save(options.OutJson, metadata);
         return new PrepareBucketsReport(Path.GetFullPath(options.OutJson), prepared, sorted, meanError, problems);
+    }
+
+    /// <summary>Why an image may be missing: the metadata was merged with the other key style.</summary>
+    static string KeyHint(JsonObject metadata, bool fullPath)
+    {
+        var rooted = metadata.Count(e => Path.IsPathRooted(e.Key));
+        if (!fullPath && rooted > metadata.Count / 2) return " (the metadata is keyed by full paths: add --full-path)";
+        if (fullPath && rooted <= metadata.Count / 2 && metadata.Count > 0) return " (the metadata is keyed by file names: leave out --full-path)";
+        return "";
     }
 
     static void Validate(PrepareBucketsOptions o)
