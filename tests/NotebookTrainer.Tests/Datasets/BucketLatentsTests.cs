@@ -177,6 +177,28 @@ public sealed class BucketLatentsTests : TempDir
         Assert.False(File.Exists(Path.Combine(Images, "p40x40.npz")));
     }
 
+    [Fact]
+    public void Unreadable_images_are_left_out_of_metadata_and_caches_and_bad_entries_stop_before_any_work()
+    {
+        WriteImages((100, 100));
+        var good = File.ReadAllBytes(Path.Combine(Images, "p100x100.png"));
+        Write("img/cut.png", good[..(good.Length / 2)]);
+        Write("img/fake.png", "not an image at all"u8.ToArray());
+        var report = BucketLatents.Prepare(Options(), vae);
+
+        Assert.Equal(["p100x100"], report.Images.Select(i => i.Key));
+        Assert.Equal(2, report.Problems.Count(p => p.IsError && p.Message.Contains("left out")));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Root, "out.json")))!.AsObject();
+        Assert.Null(json["cut"]);
+        Assert.Null(json["fake"]);
+        Assert.False(File.Exists(Path.Combine(Images, "cut.npz")));
+
+        File.Delete(Path.Combine(Images, "p100x100.npz"));
+        WriteText("in.json", """{ "p100x100": "a caption where an object belongs" }""");
+        Assert.Contains("'p100x100' is not an object", Assert.Throws<InvalidDataException>(() => BucketLatents.Prepare(Options(), vae)).Message);
+        Assert.False(File.Exists(Path.Combine(Images, "p100x100.npz")));
+    }
+
     DatasetPlan Plan(int resolution = 128, bool flipAug = true) => DatasetPlan.Build(DatasetConfig.Parse($"""
         [[datasets]]
         resolution = {resolution}

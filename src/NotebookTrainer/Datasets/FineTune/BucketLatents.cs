@@ -78,6 +78,9 @@ public static class BucketLatents
             throw new FileNotFoundException($"{options.InJson}: no metadata file; create it with ntrain finetune merge-captions / merge-tags first.", options.InJson);
         log($"loading existing metadata: {options.InJson}");
         var metadata = FineTuneMetadata.Load(options.InJson);
+        foreach (var (key, value) in metadata)
+            if (value is not JsonObject)
+                throw new InvalidDataException($"{options.InJson}: the entry '{key}' is not an object; make it {{\"caption\": …}} or remove it.");
         if (options.BucketNoUpscale) log("note: min/max bucket reso are not used with bucket_no_upscale: each bucket follows its image.");
         var buckets = new BucketManager(options.MaxResolution, options.MinBucketReso, options.MaxBucketReso, options.BucketResoSteps, options.BucketNoUpscale);
 
@@ -87,6 +90,19 @@ public static class BucketLatents
         var problems = new List<DatasetProblem>();
         var counts = new Dictionary<(int, int), int>();
         var pending = new Dictionary<(int, int), List<(PreparedImage Image, Tensor Pixels, Tensor? Mask)>>();
+
+        // The bucket goes into the metadata in latent units (multiples of 8), as kohya records it.
+        void Record(string key, string path, (int Width, int Height) bucket)
+        {
+            if (metadata[key] is null)
+            {
+                problems.Add(DatasetProblem.Warning(path, $"'{key}' is not in {options.InJson}, so it is added without caption or tags{KeyHint(metadata, options.FullPath)}."));
+                metadata[key] = new JsonObject();
+            }
+            metadata[key]!["train_resolution"] = new JsonArray(bucket.Width - bucket.Width % 8, bucket.Height - bucket.Height % 8);
+            counts[bucket] = counts.GetValueOrDefault(bucket) + 1;
+        }
+
         var tracker = new ProgressTracker("buckets and latents", images.Count, progress);
         try
         {
@@ -108,25 +124,14 @@ public static class BucketLatents
                     continue;
                 }
                 var key = options.FullPath ? path : Path.GetFileNameWithoutExtension(path);
-                if (metadata[key] is null)
-                {
-                    problems.Add(DatasetProblem.Warning(path, $"'{key}' is not in {options.InJson}, so it is added without caption or tags{KeyHint(metadata, options.FullPath)}."));
-                    metadata[key] = new JsonObject();
-                }
-                if (metadata[key] is not JsonObject entry)
-                    throw new InvalidDataException($"{options.InJson}: the entry '{key}' is not an object; make it {{\"caption\": …}} or remove it.");
-                // Recorded in latent units: multiples of 8.
-                entry["train_resolution"] = new JsonArray(bucket.Width - bucket.Width % 8, bucket.Height - bucket.Height % 8);
-                counts[bucket] = counts.GetValueOrDefault(bucket) + 1;
-
                 var npz = LatentsNpz.PathFor(path);
                 var size = (header.Width, header.Height);
                 if (options.SkipExisting && LatentsNpz.Check(npz, bucket, encoder.Downsample, options.FlipAug, options.AlphaMask, size) is null)
                 {
+                    Record(key, path, bucket);
                     prepared.Add(new PreparedImage(path, key, size, assignment, npz, Reused: true));
                     continue;
                 }
-                var image = new PreparedImage(path, key, size, assignment, npz, Reused: false);
                 (float[] Chw, float[]? Alpha) pixels;
                 try
                 {
@@ -137,10 +142,12 @@ public static class BucketLatents
                     problems.Add(DatasetProblem.Error(path, $"cannot be read ({IO.Printable.Escape(e.Message)}), so it is left out."));
                     continue;
                 }
+                Record(key, path, bucket);
+                var image = new PreparedImage(path, key, size, assignment, npz, Reused: false);
+                prepared.Add(image);
                 if (!pending.TryGetValue(bucket, out var batch)) pending[bucket] = batch = [];
                 batch.Add((image, tensor(pixels.Chw, [3, bucket.Height, bucket.Width]),
                     pixels.Alpha is null ? null : tensor(pixels.Alpha, [bucket.Height, bucket.Width])));
-                prepared.Add(image);
                 if (batch.Count >= options.BatchSize) encoder.Encode(bucket, batch);
             }
             foreach (var (bucket, batch) in pending)
