@@ -10,6 +10,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["tiny-step"] = ("tiny SD model: U-Net forward+backward step time", TinyModelStep.Run),
     ["load-memory"] = ("SD1.5-shaped fp16 file loaded as bf16/fp16/fp32: peak RSS vs weight bytes", LoadMemory.Run),
     ["sampling"] = ("tiny model sampling: ms per image and U-Net evaluations/s per sampler [--side 64] [--steps 20] [--images 4] [--threads N]", SamplingBenchmark.Run),
+    ["prepare-buckets"] = ("fine-tune prepare-buckets with an SD1.5-config VAE: s/image, peak RSS, npz read-back [--images 8] [--resolution 512] [--batch 1]", PrepareBucketsBenchmark.Run),
     ["pretrain"] = ("every phase of ntrain pretrain at a fraction of its size: seconds per phase, crops/s and samples/s [output folder to keep]", PretrainingBenchmark.Run),
     ["unet-step"] = ("SD1.5-config U-Net forward+backward at 32x32 latents vs matmul peak and PyTorch [fp32|bf16] [--reference benchmarks/reference/unet_step.py JSON]", UNetStep.Run),
 };

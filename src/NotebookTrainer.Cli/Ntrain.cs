@@ -19,6 +19,16 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
+          metadata merge-captions|merge-tags <dir> <out.json> [--in-json FILE] [--caption-extension EXT] [--full-path]
+              [--recursive] [--debug]
+                                                   captions (.caption) or tags (.txt) into kohya's fine-tune metadata JSON
+          metadata clean <in.json> <out.json> [--debug]
+                                                   kohya's clean_captions_and_tags rules on the metadata
+          metadata prepare-buckets <dir> <in.json> <out.json> <model> [--max-resolution 512,512] [--min-bucket-reso 256]
+              [--max-bucket-reso 1024] [--bucket-reso-steps 64] [--bucket-no-upscale] [--batch-size 1] [--flip-aug]
+              [--alpha-mask] [--skip-existing] [--full-path] [--recursive] [--mixed-precision no|fp16|bf16] [--config DIR]
+              [--seed N]
+                                                   bucket every image, record train_resolution, write its latents .npz
           model tiny --out DIR [--random [--seed N]]
                                                    copy out the embedded tiny SD model (single file + config/ + tokenizer/),
                                                    or write one with random weights
@@ -101,6 +111,7 @@ public static class Ntrain
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
+                case "metadata": return Commands.MetadataCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
                 case "train": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.Network);
