@@ -283,7 +283,7 @@ public sealed class BucketLatentsTests : TempDir
         using var models = TinyTrainingSetup.Models();
         BucketLatents.Prepare(Options(), models.Vae);
         var log = new List<string>();
-        using (var trainer = new LoraTrainer(TinyTrainingSetup.Config(Path.Combine(Root, "run"), "max_train_steps = 1"), Plan(), models, CPU, log.Add))
+        using (var trainer = new Trainer(TinyTrainingSetup.Config(Path.Combine(Root, "run"), "max_train_steps = 1"), Plan(), models, CPU, log.Add))
             trainer.Train();
         Assert.Contains("latents: 0 encoded, 4 read from the disk cache.", log);
     }
