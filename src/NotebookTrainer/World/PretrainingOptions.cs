@@ -20,7 +20,7 @@ public sealed record PretrainingOptions
     public int UnetImages { get; init; } = 10000;
     public int UnetSteps { get; init; } = 2400;
     public int UnetBatchSize { get; init; } = 32;
-    public double UnetLearningRate { get; init; } = 5e-4;
+    public double UnetLearningRate { get; init; } = 1e-3;
 
     /// <summary>Images per held-out test set (seen attributes; scenes with a heart or purple) for the VAE's PSNR.</summary>
     public int TestImages { get; init; } = 256;
