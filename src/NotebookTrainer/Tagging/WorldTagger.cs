@@ -12,7 +12,7 @@ public sealed record WorldTaggerOptions
 {
     /// <summary>Scenes rendered once (each seen several times, degraded differently each time).</summary>
     public int TrainImages { get; init; } = 8000;
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 1500;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 3e-3;
     /// <summary>Fresh scenes (another seed) the written model is tested on through ONNX Runtime.</summary>

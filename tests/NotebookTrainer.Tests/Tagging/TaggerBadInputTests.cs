@@ -32,8 +32,8 @@ public class TaggerBadInputTests(WorldTaggerFixture judge)
         var csv = Path.Combine(dir, "selected_tags.csv");
         File.WriteAllLines(csv, File.ReadAllLines(csv)[..^2]);
         var e = Assert.Throws<TaggerModelException>(() => WdTaggerModel.Load(dir, preferGpu: false));
-        Assert.Contains("outputs 32 scores", e.Message);
-        Assert.Contains("lists 30 tags", e.Message);
+        Assert.Contains("outputs 33 scores", e.Message);
+        Assert.Contains("lists 31 tags", e.Message);
     }
 
     [Fact]
@@ -42,7 +42,7 @@ public class TaggerBadInputTests(WorldTaggerFixture judge)
         var dir = ModelCopy("bad-row");
         File.AppendAllText(Path.Combine(dir, "selected_tags.csv"), "77,odd_tag,3,1\n");
         var e = Assert.Throws<TaggerModelException>(() => WdTaggerModel.Load(dir, preferGpu: false));
-        Assert.Contains("selected_tags.csv:34", e.Message);
+        Assert.Contains("selected_tags.csv:35", e.Message);
         Assert.Contains("category '3'", e.Message);
     }
 
@@ -52,9 +52,9 @@ public class TaggerBadInputTests(WorldTaggerFixture judge)
         var dir = Path.Combine(judge.Root, "not-a-tagger");
         Directory.CreateDirectory(dir);
         var g = new OnnxGraph("classifier");
-        g.Inputs.Add(new OnnxValue("features", ["batch", 32L]));
+        g.Inputs.Add(new OnnxValue("features", ["batch", 33L]));
         g.Nodes.Add(new OnnxNode("Sigmoid", ["features"], ["scores"], []));
-        g.Outputs.Add(new OnnxValue("scores", ["batch", 32L]));
+        g.Outputs.Add(new OnnxValue("scores", ["batch", 33L]));
         g.Save(Path.Combine(dir, "model.onnx"));
         File.Copy(Path.Combine(judge.ModelDir, "selected_tags.csv"), Path.Combine(dir, "selected_tags.csv"));
         var e = Assert.Throws<TaggerModelException>(() => WdTaggerModel.Load(dir, preferGpu: false));
