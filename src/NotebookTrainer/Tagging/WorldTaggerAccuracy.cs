@@ -144,7 +144,10 @@ public sealed record WorldTaggerAccuracy(int Images, IReadOnlyList<AttributeScor
         sb.Append("  value (* held out)     images  accuracy  precision  recall\n");
         foreach (var v in Values)
             sb.Append(CultureInfo.InvariantCulture,
-                $"  {v.Attribute + " " + v.Value + (v.HeldOut ? "*" : ""),-22} {v.Images,6}  {v.Accuracy,8:P1}  {v.Precision,9:P1}  {v.Recall,6:P1}\n");
+                $"  {v.Attribute + " " + v.Value + (v.HeldOut ? "*" : ""),-22} {v.Images,6}  {Percent(v.Accuracy),8}  {Percent(v.Precision),9}  {Percent(v.Recall),6}\n");
         return sb.ToString();
     }
+
+    /// <summary>A share as a percentage, or a dash where nothing was counted.</summary>
+    static string Percent(double share) => double.IsNaN(share) ? "—" : share.ToString("P1", CultureInfo.InvariantCulture);
 }

@@ -4,26 +4,55 @@ using NotebookTrainer.Progress;
 using NotebookTrainer.Tagging;
 using NotebookTrainer.World;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Tagging;
 
 [Collection(WorldTaggerCollection.Name)]
-public class WorldTaggerTests(WorldTaggerFixture judge)
+public class WorldTaggerTests(WorldTaggerFixture judge, ITestOutputHelper output)
 {
     [Fact]
     public void Small_judge_tells_colour_shape_background_and_count_apart_on_fresh_scenes()
     {
         var test = judge.Fit.Test;
+        output.WriteLine(judge.Fit.ToString());
         Assert.Equal(WorldTaggerFixture.Options.TestImages, test.Images);
         // A constant answer scores about 20% on colour and shape, 33% on background, 75% on object count; the full
         // judge (benchmark "world-tagger") reaches 95% on each.
         Assert.True(test[WorldTaggerAccuracy.Background].Accuracy >= 0.95, test.ToString());
         Assert.True(test[WorldTaggerAccuracy.Colour].Accuracy >= 0.7, test.ToString());
-        Assert.True(test[WorldTaggerAccuracy.Shape].Accuracy >= 0.5, test.ToString());
+        Assert.True(test[WorldTaggerAccuracy.Shape].Accuracy >= 0.6, test.ToString());
         Assert.True(test[WorldTaggerAccuracy.ObjectCount].Accuracy >= 0.85, test.ToString());
-        Assert.True(test.Value(WorldTaggerAccuracy.Colour, WorldAttributes.HeldOutColour).Accuracy >= 0.7, test.ToString());
+        Assert.True(test.Value(WorldTaggerAccuracy.Colour, WorldAttributes.HeldOutColour).Accuracy >= 0.6, test.ToString());
         Assert.True(test.Value(WorldTaggerAccuracy.Shape, WorldAttributes.HeldOutShape).Accuracy >= 0.5, test.ToString());
+        Assert.True(test.Value(WorldTaggerAccuracy.Colour, WorldAttributes.HeldOutColour).Precision >= 0.9, test.ToString());
+    }
+
+    [Fact]
+    public void Tags_the_sample_set_of_purple_hearts_in_every_size()
+    {
+        var dir = judge.CopyImages("samples");
+        using var model = WdTaggerModel.Load(judge.ModelDir, preferGpu: false);
+        var report = ImageTagger.TagFolder(model, dir, new TaggerOptions());
+        Assert.Empty(report.Skipped);
+        var accuracy = WorldTaggerAccuracy.Measure(judge.Samples.Select(s =>
+        {
+            var caption = File.ReadAllText(Path.Combine(dir, Path.GetFileNameWithoutExtension(s.Path) + ".txt"));
+            return (SceneOf(s.Tags), (IReadOnlyList<string>)caption.TrimEnd('\n').Split(", "));
+        }));
+        output.WriteLine(accuracy.ToString());
+        Assert.True(accuracy[WorldTaggerAccuracy.Background].Accuracy >= 0.9, accuracy.ToString());
+        Assert.True(accuracy.Value(WorldTaggerAccuracy.Colour, "purple").Recall >= 0.6, accuracy.ToString());
+    }
+
+    /// <summary>A scene with the objects and background that ground-truth tags name (placement does not matter to scoring).</summary>
+    static Scene SceneOf(IReadOnlyList<string> tags)
+    {
+        var parsed = tags.Select(WorldAttributes.Parse).ToList();
+        var objects = parsed.Where(p => p.Shape is not null).Select(p => new SceneObject(p.Shape!, p.Colour!, 0.5f, 0.5f, 0.2f)).ToList();
+        if (tags.Contains(WorldAttributes.TwoShapesTag) && objects.Count == 1) objects.Add(objects[0]);
+        return new Scene(parsed.Single(p => p.Background is not null).Background!, objects);
     }
 
     [Fact]
