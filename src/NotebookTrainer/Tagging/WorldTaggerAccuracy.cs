@@ -53,11 +53,16 @@ public sealed record WorldTaggerAccuracy(int Images, IReadOnlyList<AttributeScor
 
     public ValueScore Value(string attribute, string value) => Values.Single(v => v.Attribute == attribute && v.Value == value);
 
-    /// <summary>The lowest accuracy over <see cref="JudgedAttributes"/> and over every value of them that occurred (held-out ones included).</summary>
-    public double WorstAccuracy =>
-        Attributes.Where(a => JudgedAttributes.Contains(a.Attribute)).Select(a => a.Accuracy)
-            .Concat(Values.Where(v => v.Images > 0).Select(v => v.Accuracy))
-            .Min();
+    /// <summary>
+    /// The figures the judge is held to (≥ 95% for the full judge): each of <see cref="JudgedAttributes"/> over all
+    /// images, and each attribute over the images that hold a held-out value (colour on purple objects, shape on hearts).
+    /// </summary>
+    public IReadOnlyList<(string Name, double Accuracy)> Targets =>
+        JudgedAttributes.Select(a => (a, this[a].Accuracy))
+            .Concat(Values.Where(v => v.HeldOut && v.Images > 0).Select(v => ($"{v.Attribute} on {v.Value}", v.Accuracy)))
+            .ToList();
+
+    public double WorstTarget => Targets.Min(t => t.Accuracy);
 
     public static WorldTaggerAccuracy Measure(IEnumerable<(Scene Truth, IReadOnlyList<string> Tags)> judged)
     {
@@ -145,6 +150,7 @@ public sealed record WorldTaggerAccuracy(int Images, IReadOnlyList<AttributeScor
         foreach (var v in Values)
             sb.Append(CultureInfo.InvariantCulture,
                 $"  {v.Attribute + " " + v.Value + (v.HeldOut ? "*" : ""),-22} {v.Images,6}  {Percent(v.Accuracy),8}  {Percent(v.Precision),9}  {Percent(v.Recall),6}\n");
+        sb.Append("  targets: ").AppendJoin(", ", Targets.Select(t => $"{t.Name} {Percent(t.Accuracy)}")).Append('\n');
         return sb.ToString();
     }
 

@@ -20,7 +20,8 @@ public class WorldTaggerAccuracyTests
             (RedCircleBlueStar, ["red_circle", "blue_star", "two_shapes", "black_background"]));
         Assert.Equal(2, accuracy.Images);
         Assert.All(accuracy.Attributes, a => Assert.Equal(1.0, a.Accuracy));
-        Assert.Equal(1.0, accuracy.WorstAccuracy);
+        Assert.Equal(1.0, accuracy.WorstTarget);
+        Assert.Equal(["colour", "shape", "background", "object count", "colour on purple", "shape on heart"], accuracy.Targets.Select(t => t.Name));
         var purple = accuracy.Value(WorldTaggerAccuracy.Colour, "purple");
         Assert.True(purple.HeldOut);
         Assert.Equal((1, 1, 1, 0, 0), (purple.Images, purple.AttributeCorrect, purple.TruePositives, purple.FalsePositives, purple.FalseNegatives));
@@ -60,7 +61,7 @@ public class WorldTaggerAccuracyTests
 
         var missingCount = Measure((RedCircleBlueStar, ["red_circle", "blue_star", "black_background"]), (PurpleHeart, ["purple_heart", "two_shapes", "white_background"]));
         Assert.Equal(0.0, missingCount[WorldTaggerAccuracy.ObjectCount].Accuracy);
-        Assert.Equal(0.0, missingCount.WorstAccuracy);
+        Assert.Equal(0.0, missingCount.WorstTarget);
         Assert.Equal(0.0, missingCount.Value(WorldTaggerAccuracy.ObjectCount, "2").Recall);
     }
 
