@@ -5,6 +5,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["dataset-inspect"] = ("dataset inspect throughput on 10,000 generated images", a => DatasetInspectBenchmark.Run(a)),
     ["lora-train"] = ("LoRA training steps/s and peak memory, tiny and small configs, frozen fp32 vs bf16", LoraTrainingSteps.Run),
     ["tagging"] = ("WD14 tagging end to end vs bare InferenceSession.Run [--images 32] [--side 448|64] [--batch 8] [--gmac 60]", a => TaggingBenchmark.Run(a)),
+    ["world-tagger"] = ("world judge: training time per phase and accuracy per attribute on fresh scenes [--steps N] [--images N] [--test-images N] [--seed N]", WorldTaggerBenchmark.Run),
     ["checkpoint-load"] = ("SD1.5-shaped single file: fp16 vs fp32 load time and peak RSS [temp folder]", a => CheckpointLoadBenchmark.Run(a)),
     ["matmul-peak"] = ("large fp32/bf16 matmul: the machine's achievable FLOP/s", MatmulPeak.Run),
     ["tiny-step"] = ("tiny SD model: U-Net forward+backward step time", TinyModelStep.Run),

@@ -42,7 +42,10 @@ public static class Ntrain
               [--always-first "1girl, 1boy"] [--rating off|first|last] [--character-first] [--keep-underscores]
               [--append] [--caption-extension .txt] [--batch-size 8] [--recursive] [--cpu] [--dry-run] [--json]
                                                    WD14 tagging (model.onnx + selected_tags.csv); exit 1 if images were skipped
-          tagger tiny --out DIR [--seed N]         generate the built-in tagger for the sample dataset
+          tagger world --out DIR [--seed N] [--images N] [--steps N] [--test-images N] [--json]
+                                                   train the judge of the generated world (WD14-signature ONNX tagger)
+          tagger evaluate --model DIR [--count 1000] [--seed N] [--json]
+                                                   per-attribute accuracy of a tagger on fresh world scenes; exit 1 below 95%
           tags stats <dir> [--tags-csv FILE] [--json]
                                                    tag frequency table (count, % of images, category)
           tags edit <dir> [--activation TAG] [--remove "a, b"] [--replace "a, b" --with "c" [--and] [--replacement-first]]

@@ -1,3 +1,5 @@
+using NotebookTrainer.Tagging;
+
 namespace NotebookTrainer.World;
 
 /// <summary>
@@ -22,6 +24,9 @@ public sealed record PretrainingOptions
     public int UnetBatchSize { get; init; } = 32;
     public double UnetLearningRate { get; init; } = 1e-3;
 
+    /// <summary>The judge (<see cref="WorldTagger"/>) trained beside the model.</summary>
+    public WorldTaggerOptions Judge { get; init; } = new();
+
     /// <summary>Images per held-out test set (seen attributes; scenes with a heart or purple) for the VAE's PSNR.</summary>
     public int TestImages { get; init; } = 256;
 
@@ -33,6 +38,7 @@ public sealed record PretrainingOptions
         OutputDir = outputDir,
         VaeImages = 64, VaeSteps = 6, VaeBatchSize = 8,
         UnetImages = 64, UnetSteps = 6, UnetBatchSize = 8,
+        Judge = new() { TrainImages = 64, Steps = 4, BatchSize = 16, TestImages = 16 },
         TestImages = 8, EvaluationSeeds = 1,
     };
 }

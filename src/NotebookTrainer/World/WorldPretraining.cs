@@ -239,7 +239,9 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
 
     Dictionary<string, string> TrainJudge(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
-        throw new NotSupportedException("judge phase: integrate WorldTagger");
+        var fit = WorldTagger.Train(TaggerDir, options.Seed, options.Judge, progress, cancellationToken);
+        log(fit.ToString());
+        return fit.Test.Targets.ToDictionary(t => t.Name.Replace(' ', '_'), t => F(t.Accuracy));
     }
 
     Dictionary<string, string> Evaluate(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
