@@ -26,6 +26,12 @@ public sealed record VaeTrainingOptions
     /// <summary>Weight of the KL term (mean over latent elements) against the L1 + L2 reconstruction (mean over pixels).</summary>
     public double KlWeight { get; init; } = 1e-5;
 
+    /// <summary>
+    /// Trains only the decoder (and post_quant_conv), on whole images: the latents a U-Net learns from stay exactly as
+    /// they are, while the decoder sees the group-norm statistics of full images that crops do not give it.
+    /// </summary>
+    public bool DecoderOnly { get; init; }
+
     public int Seed { get; init; } = 42;
     public int SaveEveryNSteps { get; init; } = 200;
 }
@@ -58,10 +64,12 @@ public sealed class VaeTrainer(AutoencoderKL vae, DatasetPlan dataset, VaeTraini
 
         manual_seed(options.Seed);
         vae.to(ScalarType.Float32).to(device);
-        foreach (var p in vae.parameters()) p.requires_grad = true;
+        var trainable = (options.DecoderOnly ? vae.decoder.parameters().Concat(vae.post_quant_conv.parameters()) : vae.parameters()).ToList();
+        foreach (var p in trainable) p.requires_grad = true;
         vae.train();
+        if (options.DecoderOnly) vae.encoder.eval();
         using var generator = new Generator((ulong)options.Seed, device);
-        var group = new ParameterGroup("vae", vae.parameters().ToList(), options.LearningRate);
+        var group = new ParameterGroup(options.DecoderOnly ? "vae decoder" : "vae", trainable, options.LearningRate);
         using var optimizer = OptimizerFactory.Create("AdamW", [group], ["weight_decay=0"], log);
         var schedule = new LearningRateSchedule(options.LrScheduler, options.MaxSteps, Math.Max(1, options.MaxSteps / 50));
 
@@ -123,20 +131,27 @@ public sealed class VaeTrainer(AutoencoderKL vae, DatasetPlan dataset, VaeTraini
             var x = random.Next((int)images.shape[3] - options.Crop + 1);
             images = images.narrow(2, y, options.Crop).narrow(3, x, options.Crop);
         }
-        using var posterior = vae.encode(images);
+        using var posterior = EncodeForTraining(images);
         var decoded = vae.decode(posterior.sample(generator));
         var error = decoded - images;
         var reconstruction = error.abs().mean() + error.square().mean();
         var kl = 0.5 * (posterior.Mean.square() + posterior.Std.square() - 1 - posterior.LogVar).mean();
-        var loss = reconstruction + options.KlWeight * kl;
+        var loss = options.DecoderOnly ? reconstruction : reconstruction + options.KlWeight * kl;
         loss.backward();
-        nn.utils.clip_grad_norm_(vae.parameters(), 1.0);
+        nn.utils.clip_grad_norm_(vae.parameters().Where(p => p.requires_grad), 1.0);
         optimizer.Step();
         optimizer.ZeroGrad();
         var value = reconstruction.item<float>();
         if (float.IsNaN(value) || float.IsInfinity(value))
             throw new TrainingException($"VAE loss is {value}; lower the learning rate ({options.LearningRate}).");
         return (value, kl.item<float>());
+    }
+
+    DiagonalGaussianDistribution EncodeForTraining(Tensor images)
+    {
+        if (!options.DecoderOnly) return vae.encode(images);
+        using var _ = no_grad();
+        return vae.encode(images);
     }
 
     static void LoadWeights(AutoencoderKL vae, IReadOnlyDictionary<string, Tensor> weights)

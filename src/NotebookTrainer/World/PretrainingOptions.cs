@@ -18,6 +18,9 @@ public sealed record PretrainingOptions
     public int VaeBatchSize { get; init; } = 32;
     public double VaeLearningRate { get; init; } = 3e-4;
 
+    /// <summary>Steps of the decoder-only pass on whole images after the U-Net (the latents stay as they are).</summary>
+    public int DecoderSteps { get; init; } = 300;
+
     /// <summary>U-Net training images: seen shapes and colours only.</summary>
     public int UnetImages { get; init; } = 10000;
     public int UnetSteps { get; init; } = 2400;
@@ -36,7 +39,7 @@ public sealed record PretrainingOptions
     public static PretrainingOptions Smoke(string outputDir) => new()
     {
         OutputDir = outputDir,
-        VaeImages = 64, VaeSteps = 6, VaeBatchSize = 8,
+        VaeImages = 64, VaeSteps = 6, VaeBatchSize = 8, DecoderSteps = 2,
         UnetImages = 64, UnetSteps = 6, UnetBatchSize = 8,
         Judge = new() { TrainImages = 64, Steps = 4, BatchSize = 16, TestImages = 16 },
         TestImages = 8, EvaluationSeeds = 1,

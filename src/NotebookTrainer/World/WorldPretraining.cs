@@ -31,10 +31,12 @@ public sealed record PhaseResult(string Name, double Seconds, IReadOnlyDictionar
 /// <c>ntrain finetune</c> runs it (text-conditioned ε-prediction on cached latents, 10 % caption dropout for
 /// classifier-free guidance, sd-scripts' v_pred_like_loss so the noisiest timesteps, where a shape is decided, weigh
 /// as they would for a v-prediction model); the text encoder stays at its seeded initialisation;</item>
+/// <item>decoder — the VAE decoder alone on whole images (the VAE phase trains on crops, whose group-norm statistics
+/// differ from whole images'); the encoder and so the U-Net's latents stay fixed; the finished model goes to final/;</item>
 /// <item>judge — <see cref="WorldTagger"/>, the tagger that judges samples;</item>
 /// <item>evaluate — <see cref="AttributeAccuracy"/> over every colour × shape × background.</item>
 /// </list>
-/// Each phase records its result in <c>phases/NAME.json</c> and is skipped when run again; the VAE and U-Net phases
+/// Each phase records its result in <c>phases/NAME.json</c> and is skipped when run again; the VAE, U-Net and decoder phases
 /// resume from their state folders, so a cancelled or killed run continues where it stopped.
 /// </summary>
 public sealed class WorldPretraining(PretrainingOptions options, Action<string>? log = null)
@@ -46,7 +48,8 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
 
     public string InitModel => Dir("init", WorldModel.ModelFileName);
     public string BaseModel => Dir("base", WorldModel.ModelFileName);
-    public string FinalModel => Dir("unet", "output", WorldModel.ModelFileName);
+    public string UnetModel => Dir("unet", "output", WorldModel.ModelFileName);
+    public string FinalModel => Dir("final", WorldModel.ModelFileName);
     public string TaggerDir => Dir("tagger");
 
     public IReadOnlyList<PhaseResult> Run(IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
@@ -58,6 +61,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             ("data", () => WriteData(progress, cancellationToken)),
             ("vae", () => TrainVae(progress, cancellationToken)),
             ("unet", () => TrainUnet(progress, cancellationToken)),
+            ("decoder", () => TrainDecoder(progress, cancellationToken)),
             ("judge", () => TrainJudge(progress, cancellationToken)),
             ("evaluate", () => Evaluate(progress, cancellationToken)),
         };
@@ -147,17 +151,24 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
     }
 
     /// <summary>The init model with the trained VAE and its scaling factor: the base the U-Net trains on.</summary>
-    void WriteBaseModel(Models.Vae.AutoencoderKL vae, double scalingFactor)
+    void WriteBaseModel(Models.Vae.AutoencoderKL vae, double scalingFactor) => WriteModel(InitModel, vae, scalingFactor, BaseModel);
+
+    /// <summary>
+    /// <paramref name="source"/> with its VAE replaced by <paramref name="vae"/> (in the source's precision), written with
+    /// config/ and tokenizer/ beside it.
+    /// </summary>
+    static void WriteModel(string source, Models.Vae.AutoencoderKL vae, double? scalingFactor, string target)
     {
-        using var weights = CheckpointLoader.Load(InitModel);
+        using var weights = CheckpointLoader.Load(source);
+        var dtype = weights.Vae.Values.First().dtype;
         foreach (var t in weights.Vae.Values) t.Dispose();
         weights.Vae.Clear();
-        foreach (var (name, tensor) in vae.state_dict()) weights.Vae[name] = tensor.detach().clone();
-        weights.Configs.Vae["scaling_factor"] = scalingFactor;
-        var dir = Dir("base");
+        foreach (var (name, tensor) in vae.state_dict()) weights.Vae[name] = tensor.detach().to(dtype).clone();
+        if (scalingFactor is { } factor) weights.Configs.Vae["scaling_factor"] = factor;
+        var dir = Path.GetDirectoryName(target)!;
         weights.Configs.Write(Path.Combine(dir, TinyStableDiffusion.ConfigFolder));
-        CopyFolder(Dir("init", TinyStableDiffusion.TokenizerFolder), Path.Combine(dir, TinyStableDiffusion.TokenizerFolder));
-        CheckpointWriter.WriteSingleFile(weights, BaseModel);
+        CopyFolder(Path.Combine(Path.GetDirectoryName(source)!, TinyStableDiffusion.TokenizerFolder), Path.Combine(dir, TinyStableDiffusion.TokenizerFolder));
+        CheckpointWriter.WriteSingleFile(weights, target);
     }
 
     Dictionary<string, string> TrainUnet(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
@@ -236,6 +247,37 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             ? Directory.EnumerateDirectories(outputDir, "*-state*").Where(d => File.Exists(Path.Combine(d, "train_state.json")))
                 .OrderByDescending(d => TrainingState.ReadPosition(d).Step).FirstOrDefault()
             : null;
+
+    /// <summary>
+    /// Fine-tunes the VAE decoder of the trained model on whole images (<see cref="VaeTrainingOptions.DecoderOnly"/>):
+    /// the crops of the VAE phase leave it short of full-image quality, and the encoder — with the latents the U-Net
+    /// learned — stays exactly as it is. Writes the finished model into final/.
+    /// </summary>
+    Dictionary<string, string> TrainDecoder(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
+    {
+        var dataset = DatasetPlan.Build(DatasetConfig.FromFolders(Dir("data", "vae"), null, new DatasetArguments
+        {
+            Resolution = WorldModel.Resolution, BatchSize = options.VaeBatchSize, CaptionExtension = ".txt", FlipAug = true,
+        }));
+        using var model = StableDiffusion.Load(UnetModel);
+        var result = new VaeTrainer(model.Vae, dataset, new VaeTrainingOptions
+        {
+            OutputDir = Dir("decoder"), MaxSteps = options.DecoderSteps, LearningRate = options.VaeLearningRate, Seed = options.Seed,
+            Crop = 0, DecoderOnly = true,
+        }, log: log).Train(progress, cancellationToken);
+        if (result.Cancelled) throw new OperationCanceledException($"decoder training stopped at step {result.Steps}; run again to resume.");
+
+        var seen = ReconstructionQuality.Psnr(model.Vae, Images(Dir("data", "test-seen")));
+        var heldOut = ReconstructionQuality.Psnr(model.Vae, Images(Dir("data", "test-held-out")));
+        WriteModel(UnetModel, model.Vae, null, FinalModel);
+        return new()
+        {
+            ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
+            ["final_reconstruction_loss"] = F(result.Losses.TakeLast(50).Average(l => l.Reconstruction), "0.0000"),
+            ["psnr_seen_db"] = F(seen, "0.00"),
+            ["psnr_held_out_db"] = F(heldOut, "0.00"),
+        };
+    }
 
     Dictionary<string, string> TrainJudge(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
