@@ -16,7 +16,7 @@ public static class PretrainCommands
             Console.WriteLine($"{r.Name,-9} {r.Seconds,7:0} s  {string.Join(", ", r.Figures.Select(f => $"{f.Key} {f.Value}"))}");
         if (a.Option("install") is { } install)
         {
-            pretraining.Install(install, results, "ntrain " + string.Join(' ', args.Select(Quote)));
+            pretraining.Install(install, results, "ntrain pretrain " + string.Join(' ', args.Select(Quote)));
             Console.WriteLine($"installed into {Path.GetFullPath(install)}");
         }
         return 0;

@@ -37,7 +37,8 @@ public static class PretrainingProvenance
         foreach (var r in results)
             sb.AppendLine($"| {r.Name} | {r.Seconds.ToString("0", CultureInfo.InvariantCulture)} | {string.Join(", ", r.Figures.Select(f => $"{f.Key} {f.Value}"))} |");
         sb.AppendLine();
-        sb.AppendLine("Loss curves: `pretraining/vae-loss.csv` (step, L1+L2 reconstruction, KL) and `pretraining/unet-loss.csv` (the");
+        sb.AppendLine("Loss curves: `pretraining/vae-loss.csv` (step, L1+L2 reconstruction, KL), `pretraining/decoder-loss.csv` (the same");
+        sb.AppendLine("for the decoder-only pass on whole images) and `pretraining/unet-loss.csv` (the");
         sb.AppendLine("trainer's loss log). The U-Net's training config is `pretraining/training.toml` (kohya fine_tune.py keys, as");
         sb.AppendLine($"written to {Path.GetFileName(trainingConfig)} by the run); the judged samples' accuracy per attribute is");
         sb.AppendLine("`pretraining/attribute-accuracy.json`.");

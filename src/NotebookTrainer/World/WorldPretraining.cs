@@ -313,6 +313,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         CopyFolder(TaggerDir, Path.Combine(dir, WorldModel.TaggerFolder));
         var logs = Path.Combine(dir, "pretraining");
         AtomicFile.WriteAllBytes(Path.Combine(logs, "vae-loss.csv"), File.ReadAllBytes(Dir("vae", "vae-loss.csv")));
+        AtomicFile.WriteAllBytes(Path.Combine(logs, "decoder-loss.csv"), File.ReadAllBytes(Dir("decoder", "vae-loss.csv")));
         var unetLog = Directory.EnumerateFiles(Dir("unet", "output"), "loss.csv", SearchOption.AllDirectories).First();
         AtomicFile.WriteAllBytes(Path.Combine(logs, "unet-loss.csv"), File.ReadAllBytes(unetLog));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "training.toml"), File.ReadAllBytes(Dir("unet", "training.toml")));
