@@ -63,6 +63,10 @@ public static class Ntrain
           pretrain --out DIR [--seed N] [--install DIR] [--smoke]
                                                    train the embedded tiny model from scratch on the generated world (VAE,
                                                    U-Net, judge tagger, evaluation; resumable); --install copies the result
+          accuracy --model PATH|embedded:tiny [--seeds 8] [--steps 30] [--judge DIR] [--out DIR] [--json]
+                                                   judged attribute accuracy over every colour × shape × background
+          accuracy --run RUN_DIR [--model PATH] [--seeds 8] [--judge DIR] [--json]
+                                                   a LoRA run's concept on the base and with each saved LoRA
           lora inspect <file.safetensors> [--json] [--top-tags N]
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
           lora diff <a.safetensors> <b.safetensors> [--json]
@@ -120,6 +124,7 @@ public static class Ntrain
                 case "train": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.Network);
                 case "finetune": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.FineTune);
                 case "pretrain": return Commands.PretrainCommands.Run(rest);
+                case "accuracy": return Commands.AccuracyCommands.Run(rest);
                 case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");

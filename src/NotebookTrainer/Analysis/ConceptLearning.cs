@@ -91,6 +91,23 @@ public sealed class ConceptLearning : IHtmlRenderable
 
     static string P(double? value) => value is { } v ? v.ToString("P0", CultureInfo.InvariantCulture) : "–";
 
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new
+    {
+        concept = Concept,
+        rows = Rows.Select(r => new
+        {
+            label = r.Label,
+            epoch = r.Epoch,
+            samples = r.Concept.Samples.Count,
+            concept = Round(r.Concept.Accuracy("concept", Concept)),
+            colour = Round(r.Concept.Accuracy("colour", Concept.Split('_')[0])),
+            shape = Round(r.Concept.Accuracy("shape", Concept.Split('_')[1])),
+            seen_prompts = Round(r.Seen.Accuracy("concept", false)),
+        }),
+    }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+
+    static double? Round(double? value) => value is { } v ? Math.Round(v, 4) : null;
+
     public override string ToString() =>
         $"{Concept}: " + string.Join("; ", Rows.Select(r => $"{r.Label} {P(r.Concept.Accuracy("concept", Concept))}"));
 

@@ -1,0 +1,53 @@
+using NotebookTrainer.Analysis;
+using NotebookTrainer.Models;
+using NotebookTrainer.Sampling;
+using NotebookTrainer.Tagging;
+using NotebookTrainer.World;
+
+namespace NotebookTrainer.Cli.Commands;
+
+/// <summary>
+/// <c>ntrain accuracy</c>: samples judged by the world tagger. With <c>--model</c>, every colour × shape × background;
+/// with <c>--run</c>, a LoRA run's concept on its base model and with each saved LoRA.
+/// </summary>
+public static class AccuracyCommands
+{
+    public static int Run(string[] args)
+    {
+        var a = new CliArgs(args, ["model", "run", "judge", "seeds", "steps", "out"], ["json"]);
+        var judgeDir = a.Option("judge") ?? WorldModel.TaggerDirectory;
+        if (!File.Exists(Path.Combine(judgeDir, WdTaggerModel.ModelFileName)))
+            throw new CliException($"--judge: {judgeDir} has no {WdTaggerModel.ModelFileName}; pass the folder of a world tagger ('ntrain tagger world --out DIR' trains one).");
+        var seeds = a.Int("seeds", 8);
+        if (seeds < 1) throw new CliException($"--seeds must be at least 1, not {seeds}.");
+        var options = new AccuracyOptions { Seeds = seeds, Steps = a.Int("steps", new AccuracyOptions().Steps) };
+        using var judge = WdTaggerModel.Load(judgeDir, preferGpu: false);
+
+        if (a.Option("run") is { } runDir)
+        {
+            var run = TrainingRun.Open(runDir);
+            var modelPath = a.Option("model") ?? run.RecordedConfig?.PretrainedModelNameOrPath
+                ?? throw new CliException($"--run: {runDir} records no base model (run/training.toml); pass --model.");
+            using var model = StableDiffusion.Load(Resolve(modelPath));
+            var learning = ConceptLearning.Measure(model, Resolve(modelPath), judge, run.LoraFiles, a.Option("out") ?? Path.Combine(run.Directory, "judged"),
+                options: options, progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
+            Console.WriteLine(a.Flag("json") ? learning.ToJson() : learning.ToString());
+            return 0;
+        }
+
+        var path = Resolve(a.Required("model"));
+        using (var model = StableDiffusion.Load(path))
+        {
+            var generator = new SampleImageGenerator(StableDiffusionPipeline.Create(model, path));
+            var prompts = AttributePrompt.Grid(WorldAttributes.Colours, WorldAttributes.Shapes, WorldAttributes.Backgrounds);
+            var accuracy = AttributeAccuracy.Measure(generator, judge, prompts, a.Option("out") ?? Path.Combine(Path.GetTempPath(), $"ntrain-accuracy-{Guid.NewGuid():N}"),
+                options with { Label = Path.GetFileName(path) }, progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
+            Console.WriteLine(a.Flag("json") ? accuracy.ToJson() : accuracy.ToString());
+        }
+        return 0;
+    }
+
+    /// <summary>A model path, or embedded:tiny (copied out of this build beside the temporary folder's other runs).</summary>
+    static string Resolve(string model) =>
+        model == "embedded:tiny" ? WorldModel.Install(Path.Combine(Path.GetTempPath(), "ntrain-embedded-tiny")) : model;
+}
