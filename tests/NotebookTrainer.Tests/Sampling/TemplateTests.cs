@@ -11,7 +11,10 @@ public class TemplateTests
         var file = SamplePromptFile.Load(Path.GetFullPath(path));
         Assert.Equal(4, file.Prompts.Count);
         Assert.Empty(file.Warnings);
-        Assert.All(file.Prompts, p => Assert.StartsWith("sks, ", p.Prompt));
-        Assert.Equal(["euler_a", "dpmsolver++", "ddim", "k_euler"], file.Prompts.Select(p => p.Sampler));
+        // The sample set's concept on each background, then a seen object the base model already draws.
+        Assert.All(file.Prompts.Take(3), p => Assert.StartsWith("sks, ", p.Prompt));
+        Assert.DoesNotContain("sks", file.Prompts[3].Prompt);
+        Assert.All(file.Prompts, p => Assert.Equal((64, 64), (p.Width, p.Height)));
+        Assert.Equal(["ddim", "ddim", "dpmsolver++", "euler_a"], file.Prompts.Select(p => p.Sampler));
     }
 }
