@@ -33,8 +33,9 @@ public sealed class ImageUrlDownloader(HttpClient http, int parallelism = 4, Tim
     readonly ConcurrentDictionary<string, DateTime> lastRequest = new();
 
     /// <summary>Reads a links file: one URL a line; blank lines and # comments skipped.</summary>
-    public static IReadOnlyList<string> ReadList(string path) =>
-        File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+    public static IReadOnlyList<string> ReadList(string path) => File.Exists(path)
+        ? File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray()
+        : throw new FileNotFoundException($"{path}: links file not found; give a text file with one image URL per line ('#' starts a comment).", path);
 
     public async Task<ImageDownloadReport> DownloadAsync(IEnumerable<(string Url, string? Caption)> items, string destination,
         string captionExtension = ".txt", IProgress<ProgressUpdate>? progress = null, CancellationToken cancellation = default)
