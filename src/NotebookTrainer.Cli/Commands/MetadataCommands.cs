@@ -1,5 +1,6 @@
 using System.Globalization;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Datasets.FineTune;
 using static TorchSharp.torch;
 
@@ -73,9 +74,9 @@ public static class MetadataCommands
             OutJson = a.Positional(2, "the metadata file to write (.json)"),
             BatchSize = a.Int("batch-size", 1),
             MaxResolution = Resolution(a.Option("max-resolution") ?? "512,512"),
-            MinBucketReso = a.Int("min-bucket-reso", 256),
-            MaxBucketReso = a.Int("max-bucket-reso", 1024),
-            BucketResoSteps = a.Int("bucket-reso-steps", 64),
+            MinBucketReso = a.Int("min-bucket-reso", DatasetDefaults.MinBucketReso),
+            MaxBucketReso = a.Int("max-bucket-reso", DatasetDefaults.MaxBucketReso),
+            BucketResoSteps = a.Int("bucket-reso-steps", DatasetDefaults.BucketResoSteps),
             BucketNoUpscale = a.Flag("bucket-no-upscale"),
             FullPath = a.Flag("full-path"),
             FlipAug = a.Flag("flip-aug"),

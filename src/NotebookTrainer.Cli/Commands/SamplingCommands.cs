@@ -34,9 +34,8 @@ public static class SamplingCommands
 
     static LoraReport LoadReport(string path, int topTags)
     {
-        if (!File.Exists(path)) throw new CliException($"{path} does not exist.");
-        try { return LoraReport.Load(path, topTags); }
-        catch (SafeTensors.SafeTensorsFormatException e) { throw new CliException($"{path} is not a valid .safetensors file: {e.Message}"); }
+        if (!File.Exists(path)) throw new CliException($"{path} does not exist; give a LoRA .safetensors file.");
+        return LoraReport.Load(path, topTags);
     }
 
     /// <summary>
@@ -143,6 +142,8 @@ public static class SamplingCommands
     {
         var a = new CliArgs(args, [], []);
         var target = a.Positional(0, "a run folder or its loss.csv");
+        if (!Directory.Exists(target) && !File.Exists(target))
+            throw new CliException($"{target}: no such run folder or file; give a training run's output_dir (or logging_dir) or the loss.csv in it.");
         var log = RunLog.Load(Directory.Exists(target) ? RunLog.Find(target) : target);
         Console.WriteLine($"{log.Path}: {log.Entries.Count} steps");
         Console.WriteLine($"{"epoch",5} {"steps",6} {"mean loss",10} {"min",10} {"max",10}");

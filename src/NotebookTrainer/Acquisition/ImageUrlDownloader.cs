@@ -27,14 +27,14 @@ public sealed record ImageDownloadReport(IReadOnlyList<ImageDownload> Items, int
 /// </summary>
 public sealed class ImageUrlDownloader(HttpClient http, int parallelism = 4, TimeSpan? perHostGap = null)
 {
-    static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp"];
     readonly TimeSpan gap = perHostGap ?? TimeSpan.FromMilliseconds(250);
     readonly ConcurrentDictionary<string, SemaphoreSlim> hostLocks = new();
     readonly ConcurrentDictionary<string, DateTime> lastRequest = new();
 
     /// <summary>Reads a links file: one URL a line; blank lines and # comments skipped.</summary>
-    public static IReadOnlyList<string> ReadList(string path) =>
-        File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+    public static IReadOnlyList<string> ReadList(string path) => File.Exists(path)
+        ? File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray()
+        : throw new FileNotFoundException($"{path}: links file not found; give a text file with one image URL per line ('#' starts a comment).", path);
 
     public async Task<ImageDownloadReport> DownloadAsync(IEnumerable<(string Url, string? Caption)> items, string destination,
         string captionExtension = ".txt", IProgress<ProgressUpdate>? progress = null, CancellationToken cancellation = default)
@@ -113,7 +113,7 @@ public sealed class ImageUrlDownloader(HttpClient http, int parallelism = 4, Tim
         var uri = new Uri(url);
         var last = Uri.UnescapeDataString(uri.Segments.LastOrDefault() ?? "image").Trim('/');
         var ext = Path.GetExtension(last).ToLowerInvariant();
-        if (!ImageExtensions.Contains(ext)) ext = ".jpg";
+        if (!Images.ImageExtensions.All.Contains(ext)) ext = ".jpg";
         var stem = new string(Path.GetFileNameWithoutExtension(last).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').Take(40).ToArray());
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Normalize(url))))[..10];
         return $"{(stem.Length > 0 ? stem : "image")}-{hash}{ext}";

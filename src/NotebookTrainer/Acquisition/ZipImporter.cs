@@ -22,7 +22,7 @@ public sealed record ZipImportReport(string Destination, IReadOnlyList<string> E
 /// </summary>
 public static class ZipImporter
 {
-    static readonly HashSet<string> Kept = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".webp", ".bmp", ".txt", ".caption", ".json", ".jsonl", ".toml" };
+    static readonly HashSet<string> Kept = new([.. Images.ImageExtensions.All, ".txt", ".caption", ".json", ".jsonl", ".toml"], StringComparer.OrdinalIgnoreCase);
     const long RatioCheckedAbove = 1L << 20;
     const int MaxNameBytes = 200;   // leaves room for the temporary name's suffix within the usual 255
 

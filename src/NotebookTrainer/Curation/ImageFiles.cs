@@ -1,12 +1,8 @@
 namespace NotebookTrainer.Curation;
 
-/// <summary>The image files kohya picks up in a folder: .png .jpg .jpeg .webp .bmp in any case, sorted by path.</summary>
+/// <summary>The image files kohya picks up in a folder (<see cref="Images.ImageExtensions"/> in any case), sorted by path.</summary>
 public static class ImageFiles
 {
-    public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".webp", ".bmp" };
-
-    public static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path));
-
     public static List<string> Enumerate(string dir, bool recursive = false)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: folder not found.");
@@ -16,7 +12,7 @@ public static class ImageFiles
                 AttributesToSkip = FileAttributes.Hidden,
                 MatchCasing = MatchCasing.CaseInsensitive,
             })
-            .Where(IsImage)
+            .Where(Images.ImageExtensions.IsImage)
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}.trash{Path.DirectorySeparatorChar}"))
             .ToList();
         files.Sort(StringComparer.Ordinal);

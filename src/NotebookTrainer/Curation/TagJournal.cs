@@ -93,10 +93,7 @@ public sealed class TagJournal
     {
         RequireWritable();
         var edit = NextUndo ?? throw new InvalidOperationException("Nothing to undo: the journal has no applied edit.");
-        foreach (var c in edit.Changes) RequireContent(c.File, c.After, $"was changed outside the journal since '{edit.Description}'; undoing would lose that change. Fix the file by hand (its before/after are in {Path})");
-        var entry = new JournalEntry(NextSequence(), JournalEntryKind.Undo, DateTimeOffset.UtcNow, edit.Description, edit.Sequence, []);
-        Append(entry);
-        Write(edit.Changes, forward: false);
+        Revisit(edit, JournalEntryKind.Undo, $"was changed outside the journal since '{edit.Description}'; undoing would lose that change. Fix the file by hand (its before/after are in {Path})");
         return edit;
     }
 
@@ -104,11 +101,17 @@ public sealed class TagJournal
     {
         RequireWritable();
         var edit = NextRedo ?? throw new InvalidOperationException("Nothing to redo: no edit was undone since the last change.");
-        foreach (var c in edit.Changes) RequireContent(c.File, c.Before, $"was changed outside the journal since '{edit.Description}' was undone; redoing would lose that change");
-        var entry = new JournalEntry(NextSequence(), JournalEntryKind.Redo, DateTimeOffset.UtcNow, edit.Description, edit.Sequence, []);
-        Append(entry);
-        Write(edit.Changes, forward: true);
+        Revisit(edit, JournalEntryKind.Redo, $"was changed outside the journal since '{edit.Description}' was undone; redoing would lose that change");
         return edit;
+    }
+
+    /// <summary>Undoes or redoes <paramref name="edit"/>, once every file still holds what the edit left (undo) or found (redo).</summary>
+    void Revisit(JournalEntry edit, JournalEntryKind kind, string changedOutsideProblem)
+    {
+        var forward = kind == JournalEntryKind.Redo;
+        foreach (var c in edit.Changes) RequireContent(c.File, forward ? c.Before : c.After, changedOutsideProblem);
+        Append(new JournalEntry(NextSequence(), kind, DateTimeOffset.UtcNow, edit.Description, edit.Sequence, []));
+        Write(edit.Changes, forward);
     }
 
     /// <summary>The applied edits, oldest first (what undo would walk back through).</summary>

@@ -44,7 +44,7 @@ public static class DatasetInspector
             throw new DatasetConfigException([DatasetProblem.Error(path, "no such file or folder; give a dataset_config.toml/.json or a train_data_dir folder.")]);
 
         var hasRepeatFolders = Directory.GetDirectories(path).Any(d => LegacyFolders.ParseFolderName(Path.GetFileName(d)) != null);
-        var hasImages = Directory.EnumerateFiles(path).Any(ImageHeader.IsImageFile);
+        var hasImages = Directory.EnumerateFiles(path).Any(ImageExtensions.IsImage);
         if (hasRepeatFolders || !hasImages) return ("folders", DatasetConfig.FromFolders(path, options.RegDataDir, options.Arguments));
 
         var folderConfig = DatasetConfig.FromFolders(path, options.RegDataDir, options.Arguments);
@@ -53,7 +53,7 @@ public static class DatasetInspector
         {
             ImageDir = Path.GetFullPath(path),
             NumRepeats = 1,
-            CaptionExtension = options.Arguments.CaptionExtension ?? ".caption",
+            CaptionExtension = options.Arguments.CaptionExtension ?? DatasetDefaults.CaptionExtension,
             ClassTokens = null,
             KeyPath = Path.GetFileName(Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar)),
         };

@@ -184,7 +184,7 @@ public sealed class DatasetPlan
             return [];
         }
         return Directory.EnumerateFiles(dir)
-            .Where(ImageHeader.IsImageFile)
+            .Where(ImageExtensions.IsImage)
             .Order(StringComparer.Ordinal)
             .Select(p => (p, (string?)null))
             .ToList();

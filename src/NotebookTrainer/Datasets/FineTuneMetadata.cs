@@ -141,7 +141,7 @@ public static class FineTuneMetadata
         foreach (var candidate in candidates)
         {
             if (File.Exists(candidate)) return Path.GetFullPath(candidate);
-            foreach (var ext in ImageHeader.ImageExtensions)
+            foreach (var ext in ImageExtensions.All)
                 if (File.Exists(candidate + ext)) return Path.GetFullPath(candidate + ext);
         }
         return null;

@@ -19,15 +19,10 @@ public sealed record ImageHeaderInfo(string Path, ImageFormat Format, int Width,
 /// </summary>
 public static class ImageHeader
 {
-    public static readonly IReadOnlyList<string> ImageExtensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp"];
-
     /// <summary>PIL refuses images above twice its MAX_IMAGE_PIXELS (89,478,485) as decompression bombs.</summary>
     public const long MaxPixels = 2L * 89_478_485;
     /// <summary>PIL warns above this many pixels.</summary>
     public const long LargePixels = 89_478_485;
-
-    public static bool IsImageFile(string path) =>
-        ImageExtensions.Contains(System.IO.Path.GetExtension(path).ToLowerInvariant());
 
     public static ImageHeaderInfo Read(string path)
     {

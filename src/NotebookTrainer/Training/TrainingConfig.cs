@@ -1,4 +1,5 @@
 using System.Globalization;
+using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using Tomlyn.Parsing;
@@ -87,11 +88,11 @@ public sealed partial class TrainingConfig
     public string? RegDataDir { get; set; }
     public (int Width, int Height)? Resolution { get; set; }
     public bool EnableBucket { get; set; }
-    public int MinBucketReso { get; set; } = 256;
-    public int MaxBucketReso { get; set; } = 1024;
-    public int BucketResoSteps { get; set; } = 64;
+    public int MinBucketReso { get; set; } = DatasetDefaults.MinBucketReso;
+    public int MaxBucketReso { get; set; } = DatasetDefaults.MaxBucketReso;
+    public int BucketResoSteps { get; set; } = DatasetDefaults.BucketResoSteps;
     public bool BucketNoUpscale { get; set; }
-    public string CaptionExtension { get; set; } = ".caption";
+    public string CaptionExtension { get; set; } = DatasetDefaults.CaptionExtension;
     public bool ShuffleCaption { get; set; }
     public int KeepTokens { get; set; }
     public bool FlipAug { get; set; }

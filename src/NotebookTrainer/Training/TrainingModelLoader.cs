@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Models;
@@ -46,8 +45,8 @@ public static class TrainingModelLoader
         var tokenizer = ClipTokenizer.Load(tokenizerDir);
         var maxTokens = config.MaxTokenLength ?? 75;
         return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
-            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? LegacyModelHash(path) : null, model.IsVPrediction, tokenizerDir,
-            config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? LegacyModelHash(h) : null,
+            Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? FileHashes.LegacyModelHashOf(path) : null, model.IsVPrediction, tokenizerDir,
+            config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? FileHashes.LegacyModelHashOf(h) : null,
             caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens));
     }
 
@@ -77,15 +76,5 @@ public static class TrainingModelLoader
         var dir = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
         var candidate = Path.Combine(dir, folder);
         return File.Exists(Path.Combine(candidate, "vocab.json")) ? candidate : null;
-    }
-
-    /// <summary>The A1111 "model hash" kohya records as ss_sd_model_hash: SHA-256 of 64 KiB at offset 1 MiB, first 8 hex digits.</summary>
-    public static string LegacyModelHash(string file)
-    {
-        using var stream = File.OpenRead(file);
-        if (stream.Length > 0x100000) stream.Position = 0x100000;
-        var buffer = new byte[0x10000];
-        var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, read)))[..8];
     }
 }

@@ -1,9 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using NotebookTrainer.Checkpoints;
+using NotebookTrainer.Models;
+using NotebookTrainer.Models.Configs;
+using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Cli;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.SafeTensors;
+using NotebookTrainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -58,6 +62,45 @@ public class ModelInspectionTests
         var path = dir.File("small.safetensors");
         SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["x"] = torch.ones(4) }, null);
         Assert.Equal("e3b0c442", FileHashes.Compute(path).LegacyModelHash);
+    }
+
+    [Theory]
+    [InlineData(0x100000, "e3b0c442")]
+    [InlineData(0x100000 + 3, null)]
+    public void Legacy_hash_seeks_to_one_mebibyte_even_when_the_file_ends_there(int size, string? expected)
+    {
+        using var dir = new TempDir();
+        var bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        var path = dir.File("model.bin");
+        File.WriteAllBytes(path, bytes);
+        expected ??= Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(0x100000)))[..8];
+        Assert.Equal(expected, FileHashes.LegacyModelHashOf(path));
+        Assert.Equal(expected, FileHashes.Compute(path).LegacyModelHash);
+    }
+
+    [Fact]
+    public void Training_records_the_legacy_hashes_model_inspect_shows_also_for_files_under_one_mebibyte()
+    {
+        using var dir = new TempDir();
+        var smallVae = new AutoencoderKLConfig { BlockOutChannels = [8, 16], LayersPerBlock = 1, NormNumGroups = 4, SampleSize = 64 };
+        var model = TinyStableDiffusion.Write(dir.File("model"), configs: TinyStableDiffusion.Test with { Vae = smallVae });
+        var vaeFile = dir.File("small-vae.safetensors");
+        using (var vae = new AutoencoderKL(smallVae))
+            SafeTensorsWriter.Write(vaeFile, vae.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())));
+        Assert.True(new FileInfo(vaeFile).Length < 0x100000);
+        var config = TrainingConfig.Parse($"""
+            pretrained_model_name_or_path = {JsonSerializer.Serialize(model)}
+            vae = {JsonSerializer.Serialize(vaeFile)}
+            train_data_dir = "unused"
+            output_dir = {JsonSerializer.Serialize(dir.File("out"))}
+            """);
+
+        using var models = TrainingModelLoader.Load(config, CPU);
+
+        Assert.Equal(FileHashes.Compute(model).LegacyModelHash, models.ModelHash);
+        Assert.Equal(FileHashes.Compute(vaeFile).LegacyModelHash, models.VaeHash);
+        Assert.Equal("e3b0c442", models.VaeHash);
     }
 
     [Fact]

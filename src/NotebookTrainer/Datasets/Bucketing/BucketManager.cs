@@ -21,7 +21,7 @@ public sealed class BucketManager
     readonly HashSet<(int, int)> resolutionSet;
     readonly double[] aspectRatios;
 
-    public BucketManager((int Width, int Height) maxReso, int minSize = 256, int maxSize = 1024, int step = 64, bool noUpscale = false)
+    public BucketManager((int Width, int Height) maxReso, int minSize, int maxSize, int step, bool noUpscale = false)
         : this(maxReso, minSize, maxSize, step, noUpscale, noUpscale ? [] : MakeBucketResolutions(maxReso, minSize, maxSize, step))
     {
     }

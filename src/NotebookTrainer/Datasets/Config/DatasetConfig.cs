@@ -11,7 +11,7 @@ public sealed record SubsetOptions
     public bool IsReg { get; init; }
     public bool AlphaMask { get; init; }
     public int NumRepeats { get; init; } = 1;
-    public string CaptionExtension { get; init; } = ".caption";
+    public string CaptionExtension { get; init; } = DatasetDefaults.CaptionExtension;
     public string? ClassTokens { get; init; }
     public bool CacheInfo { get; init; }
     public bool ShuffleCaption { get; init; }
@@ -45,12 +45,12 @@ public sealed record DatasetOptions
 {
     public int Index { get; init; }
     public bool IsFineTune { get; init; }
-    public (int Width, int Height) Resolution { get; init; } = (512, 512);
+    public (int Width, int Height) Resolution { get; init; } = (DatasetDefaults.Resolution, DatasetDefaults.Resolution);
     public int BatchSize { get; init; } = 1;
     public bool EnableBucket { get; init; }
-    public int MinBucketReso { get; init; } = 256;
-    public int MaxBucketReso { get; init; } = 1024;
-    public int BucketResoSteps { get; init; } = 64;
+    public int MinBucketReso { get; init; } = DatasetDefaults.MinBucketReso;
+    public int MaxBucketReso { get; init; } = DatasetDefaults.MaxBucketReso;
+    public int BucketResoSteps { get; init; } = DatasetDefaults.BucketResoSteps;
     public bool BucketNoUpscale { get; init; }
     public int? ValidationSeed { get; init; }
     public double ValidationSplit { get; init; }

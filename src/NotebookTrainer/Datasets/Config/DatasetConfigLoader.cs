@@ -208,11 +208,11 @@ static class DatasetConfigLoader
             else if (!chain.Any(t => t.Find("resolution") != null)) // a present but mistyped resolution was reported already
                 errors.Add(DatasetProblem.Error(file, "required key not provided: resolution; set resolution = 512 in [general] or this [[datasets]] (SD1.x 512, SD2 768).", dataset.Line, $"{path}.resolution"));
 
-            var steps = Get("bucket_reso_steps", 64, chain, AsInt);
+            var steps = Get("bucket_reso_steps", DatasetDefaults.BucketResoSteps, chain, AsInt);
             if (steps <= 0 || steps % 64 != 0)
                 Error(Lookup("bucket_reso_steps", chain)?.Entry, $"{path}.bucket_reso_steps", $"bucket_reso_steps {steps} must be a positive multiple of 64 for SD1/SD2 (kohya asserts this); use 64.");
-            var minReso = Get("min_bucket_reso", 256, chain, AsInt);
-            var maxReso = Get("max_bucket_reso", 1024, chain, AsInt);
+            var minReso = Get("min_bucket_reso", DatasetDefaults.MinBucketReso, chain, AsInt);
+            var maxReso = Get("max_bucket_reso", DatasetDefaults.MaxBucketReso, chain, AsInt);
             var noUpscale = Get("bucket_no_upscale", false, chain, AsBool);
             var enableBucket = Get("enable_bucket", false, chain, AsBool);
             if (steps > 0 && steps % 64 == 0)
@@ -320,7 +320,7 @@ static class DatasetConfigLoader
                 AlphaMask = Get("alpha_mask", false, [table, chain[^1]], AsBool),
                 NumRepeats = Get("num_repeats", 1, chain, AsInt),
                 // DreamBooth-only values inherited from [general]/[[datasets]] mean nothing to a fine-tune subset.
-                CaptionExtension = isFineTune ? ".caption" : Get("caption_extension", ".caption", chain, AsString),
+                CaptionExtension = isFineTune ? DatasetDefaults.CaptionExtension : Get("caption_extension", DatasetDefaults.CaptionExtension, chain, AsString),
                 ClassTokens = isFineTune ? null : Get<string?>("class_tokens", null, chain, AsString),
                 CacheInfo = !isFineTune && Get("cache_info", false, chain, AsBool),
                 ShuffleCaption = Get("shuffle_caption", false, chain, AsBool),

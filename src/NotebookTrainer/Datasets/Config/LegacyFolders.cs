@@ -28,7 +28,7 @@ public static class LegacyFolders
             else warnings.Add(DatasetProblem.Warning(regDataDir, "reg_data_dir not found; training continues without regularisation images."));
         }
 
-        var resolution = arguments.Resolution ?? 512;
+        var resolution = arguments.Resolution ?? DatasetDefaults.Resolution;
         var dataset = new DatasetOptions
         {
             Index = 0,
@@ -36,9 +36,9 @@ public static class LegacyFolders
             BatchSize = arguments.BatchSize ?? 1,
             EnableBucket = arguments.EnableBucket ?? false,
             BucketNoUpscale = arguments.BucketNoUpscale ?? false,
-            MinBucketReso = arguments.MinBucketReso ?? 256,
-            MaxBucketReso = arguments.MaxBucketReso ?? 1024,
-            BucketResoSteps = arguments.BucketResoSteps ?? 64,
+            MinBucketReso = arguments.MinBucketReso ?? DatasetDefaults.MinBucketReso,
+            MaxBucketReso = arguments.MaxBucketReso ?? DatasetDefaults.MaxBucketReso,
+            BucketResoSteps = arguments.BucketResoSteps ?? DatasetDefaults.BucketResoSteps,
             Subsets = subsets,
         };
         return new DatasetConfig(trainDataDir, [dataset], warnings);
@@ -64,7 +64,7 @@ public static class LegacyFolders
                     IsReg = isReg,
                     NumRepeats = parsed.Repeats,
                     ClassTokens = parsed.ClassTokens,
-                    CaptionExtension = arguments.CaptionExtension ?? ".caption",
+                    CaptionExtension = arguments.CaptionExtension ?? DatasetDefaults.CaptionExtension,
                     ShuffleCaption = arguments.ShuffleCaption ?? false,
                     KeepTokens = arguments.KeepTokens ?? 0,
                     FlipAug = arguments.FlipAug ?? false,

@@ -18,10 +18,10 @@ public sealed record PrepareBucketsOptions
     public required string OutJson { get; init; }
     /// <summary>Images encoded together (per bucket).</summary>
     public int BatchSize { get; init; } = 1;
-    public (int Width, int Height) MaxResolution { get; init; } = (512, 512);
-    public int MinBucketReso { get; init; } = 256;
-    public int MaxBucketReso { get; init; } = 1024;
-    public int BucketResoSteps { get; init; } = 64;
+    public (int Width, int Height) MaxResolution { get; init; } = (DatasetDefaults.Resolution, DatasetDefaults.Resolution);
+    public int MinBucketReso { get; init; } = DatasetDefaults.MinBucketReso;
+    public int MaxBucketReso { get; init; } = DatasetDefaults.MaxBucketReso;
+    public int BucketResoSteps { get; init; } = DatasetDefaults.BucketResoSteps;
     public bool BucketNoUpscale { get; init; }
     /// <summary>Images are keyed by full path in the metadata (as merged with full_path).</summary>
     public bool FullPath { get; init; }

@@ -1,3 +1,5 @@
+using NotebookTrainer.Images;
+
 namespace NotebookTrainer.Datasets.FineTune;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace NotebookTrainer.Datasets.FineTune;
 /// </summary>
 public static class MetadataImages
 {
-    static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".PNG", ".JPG", ".JPEG", ".WEBP", ".BMP"];
+    static readonly string[] Extensions = [.. ImageExtensions.All, .. ImageExtensions.All.Select(e => e.ToUpperInvariant())];
 
     public static IReadOnlyList<string> Find(string dir, bool recursive)
     {

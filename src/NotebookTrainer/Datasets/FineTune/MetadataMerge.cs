@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NotebookTrainer.Datasets.Captions;
+using NotebookTrainer.Datasets.Config;
 
 namespace NotebookTrainer.Datasets.FineTune;
 
@@ -31,7 +32,7 @@ public sealed record MetadataMergeReport(string OutJson, string? InJson, int Ima
 /// </summary>
 public static class MetadataMerge
 {
-    public static MetadataMergeReport Captions(MetadataMergeOptions options, Action<string>? log = null) => Merge(options, "caption", ".caption", log);
+    public static MetadataMergeReport Captions(MetadataMergeOptions options, Action<string>? log = null) => Merge(options, "caption", DatasetDefaults.CaptionExtension, log);
 
     public static MetadataMergeReport Tags(MetadataMergeOptions options, Action<string>? log = null) => Merge(options, "tags", ".txt", log);
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace NotebookTrainer.Models.Configs;
 
 /// <summary>The fields of diffusers' <c>vae/config.json</c>. The VAE downsamples by 2^(blocks − 1).</summary>
@@ -59,7 +57,7 @@ public sealed record AutoencoderKLConfig
         return config;
     }
 
-    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    public string ToJson() => ConfigJson.Write(new()
     {
         ["_class_name"] = "AutoencoderKL",
         ["in_channels"] = InChannels,
@@ -73,5 +71,5 @@ public sealed record AutoencoderKLConfig
         ["norm_num_groups"] = NormNumGroups,
         ["sample_size"] = SampleSize,
         ["scaling_factor"] = ScalingFactor,
-    }, new JsonSerializerOptions { WriteIndented = true });
+    });
 }

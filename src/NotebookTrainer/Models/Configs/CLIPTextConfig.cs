@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace NotebookTrainer.Models.Configs;
 
 /// <summary>The fields of transformers' <c>text_encoder/config.json</c> (CLIPTextConfig).</summary>
@@ -57,7 +55,7 @@ public sealed record CLIPTextConfig
         return config;
     }
 
-    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    public string ToJson() => ConfigJson.Write(new()
     {
         ["architectures"] = new[] { "CLIPTextModel" },
         ["model_type"] = "clip_text_model",
@@ -71,5 +69,5 @@ public sealed record CLIPTextConfig
         ["layer_norm_eps"] = LayerNormEps,
         ["bos_token_id"] = BosTokenId,
         ["eos_token_id"] = EosTokenId,
-    }, new JsonSerializerOptions { WriteIndented = true });
+    });
 }

@@ -100,6 +100,11 @@ internal sealed class ConfigJson
     }
 
     public ModelConfigException Invalid(string key, string problem) => new($"{_file}: key '{key}': {problem}");
+
+    /// <summary>A config.json as diffusers writes it: the keys in the given order, indented.</summary>
+    public static string Write(Dictionary<string, object> values) => JsonSerializer.Serialize(values, Indented);
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }
 
 /// <summary>A model config file that cannot be used; the message names the file, the key and the fix.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace NotebookTrainer.Models.Configs;
 
 /// <summary>The fields of diffusers' <c>scheduler/scheduler_config.json</c> that training and sampling read.</summary>
@@ -36,7 +34,7 @@ public sealed record NoiseSchedulerConfig
         return config;
     }
 
-    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    public string ToJson() => ConfigJson.Write(new()
     {
         ["_class_name"] = "DDPMScheduler",
         ["num_train_timesteps"] = NumTrainTimesteps,
@@ -47,5 +45,5 @@ public sealed record NoiseSchedulerConfig
         ["clip_sample"] = false,
         ["set_alpha_to_one"] = false,
         ["steps_offset"] = 1,
-    }, new JsonSerializerOptions { WriteIndented = true });
+    });
 }

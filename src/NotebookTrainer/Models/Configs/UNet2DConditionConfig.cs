@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace NotebookTrainer.Models.Configs;
 
 /// <summary>
@@ -99,7 +97,7 @@ public sealed record UNet2DConditionConfig
         return config;
     }
 
-    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    public string ToJson() => ConfigJson.Write(new()
     {
         ["_class_name"] = "UNet2DConditionModel",
         ["sample_size"] = SampleSize,
@@ -120,5 +118,5 @@ public sealed record UNet2DConditionConfig
         ["attention_head_dim"] = AttentionHeads,
         ["use_linear_projection"] = UseLinearProjection,
         ["upcast_attention"] = UpcastAttention,
-    }, new JsonSerializerOptions { WriteIndented = true });
+    });
 }
