@@ -21,7 +21,9 @@ public sealed class LearningRegressionTests : IDisposable
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 
-    [Fact]
+    // Not yet met by the shipped base (issue 12: it reaches +8 to +17 points), so build/test.sh leaves the category out;
+    // run it with: dotnet test tests/NotebookTrainer.Tests -c Release --filter Category=Learning
+    [Fact, Trait("Category", "Learning")]
     public void ShortLoraRunTeachesTheHeldOutConcept()
     {
         var modelPath = WorldModel.Install(Path.Combine(dir, "model"));
@@ -56,11 +58,7 @@ public sealed class LearningRegressionTests : IDisposable
         var learning = ConceptLearning.Measure(model, modelPath, judge, [(null, result.OutputPath!)], Path.Combine(dir, "judged"),
             options: new AccuracyOptions { Seeds = 4, Steps = 20 });
 
-        // The issue's target is +40 points on the concept (colour and shape together); the shipped base and a two-epoch
-        // LoRA reach about +30 on the concept's colour and +10 on the concept, so the test holds the colour to +25.
-        var colour = SampleDataset.ConceptColour;
-        double Colour(int row) => learning.Rows[row].Concept.Accuracy("colour", colour) ?? 0;
         Assert.True(learning.BaseAccuracy <= 0.10, $"the base already draws the concept: {learning}");
-        Assert.True(Colour(1) - Colour(0) >= 0.25, $"the LoRA did not teach the concept's colour:\n{learning.ToJson()}");
+        Assert.True(learning.FinalAccuracy - learning.BaseAccuracy >= 0.40, $"the LoRA did not teach the concept:\n{learning.ToJson()}");
     }
 }
