@@ -46,7 +46,14 @@ public static class Ntrain
           train --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
                                                    train a LoRA/LoCon/LoHa (kohya keys); Ctrl-C saves a resumable state
           finetune --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
-                                                   train the U-Net's own weights (kohya fine_tune.py keys); writes a full checkpoint
+                                                   train the U-Net's own weights, ± text encoder (kohya fine_tune.py keys);
+                                                   writes a full checkpoint (the base file's keys) or a diffusers folder
+          dreambooth --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   DreamBooth (kohya train_db.py keys): U-Net + text encoder on
+                                                   N_identifier class folders, reg images at prior_loss_weight; full checkpoint
+          textual-inversion --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   learn token_string's embedding (train_textual_inversion.py keys);
+                                                   writes an A1111/ComfyUI embedding (emb_params)
           pretrain --out DIR [--seed N] [--install DIR] [--smoke]
                                                    train the embedded tiny model from scratch on the generated world (VAE,
                                                    U-Net, judge tagger, evaluation; resumable); --install copies the result
@@ -54,12 +61,13 @@ public static class Ntrain
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
           lora diff <a.safetensors> <b.safetensors> [--json]
                                                    modules only in one file, rank/alpha differences, norm ratios
-          sample --model PATH [--config DIR] [--tokenizer DIR] --prompts FILE --out DIR [--lora FILE[:WEIGHT]]...
+          sample --model PATH [--config DIR] [--tokenizer DIR] --prompts FILE --out DIR [--lora FILE[:WEIGHT]]... [--embedding FILE[:WORD]]...
               [--steps N] [--sampler NAME] [--seed N] [--name NAME] [--epoch N] [--clip-skip N] [--dtype fp32|fp16|bf16]
-                                                   sample images with LoRAs applied, kohya names in DIR/sample
+                                                   sample images with LoRAs and embeddings (the word is the file name) applied,
+                                                   kohya names in DIR/sample
           sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
                                                    check a kohya sample-prompts file: size, steps, CFG, sampler, seed
-          log <run-dir | loss.csv>                 per-epoch mean loss of a training run
+          log <run-dir | loss.csv>                 per-epoch mean loss of a training run, and its validation loss
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -105,6 +113,8 @@ public static class Ntrain
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
                 case "train": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.Network);
                 case "finetune": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.FineTune);
+                case "dreambooth": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.DreamBooth);
+                case "textual-inversion": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.TextualInversion);
                 case "pretrain": return Commands.PretrainCommands.Run(rest);
                 case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
                 default:

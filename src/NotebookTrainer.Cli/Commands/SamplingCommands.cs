@@ -40,12 +40,12 @@ public static class SamplingCommands
     }
 
     /// <summary>
-    /// <c>ntrain sample --model PATH --prompts FILE --out DIR [--lora FILE[:WEIGHT]]…</c> writes kohya-named sample
-    /// images; <c>ntrain sample prompts FILE</c> only checks a prompts file.
+    /// <c>ntrain sample --model PATH --prompts FILE --out DIR [--lora FILE[:WEIGHT]]… [--embedding FILE[:WORD]]…</c> writes
+    /// kohya-named sample images; <c>ntrain sample prompts FILE</c> only checks a prompts file.
     /// </summary>
     public static int Sample(string[] args)
     {
-        var a = new CliArgs(args, ["steps", "sampler", "seed", "model", "config", "tokenizer", "lora", "prompts", "out", "name", "epoch", "clip-skip", "dtype"], []);
+        var a = new CliArgs(args, ["steps", "sampler", "seed", "model", "config", "tokenizer", "lora", "embedding", "prompts", "out", "name", "epoch", "clip-skip", "dtype"], []);
         if (a.Positionals.Count == 0) return Generate(a);
         var what = a.Positional(0, "what to do: prompts FILE");
         if (what != "prompts") throw new CliException($"unknown sample command '{what}': use 'ntrain sample --model PATH --prompts FILE --out DIR' or 'ntrain sample prompts FILE'.");
@@ -98,7 +98,9 @@ public static class SamplingCommands
         };
         var device = Runtime.TorchRuntime.DefaultDevice;
         using var model = Models.StableDiffusion.Load(modelPath, a.Option("config"), dtype, device, new ConsoleProgress(), Ntrain.Cancellation);
-        var pipeline = StableDiffusionPipeline.Create(model, modelPath, a.Option("tokenizer"), a.Int("clip-skip", 1));
+        var embeddings = a.Options("embedding").Select(ParseEmbedding).Select(e => Embeddings.TextualInversionEmbedding.Load(e.Path, e.Word)).ToList();
+        foreach (var e in embeddings) Console.WriteLine($"embedding '{e.Word}': {e.Vectors.shape[0]} vectors");
+        var pipeline = StableDiffusionPipeline.Create(model, modelPath, a.Option("tokenizer"), a.Int("clip-skip", 1), embeddings);
         var loras = new List<(Networks.LoraNetwork Network, float Weight)>();
         try
         {
@@ -136,6 +138,13 @@ public static class SamplingCommands
         if (colon > 0 && float.TryParse(spec[(colon + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var weight))
             return (spec[..colon], weight);
         return (spec, 1f);
+    }
+
+    /// <summary>"file.safetensors" (the word is the file name, as in A1111) or "file.safetensors:word".</summary>
+    static (string Path, string? Word) ParseEmbedding(string spec)
+    {
+        var colon = spec.LastIndexOf(':');
+        return colon > 0 && spec[(colon + 1)..] is { Length: > 0 } word && !word.Contains('/') && !word.Contains('\\') ? (spec[..colon], word) : (spec, null);
     }
 
     /// <summary><c>ntrain log RUN_DIR|loss.csv</c>: per-epoch mean loss of a training run.</summary>

@@ -39,6 +39,8 @@ public static class LegacyFolders
             MinBucketReso = arguments.MinBucketReso ?? 256,
             MaxBucketReso = arguments.MaxBucketReso ?? 1024,
             BucketResoSteps = arguments.BucketResoSteps ?? 64,
+            ValidationSplit = arguments.ValidationSplit ?? 0,
+            ValidationSeed = arguments.ValidationSeed,
             Subsets = subsets,
         };
         return new DatasetConfig(trainDataDir, [dataset], warnings);
