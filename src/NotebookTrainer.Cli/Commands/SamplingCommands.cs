@@ -157,6 +157,13 @@ public static class SamplingCommands
         Console.WriteLine($"{"epoch",5} {"steps",6} {"mean loss",10} {"min",10} {"max",10}");
         foreach (var e in log.EpochMeans())
             Console.WriteLine(FormattableString.Invariant($"{e.Epoch,5} {e.Steps,6} {e.MeanLoss,10:0.00000} {e.MinLoss,10:0.00000} {e.MaxLoss,10:0.00000}"));
+        if (log.Validation.Count > 0)
+        {
+            Console.WriteLine($"validation ({RunLog.ValidationFileName}): {"kind",5} {"epoch",5} {"step",6} {"loss",10}");
+            foreach (var v in log.Validation)
+                Console.WriteLine(FormattableString.Invariant($"{"",29} {v.Kind,5} {v.Epoch,5} {v.Step,6} {v.Loss,10:0.00000}"));
+            if (log.BestEpoch() is { } best) Console.WriteLine(FormattableString.Invariant($"lowest validation loss: epoch {best.Epoch}, {best.Loss:0.00000}"));
+        }
         return 0;
     }
 }
