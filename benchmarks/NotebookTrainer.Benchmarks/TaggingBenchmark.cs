@@ -12,7 +12,8 @@ namespace NotebookTrainer.Benchmarks;
 /// 10% to the bare session time, i.e. decoding stays hidden behind inference.
 /// <para>With side 448 the model is a WD14-signature convolution stack with random weights standing in for a real
 /// tagger's cost: by default about 60 GMAC per image, what a ConvNeXt-Base at 448 (wd-v1-4-convnext-tagger-v2) costs;
-/// <c>--gmac 0.74</c> gives the bare four-layer stack. With side 64 it is the generated tiny tagger.</para>
+/// <c>--gmac 0.74</c> gives the bare four-layer stack. With side 64 it is the world judge's network (briefly trained:
+/// only its cost matters here).</para>
 /// </summary>
 public static class TaggingBenchmark
 {
@@ -26,13 +27,13 @@ public static class TaggingBenchmark
         {
             var samples = SampleDataset.Generate(Path.Combine(root, "data"), seed: 1, count: images);
             var modelDir = Path.Combine(root, "model");
-            if (side == TinyTagger.Side) TinyTagger.Fit(samples.Select(s => (s.Path, s.Tags)).ToList(), modelDir);
+            if (side == WorldTagger.Side) WorldTagger.Train(modelDir, 1, new WorldTaggerOptions { TrainImages = 64, Steps = 1, TestImages = 8 });
             else WriteConvTagger(modelDir, side, tags: 4 + SampleDataset.AllTags.Count, gmac: DoubleOption(args, "--gmac", 60));
 
             using var model = WdTaggerModel.Load(modelDir, preferGpu: true);
             var paths = samples.Select(s => s.Path).ToList();
             Console.WriteLine($"tagging benchmark: {paths.Count} images (128..1024 px PNG), model side {model.InputSide}" +
-                              (side == TinyTagger.Side ? " (tiny tagger)" : $" (stand-in, {DoubleOption(args, "--gmac", 60):0.##} GMAC/image)") +
+                              (side == WorldTagger.Side ? " (world judge)" : $" (stand-in, {DoubleOption(args, "--gmac", 60):0.##} GMAC/image)") +
                               $", batch {batch}, {model.ExecutionProvider}, {Environment.ProcessorCount} cores");
 
             // Warm-up: one batch through both paths so graph optimisation and JIT are not timed.

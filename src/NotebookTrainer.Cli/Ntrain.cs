@@ -19,6 +19,16 @@ public static class Ntrain
                                                    images, captions, buckets, steps per epoch and problems
           dataset sample --out DIR [--seed N] [--count N]
                                                    generate the built-in sample dataset
+          metadata merge-captions|merge-tags <dir> <out.json> [--in-json FILE] [--caption-extension EXT] [--full-path]
+              [--recursive] [--debug]
+                                                   captions (.caption) or tags (.txt) into kohya's fine-tune metadata JSON
+          metadata clean <in.json> <out.json> [--debug]
+                                                   kohya's clean_captions_and_tags rules on the metadata
+          metadata prepare-buckets <dir> <in.json> <out.json> <model> [--max-resolution 512,512] [--min-bucket-reso 256]
+              [--max-bucket-reso 1024] [--bucket-reso-steps 64] [--bucket-no-upscale] [--batch-size 1] [--flip-aug]
+              [--alpha-mask] [--skip-existing] [--full-path] [--recursive] [--mixed-precision no|fp16|bf16] [--config DIR]
+              [--seed N]
+                                                   bucket every image, record train_resolution, write its latents .npz
           model tiny --out DIR [--random [--seed N]]
                                                    copy out the embedded tiny SD model (single file + config/ + tokenizer/),
                                                    or write one with random weights
@@ -32,7 +42,10 @@ public static class Ntrain
               [--always-first "1girl, 1boy"] [--rating off|first|last] [--character-first] [--keep-underscores]
               [--append] [--caption-extension .txt] [--batch-size 8] [--recursive] [--cpu] [--dry-run] [--json]
                                                    WD14 tagging (model.onnx + selected_tags.csv); exit 1 if images were skipped
-          tagger tiny --out DIR [--seed N]         generate the built-in tagger for the sample dataset
+          tagger world --out DIR [--seed N] [--images N] [--steps N] [--test-images N] [--json]
+                                                   train the judge of the generated world (WD14-signature ONNX tagger)
+          tagger evaluate --model DIR [--count 1000] [--seed N] [--json]
+                                                   per-attribute accuracy of a tagger on fresh world scenes; exit 1 below 95%
           tags stats <dir> [--tags-csv FILE] [--json]
                                                    tag frequency table (count, % of images, category)
           tags edit <dir> [--activation TAG] [--remove "a, b"] [--replace "a, b" --with "c" [--and] [--replacement-first]]
@@ -109,6 +122,7 @@ public static class Ntrain
                 case "download": return Commands.AcquisitionCommands.Download(rest);
                 case "acquire": return Commands.AcquisitionCommands.Acquire(rest);
                 case "dataset": return Commands.DatasetCommands.Run(rest);
+                case "metadata": return Commands.MetadataCommands.Run(rest);
                 case "model": return Commands.ModelCommands.Run(rest);
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
                 case "train": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.Network);

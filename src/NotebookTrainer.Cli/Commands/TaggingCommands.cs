@@ -99,12 +99,74 @@ public static class TaggingCommands
 
     static int Tagger(string[] args)
     {
-        if (args.Length == 0 || args[0] != "tiny") throw new CliException("use 'tagger tiny --out DIR' to generate the built-in tagger for the sample dataset.");
-        var a = new CliArgs(args[1..], ["out", "seed"], []);
-        var fit = TinyTagger.Build(a.Required("out"), seed: a.Int("seed", 42));
-        Console.WriteLine($"{fit.ModelDirectory}: model.onnx + selected_tags.csv; fitted on {fit.TrainImages} sample images ({fit.Features} features), " +
-                          $"per-tag accuracy {fit.TrainTagAccuracy:P1}, {fit.TrainExactCaptions}/{fit.TrainImages} captions exact.");
+        const string use = "use 'tagger world --out DIR' to train the judge of the generated world, or 'tagger evaluate --model DIR' to test a tagger on fresh scenes.";
+        if (args.Length == 0) throw new CliException(use);
+        return args[0] switch
+        {
+            "world" => TrainWorldTagger(args[1..]),
+            "evaluate" => EvaluateWorldTagger(args[1..]),
+            _ => throw new CliException($"unknown subcommand '{args[0]}': {use}"),
+        };
+    }
+
+    static int TrainWorldTagger(string[] args)
+    {
+        var a = new CliArgs(args, ["out", "seed", "images", "steps", "test-images"], ["json"]);
+        var defaults = new WorldTaggerOptions();
+        var options = new WorldTaggerOptions
+        {
+            TrainImages = Positive(a, "images", defaults.TrainImages),
+            Steps = Positive(a, "steps", defaults.Steps),
+            TestImages = Positive(a, "test-images", defaults.TestImages),
+        };
+        var fit = WorldTagger.Train(a.Required("out"), a.Int("seed", 42), options, new ConsoleProgress(), Ntrain.Cancellation);
+        if (a.Flag("json"))
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = fit.ModelDirectory,
+                seed = fit.Seed,
+                trainImages = fit.Options.TrainImages,
+                steps = fit.Options.Steps,
+                renderSeconds = fit.RenderTime.TotalSeconds,
+                trainSeconds = fit.TrainTime.TotalSeconds,
+                finalLoss = fit.FinalLoss,
+                modelBytes = fit.ModelBytes,
+                test = AccuracyJson(fit.Test),
+            }, Json));
+        else Console.WriteLine(fit);
         return 0;
+    }
+
+    /// <summary>Exit 0 when every target figure (<see cref="WorldTaggerAccuracy.Targets"/>) is at least 95%, 1 otherwise.</summary>
+    static int EvaluateWorldTagger(string[] args)
+    {
+        var a = new CliArgs(args, ["model", "count", "seed"], ["json"]);
+        var accuracy = WorldTagger.Evaluate(a.Required("model"), Positive(a, "count", 1000), a.Int("seed", WorldTagger.TestSeed(42)), new ConsoleProgress(), Ntrain.Cancellation);
+        Console.WriteLine(a.Flag("json") ? JsonSerializer.Serialize(AccuracyJson(accuracy), Json) : accuracy.ToString());
+        return accuracy.WorstTarget >= 0.95 ? 0 : 1;
+    }
+
+    static object AccuracyJson(WorldTaggerAccuracy accuracy) => new
+    {
+        images = accuracy.Images,
+        worstTarget = accuracy.WorstTarget,
+        targets = accuracy.Targets.Select(t => new { name = t.Name, accuracy = t.Accuracy }),
+        attributes = accuracy.Attributes.Select(x => new { attribute = x.Attribute, accuracy = x.Accuracy, correct = x.Correct }),
+        values = accuracy.Values.Select(v => new
+        {
+            attribute = v.Attribute, value = v.Value, heldOut = v.HeldOut, images = v.Images, accuracy = Finite(v.Accuracy),
+            precision = Finite(v.Precision), recall = Finite(v.Recall),
+        }),
+        tags = accuracy.Tags.Select(t => new { tag = t.Tag, precision = Finite(t.Precision), recall = Finite(t.Recall), truePositives = t.TruePositives, falsePositives = t.FalsePositives, falseNegatives = t.FalseNegatives }),
+    };
+
+    static double? Finite(double value) => double.IsNaN(value) ? null : value;
+
+    static int Positive(CliArgs a, string name, int fallback)
+    {
+        var v = a.Int(name, fallback);
+        if (v < 1) throw new CliException($"--{name} must be at least 1, not {v}.");
+        return v;
     }
 
     static int Tags(string[] args)

@@ -74,6 +74,21 @@ public sealed class ConceptLearning : IHtmlRenderable
         return new ConceptLearning(conceptPrompts[0].Concept, rows);
     }
 
+    /// <summary>Concept accuracy (and its colour and shape) per saved epoch; the base model is epoch 0.</summary>
+    public Chart Chart()
+    {
+        var points = Rows.Select((r, i) => (X: (double)(r.Epoch ?? (i == 0 ? 0 : Rows.Where(x => x.Epoch is not null).Select(x => x.Epoch!.Value).DefaultIfEmpty(0).Max() + 1)), Row: r)).ToList();
+        var x = points.Select(p => p.X).ToArray();
+        ChartTrace Line(string name, Func<AttributeAccuracy, double?> value) => new LineTrace(name, x, points.Select(p => 100 * (value(p.Row.Concept) ?? 0)).ToArray());
+        var (colour, shape) = (Concept.Split('_')[0], Concept.Split('_')[1]);
+        return new Chart(
+        [
+            Line($"{Concept} (concept)", a => a.Accuracy("concept", Concept)),
+            Line($"{colour} (colour)", a => a.Accuracy("colour", colour)),
+            Line($"{shape} (shape)", a => a.Accuracy("shape", shape)),
+        ], XAxisTitle: "epoch (0: base model, no LoRA)", YAxisTitle: "judged accuracy, %");
+    }
+
     static string P(double? value) => value is { } v ? v.ToString("P0", CultureInfo.InvariantCulture) : "–";
 
     public override string ToString() =>
@@ -90,6 +105,6 @@ public sealed class ConceptLearning : IHtmlRenderable
             P(r.Seen.Accuracy("concept", false)),
         }));
         return $"<div class=\"nt-concept-learning\"><b>Concept learning — {Html.Escape(Concept)}</b>" +
-               $" ({Rows[0].Concept.Samples.Count} judged samples per row){table}</div>";
+               $" ({Rows[0].Concept.Samples.Count} judged samples per row){table}{Chart().ToHtml()}</div>";
     }
 }

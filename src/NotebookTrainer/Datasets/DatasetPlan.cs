@@ -15,12 +15,18 @@ public sealed record PlannedImage(
     int DatasetIndex, SubsetOptions Subset, BucketAssignment? Bucket, IReadOnlyList<DatasetProblem> Problems)
 {
     public bool IsUsable => Bucket != null && Caption != null && !Problems.Any(p => p.IsError);
+    /// <summary>A fine-tune image's cached latents (sd-scripts' .npz next to it) that fit its bucket; null when it is encoded.</summary>
+    public string? LatentsNpz { get; init; }
 }
 
 /// <summary>One sample of a batch. Caption is the raw caption; the training loop runs <see cref="CaptionProcessor"/> on it with <see cref="Subset"/>.</summary>
 public sealed record TrainingSample(
     string ImagePath, string Caption, bool IsReg, float LossWeight, bool FlipAllowed, SubsetOptions Subset,
-    (int Width, int Height) ImageSize, (int Width, int Height) ResizedSize);
+    (int Width, int Height) ImageSize, (int Width, int Height) ResizedSize)
+{
+    /// <summary>See <see cref="PlannedImage.LatentsNpz"/>.</summary>
+    public string? LatentsNpz { get; init; }
+}
 
 /// <summary>Samples sharing one bucket resolution (the last batch of a bucket may be short).</summary>
 public sealed record TrainingBatch(int DatasetIndex, (int Width, int Height) Resolution, IReadOnlyList<TrainingSample> Samples);
@@ -87,7 +93,7 @@ public sealed class DatasetPlan
                 foreach (var image in group)
                 {
                     var sample = new TrainingSample(image.Path, image.Caption!, image.IsReg, image.IsReg ? options.PriorLossWeight : 1.0f,
-                        image.Subset.FlipAug, image.Subset, (image.Width, image.Height), image.Bucket!.Value.Resized);
+                        image.Subset.FlipAug, image.Subset, (image.Width, image.Height), image.Bucket!.Value.Resized) { LatentsNpz = image.LatentsNpz };
                     for (var r = 0; r < image.Repeats; r++) samples.Add(sample);
                 }
                 bucketSamples.Add((dataset.Index, group.Key, samples, dataset.BatchSize));
@@ -251,7 +257,24 @@ public sealed class DatasetPlan
             bucket = null;
         }
         return new PlannedImage(path, header.Width, header.Height, header.Format, caption, subset.IsReg, subset.NumRepeats,
-            dataset.Index, subset, bucket, problems);
+            dataset.Index, subset, bucket, problems) { LatentsNpz = subset.IsFineTune && bucket is { } fit ? CachedLatents(path, header, subset, fit.Bucket, problems) : null };
+    }
+
+    /// <summary>
+    /// A fine-tune image's .npz from prepare-buckets (or sd-scripts) when it holds latents for this bucket (and flipped
+    /// ones with flip_aug) made from an image of this size; otherwise a warning says why the image is encoded instead.
+    /// </summary>
+    static string? CachedLatents(string path, ImageHeaderInfo header, SubsetOptions subset, (int Width, int Height) bucket, List<DatasetProblem> problems)
+    {
+        if (FineTune.LatentsNpz.Find(path, (header.Width, header.Height)) is not { } npz) return null;
+        if (subset.RandomCrop || subset.ColorAug)
+        {
+            problems.Add(DatasetProblem.Warning(npz, "cached latents not used: random_crop and color_aug change the pixels every step, so the image is encoded instead."));
+            return null;
+        }
+        if (FineTune.LatentsNpz.Check(npz, bucket, downsample: null, subset.FlipAug, alphaMask: null, (header.Width, header.Height)) is not { } why) return npz;
+        problems.Add(DatasetProblem.Warning(npz, $"cached latents not used: {why}; the image is encoded instead. Run ntrain metadata prepare-buckets with this dataset's resolution and bucket settings{(subset.FlipAug ? " and --flip-aug" : "")} to make them fit."));
+        return null;
     }
 
     /// <summary>a.png and a.jpg in one folder share a.txt and the a.npz latent cache: keep the first, refuse the others.</summary>

@@ -201,6 +201,7 @@ public sealed class DatasetReport : IHtmlRenderable
                 Resized = i.Bucket is { } r ? Pair(r.Resized) : null,
                 AspectError = i.Bucket is { } e ? Math.Round(e.AspectError, 6) : (double?)null,
                 i.Caption,
+                i.LatentsNpz,
                 Usable = i.IsUsable,
                 Problems = i.Problems.Select(Problem),
             }),

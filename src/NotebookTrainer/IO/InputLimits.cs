@@ -40,6 +40,8 @@ public sealed record InputLimits
     public long MaxPickleBytes { get; init; } = 64L << 20;
     /// <summary>Memory the restricted unpickler may build from data.pkl (objects, strings, containers), estimated as it goes.</summary>
     public long MaxPickleMemoryBytes { get; init; } = 256L << 20;
+    /// <summary>A .npz array file (a latent cache next to an image): an SD latent pair with its alpha mask is a few MiB.</summary>
+    public long MaxNpzBytes { get; init; } = 256L << 20;
 
     /// <summary>The limits in force: the defaults, changed by any NTRAIN_MAX_… environment variable at start.</summary>
     public static InputLimits Current

@@ -39,24 +39,4 @@ public static class ImageTensors
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
     }
-
-    /// <summary>Mean R, G, B of a PNG in 0..1 (used by the quality signal).</summary>
-    public static double[] MeanColour(byte[] png)
-    {
-        using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidDataException("not a decodable image");
-        return MeanColour(bitmap);
-    }
-
-    public static double[] MeanColour(SKBitmap bitmap)
-    {
-        double r = 0, g = 0, b = 0;
-        for (var y = 0; y < bitmap.Height; y++)
-            for (var x = 0; x < bitmap.Width; x++)
-            {
-                var c = bitmap.GetPixel(x, y);
-                r += c.Red; g += c.Green; b += c.Blue;
-            }
-        var n = 255.0 * bitmap.Width * bitmap.Height;
-        return [r / n, g / n, b / n];
-    }
 }

@@ -5,7 +5,7 @@ namespace NotebookTrainer.Tagging;
 
 /// <summary>
 /// A WD14 tagger loaded from a folder holding <c>model.onnx</c> and <c>selected_tags.csv</c> (any public v2/v3 model,
-/// or the generated tiny one). Input name, side and batch dimension are read from the model and checked against the
+/// or the generated world judge, <see cref="WorldTagger"/>). Input name, side and batch dimension are read from the model and checked against the
 /// WD14 signature [batch, side, side, 3] float32 → [batch, tags].
 /// </summary>
 public sealed class WdTaggerModel : IDisposable
@@ -62,7 +62,7 @@ public sealed class WdTaggerModel : IDisposable
         var dir = Path.GetFullPath(modelDir);
         var modelPath = Path.Combine(dir, ModelFileName);
         if (!File.Exists(modelPath))
-            throw new TaggerModelException($"{modelPath}: not found. Point --model at a folder holding {ModelFileName} and {SelectedTags.FileName} (e.g. a downloaded wd-v1-4-moat-tagger-v2, or 'ntrain tagger tiny --out DIR').");
+            throw new TaggerModelException($"{modelPath}: not found. Point --model at a folder holding {ModelFileName} and {SelectedTags.FileName} (e.g. a downloaded wd-v1-4-moat-tagger-v2, or the world judge from 'ntrain tagger world --out DIR').");
         var tags = SelectedTags.Load(Path.Combine(dir, SelectedTags.FileName));
 
         var (session, provider) = CreateSession(modelPath, preferGpu, intraOpThreads);

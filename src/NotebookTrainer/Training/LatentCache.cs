@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.Datasets.FineTune;
 using NotebookTrainer.Images;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.SafeTensors;
@@ -12,7 +13,9 @@ namespace NotebookTrainer.Training;
 /// VAE latents (posterior samples, unscaled, as kohya caches them) per image, bucket and flip, in memory and
 /// optionally on disk. A disk entry is named by the image's content hash, the VAE's weight hash and the bucket,
 /// so editing an image or switching VAE can never reuse a stale latent. Alpha masks (subsets with alpha_mask) are
-/// read from the image on first use and kept in memory as 8-bit alpha under the same key.
+/// read from the image on first use and kept in memory as 8-bit alpha under the same key. A fine-tune sample whose
+/// image has latents cached by prepare-buckets or sd-scripts (<see cref="TrainingSample.LatentsNpz"/>) reads them from
+/// that .npz, as sd-scripts' fine-tune dataset does; it trusts them to come from the same VAE, as sd-scripts does.
 /// </summary>
 public sealed class LatentCache : IDisposable
 {
@@ -71,7 +74,12 @@ public sealed class LatentCache : IDisposable
         if (memory.TryGetValue(key, out var cached)) return cached.clone();
         var file = diskDir is null ? null : Path.Combine(diskDir, key + ".safetensors");
         Tensor latents;
-        if (file is not null && File.Exists(file))
+        if (sample.LatentsNpz is { } npz && ReadNpz(npz, bucket, flip) is { } cachedByPrepare)
+        {
+            latents = cachedByPrepare;
+            ReadFromDisk++;
+        }
+        else if (file is not null && File.Exists(file))
         {
             using var st = SafeTensorsFile.Open(file);
             latents = st.Load("latents", ScalarType.Float32);
@@ -86,6 +94,19 @@ public sealed class LatentCache : IDisposable
         }
         if (keepInMemory) memory[key] = latents.clone().DetachFromDisposeScope();
         return latents;
+    }
+
+    /// <summary>
+    /// Latents from a fine-tune image's .npz (prepare-buckets or sd-scripts), as sd-scripts' fine-tune dataset uses them,
+    /// when they have this VAE's channels and size for the bucket; null (encode instead) otherwise.
+    /// </summary>
+    Tensor? ReadNpz(string npz, (int Width, int Height) bucket, bool flip)
+    {
+        var latents = LatentsNpz.ReadLatents(npz, flip);
+        var factor = vae.Config.DownscaleFactor;
+        if (latents.shape.SequenceEqual([vae.Config.LatentChannels, bucket.Height / factor, bucket.Width / factor])) return latents;
+        latents.Dispose();
+        return null;
     }
 
     /// <summary>The sample's loss mask (H, W) in [0, 1] over the cached crop, or null when its subset has no alpha_mask.</summary>

@@ -1,3 +1,5 @@
+using NotebookTrainer.Tagging;
+
 namespace NotebookTrainer.World;
 
 /// <summary>
@@ -12,7 +14,7 @@ public sealed record PretrainingOptions
     /// <summary>VAE training images; <see cref="VaeClutter"/> of them are unnamed clutter (random colours and outlines).</summary>
     public int VaeImages { get; init; } = 6000;
     public double VaeClutter { get; init; } = 0.5;
-    public int VaeSteps { get; init; } = 1400;
+    public int VaeSteps { get; init; } = 2000;
     public int VaeBatchSize { get; init; } = 32;
     public double VaeLearningRate { get; init; } = 3e-4;
 
@@ -20,7 +22,10 @@ public sealed record PretrainingOptions
     public int UnetImages { get; init; } = 10000;
     public int UnetSteps { get; init; } = 2400;
     public int UnetBatchSize { get; init; } = 32;
-    public double UnetLearningRate { get; init; } = 5e-4;
+    public double UnetLearningRate { get; init; } = 1e-3;
+
+    /// <summary>The judge (<see cref="WorldTagger"/>) trained beside the model.</summary>
+    public WorldTaggerOptions Judge { get; init; } = new();
 
     /// <summary>Images per held-out test set (seen attributes; scenes with a heart or purple) for the VAE's PSNR.</summary>
     public int TestImages { get; init; } = 256;
@@ -33,6 +38,7 @@ public sealed record PretrainingOptions
         OutputDir = outputDir,
         VaeImages = 64, VaeSteps = 6, VaeBatchSize = 8,
         UnetImages = 64, UnetSteps = 6, UnetBatchSize = 8,
+        Judge = new() { TrainImages = 64, Steps = 4, BatchSize = 16, TestImages = 16 },
         TestImages = 8, EvaluationSeeds = 1,
     };
 }

@@ -10,9 +10,9 @@ public sealed record SceneObject(string Shape, string Colour, float X, float Y, 
 }
 
 /// <summary>
-/// A scene of the world: a background and one or two named objects, plus unnamed <see cref="Clutter"/> (random
+/// A scene of the world: a background and one or two named objects, or unnamed <see cref="Clutter"/> (random
 /// colours and outlines that only the VAE's training set uses, so the autoencoder learns colour and outline in
-/// general rather than the five colours and shapes alone).
+/// general rather than the named colours and shapes alone).
 /// </summary>
 public sealed record Scene(string Background, IReadOnlyList<SceneObject> Objects)
 {

@@ -14,26 +14,28 @@ public static class WorldModel
     public const string ModelFileName = TinyStableDiffusion.FileName;
     public const string TaggerFolder = "tagger";
 
-    /// <summary>Image side the model was pretrained at (latents 16×16).</summary>
+    /// <summary>Image side the model was pretrained at (latents 8×8).</summary>
     public const int Resolution = 64;
 
     /// <summary>
-    /// U-Net 32/64/64 channels over three levels (cross-attention at 16×16 and 8×8), one layer per block; VAE 16/32/64
-    /// channels, downsampling by 4; the tiny CLIP text encoder, which stays at its seeded initialisation.
+    /// U-Net 64/128 channels over two levels (cross-attention at 8×8 and in the middle block), one layer per block; VAE
+    /// 16/32/64/128 channels, downsampling by 8 as Stable Diffusion's does; the tiny CLIP text encoder, which stays at
+    /// its seeded initialisation. 8×8 latents make a U-Net step about 2.5× cheaper than 16×16 with narrower blocks, and
+    /// the U-Net learns the shapes sooner.
     /// </summary>
     public static TinyModelConfigs Configs { get; } = new(
         new UNet2DConditionConfig
         {
-            SampleSize = Resolution / 4,
-            DownBlockTypes = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
-            UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-            BlockOutChannels = [32, 64, 64],
+            SampleSize = Resolution / 8,
+            DownBlockTypes = ["CrossAttnDownBlock2D", "DownBlock2D"],
+            UpBlockTypes = ["UpBlock2D", "CrossAttnUpBlock2D"],
+            BlockOutChannels = [64, 128],
             LayersPerBlock = 1,
             NormNumGroups = 8,
             CrossAttentionDim = TinyStableDiffusion.TextConfig.HiddenSize,
-            AttentionHeads = [1, 2, 2],
+            AttentionHeads = [2, 4],
         },
-        new AutoencoderKLConfig { BlockOutChannels = [16, 32, 64], LayersPerBlock = 1, NormNumGroups = 8, SampleSize = Resolution },
+        new AutoencoderKLConfig { BlockOutChannels = [16, 32, 64, 128], LayersPerBlock = 1, NormNumGroups = 8, SampleSize = Resolution },
         TinyStableDiffusion.TextConfig);
 
     /// <summary>The committed model folder in this build's output (model, config/, tokenizer/, tagger/).</summary>

@@ -29,7 +29,8 @@ public sealed record PhaseResult(string Name, double Seconds, IReadOnlyDictionar
 /// scaling factor measured as Stable Diffusion's was (1 / std of the latents); written into the base model file;</item>
 /// <item>unet — <see cref="Trainer"/> with <see cref="TrainingMethod.FineTune"/> from a TOML config, exactly as
 /// <c>ntrain finetune</c> runs it (text-conditioned ε-prediction on cached latents, 10 % caption dropout for
-/// classifier-free guidance); the text encoder stays at its seeded initialisation;</item>
+/// classifier-free guidance, sd-scripts' v_pred_like_loss so the noisiest timesteps, where a shape is decided, weigh
+/// as they would for a v-prediction model); the text encoder stays at its seeded initialisation;</item>
 /// <item>judge — <see cref="WorldTagger"/>, the tagger that judges samples;</item>
 /// <item>evaluate — <see cref="AttributeAccuracy"/> over every colour × shape × background.</item>
 /// </list>
@@ -220,7 +221,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             lr_warmup_steps = {warmup}
             max_train_steps = {options.UnetSteps}
             max_grad_norm = 1.0
-            min_snr_gamma = 5
+            v_pred_like_loss = 1.0
             caption_dropout_rate = 0.1
             mixed_precision = "no"
             cache_latents = true
@@ -238,7 +239,9 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
 
     Dictionary<string, string> TrainJudge(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
-        throw new NotSupportedException("judge phase: integrate WorldTagger");
+        var fit = WorldTagger.Train(TaggerDir, options.Seed, options.Judge, progress, cancellationToken);
+        log(fit.ToString());
+        return fit.Test.Targets.ToDictionary(t => t.Name.Replace(' ', '_'), t => F(t.Accuracy));
     }
 
     Dictionary<string, string> Evaluate(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)

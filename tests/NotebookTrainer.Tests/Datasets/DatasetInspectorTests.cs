@@ -27,7 +27,7 @@ public sealed class DatasetInspectorTests : TempDir
         Assert.Equal(320, root.GetProperty("totals").GetProperty("steps_per_epoch").GetInt32());
         var first = root.GetProperty("images")[0];
         Assert.Equal(512, first.GetProperty("width").GetInt32());
-        Assert.StartsWith("sks, red circle", first.GetProperty("caption").GetString());
+        Assert.StartsWith("sks, purple heart", first.GetProperty("caption").GetString());
         Assert.Equal(2, first.GetProperty("bucket").GetArrayLength());
         Assert.Equal(report.Plan.Buckets.Sum(b => b.Count), root.GetProperty("buckets").EnumerateArray().Sum(b => b.GetProperty("count").GetInt32()));
     }

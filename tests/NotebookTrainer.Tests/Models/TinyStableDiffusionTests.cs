@@ -50,7 +50,7 @@ public sealed class TinyStableDiffusionTests : IDisposable
         Assert.NotNull(model.TokenizerDir);
         var tokenizer = ClipTokenizer.Load(model.TokenizerDir!);
         Assert.Equal(tokenizer.EosId, model.TextEncoder.Config.EosTokenId);
-        var caption = SampleDataset.CaptionFor(["red_circle", "white_background"]);
+        var caption = SampleDataset.CaptionFor(["purple_heart", "white_background"]);
         Assert.DoesNotContain(tokenizer.Tokenize(caption), t => t.Length == 1);
         var ids = tensor(tokenizer.EncodePadded(caption).Select(i => (long)i).ToArray()).unsqueeze(0);
         var text = TextEncoding.Encode(model.TextEncoder, ids);
