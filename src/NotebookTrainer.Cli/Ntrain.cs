@@ -81,6 +81,9 @@ public static class Ntrain
           sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
                                                    check a kohya sample-prompts file: size, steps, CFG, sampler, seed
           log <run-dir | loss.csv>                 per-epoch mean loss of a training run, and its validation loss
+          judge <run-dir> [--model PATH] [--judge DIR] [--seeds 8] [--seen-seeds N] [--final-only] [--json]
+                                                   judged concept accuracy (sks purple heart) of the base model and of each
+                                                   saved LoRA, checkpoint or embedding; seen prompts beside it
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -130,7 +133,7 @@ public static class Ntrain
                 case "dreambooth": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.DreamBooth);
                 case "textual-inversion": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.TextualInversion);
                 case "pretrain": return Commands.PretrainCommands.Run(rest);
-                case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
+                case "lora" or "sample" or "log" or "judge": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;

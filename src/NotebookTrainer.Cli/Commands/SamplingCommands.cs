@@ -3,13 +3,14 @@ using NotebookTrainer.Sampling;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample prompts</c>, <c>ntrain log</c>.</summary>
+/// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample prompts</c>, <c>ntrain log</c>, <c>ntrain judge</c>.</summary>
 public static class SamplingCommands
 {
     public static int Run(string command, string[] args) => command switch
     {
         "lora" => Lora(args),
         "sample" => Sample(args),
+        "judge" => Judge(args),
         _ => Log(args),
     };
 
@@ -164,6 +165,48 @@ public static class SamplingCommands
                 Console.WriteLine(FormattableString.Invariant($"{"",29} {v.Kind,5} {v.Epoch,5} {v.Step,6} {v.Loss,10:0.00000}"));
             if (log.BestEpoch() is { } best) Console.WriteLine(FormattableString.Invariant($"lowest validation loss: epoch {best.Epoch}, {best.Loss:0.00000}"));
         }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>ntrain judge RUN_DIR [--model PATH] [--judge DIR] [--seeds N] [--seen-seeds N] [--final-only] [--json]</c>: the judged
+    /// concept accuracy of the base model and of each output of a run (<see cref="ConceptLearning"/>).
+    /// </summary>
+    public static int Judge(string[] args)
+    {
+        var a = new CliArgs(args, ["model", "judge", "seeds", "seen-seeds"], ["final-only", "json"]);
+        var dir = a.Positional(0, "the run's output folder");
+        if (!Directory.Exists(dir)) throw new CliException($"{dir} does not exist; give the output_dir of a training run.");
+        var run = TrainingRun.Open(dir);
+        if (run.Outputs.Count == 0) throw new CliException($"{dir} holds no LoRA, checkpoint or embedding to judge.");
+        var modelPath = a.Option("model") ?? run.BaseModelPath
+            ?? throw new CliException($"{dir} has no run/training.toml naming its base model; give --model PATH.");
+        var seeds = a.Int("seeds", 8);
+        if (seeds < 1) throw new CliException("--seeds must be at least 1.");
+        var outputs = a.Flag("final-only") ? [run.FinalOutput!] : run.Outputs;
+        using var model = Models.StableDiffusion.Load(modelPath);
+        using var judge = Tagging.WdTaggerModel.Load(a.Option("judge") ?? World.WorldModel.TaggerDirectory);
+        var learning = ConceptLearning.Measure(model, modelPath, judge, outputs, Path.Combine(dir, "judged"),
+            options: new AccuracyOptions { Seeds = seeds }, seenSeeds: a.Option("seen-seeds") is null ? null : a.Int("seen-seeds", 4),
+            progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
+        if (a.Flag("json"))
+        {
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(learning.Rows.Select(r => new
+            {
+                label = r.Label,
+                epoch = r.Epoch,
+                concept = r.Concept.Accuracy("concept", learning.Concept),
+                colour = r.Concept.Accuracy("colour", true),
+                shape = r.Concept.Accuracy("shape", true),
+                seen = r.Seen.Accuracy("concept", false),
+            })));
+            return 0;
+        }
+        Console.WriteLine($"{learning.Concept}: {learning.Rows[0].Concept.Samples.Count} concept and {learning.Rows[0].Seen.Samples.Count} seen samples per row, judged by the world tagger");
+        Console.WriteLine($"{"",-10} {"concept",8} {"colour",8} {"shape",8} {"seen",8}");
+        static string P(double? v) => v is { } x ? x.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        foreach (var r in learning.Rows)
+            Console.WriteLine($"{r.Label,-10} {P(r.Concept.Accuracy("concept", learning.Concept)),8} {P(r.Concept.Accuracy("colour", true)),8} {P(r.Concept.Accuracy("shape", true)),8} {P(r.Seen.Accuracy("concept", false)),8}");
         return 0;
     }
 }

@@ -33,6 +33,7 @@ public sealed class FullModelTrainingTests : IDisposable
         Dictionary<string, Tensor> unet, text, textAtStop = [];
         using (var models = TrainingModelLoader.Load(Config(Path.Combine(dir, "straight")), CPU, method: TrainingMethod.DreamBooth))
         {
+            var unetBefore = Copy(models.Unet);
             var textBefore = Copy(models.TextEncoder);
             var vaeBefore = Copy(models.Vae);
             using var trainer = new Trainer(Config(Path.Combine(dir, "straight")), dataset, models, CPU, method: TrainingMethod.DreamBooth);
@@ -43,6 +44,7 @@ public sealed class FullModelTrainingTests : IDisposable
             Assert.Equal(4, result.Steps);
             unet = Copy(models.Unet);
             text = Copy(models.TextEncoder);
+            Assert.All(unetBefore, kv => Assert.False(Same(kv.Value, unet[kv.Key]), $"U-Net {kv.Key} did not train"));
             Assert.All(textBefore, kv => Assert.False(Same(kv.Value, textAtStop[kv.Key]), $"text encoder {kv.Key} did not train in the first 2 steps"));
             Assert.All(text, kv => Assert.True(Same(kv.Value, textAtStop[kv.Key]), $"text encoder {kv.Key} changed after stop_text_encoder_training"));
             Assert.All(Copy(models.Vae), kv => Assert.True(Same(kv.Value, vaeBefore[kv.Key]), $"VAE {kv.Key} changed"));
