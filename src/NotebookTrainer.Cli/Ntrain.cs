@@ -17,8 +17,9 @@ public static class Ntrain
                                                    download a booru search, tags become the captions
           dataset inspect <config.toml|.json | folder> [--json]
                                                    images, captions, buckets, steps per epoch and problems
-          dataset sample --out DIR [--seed N] [--count N]
-                                                   generate the built-in sample dataset
+          dataset sample --out DIR [--seed N] [--count N] [--regularization]
+                                                   generate the built-in sample dataset (purple hearts, 10_sks heart), or
+                                                   DreamBooth reg images of what the base model already draws (1_shape)
           metadata merge-captions|merge-tags <dir> <out.json> [--in-json FILE] [--caption-extension EXT] [--full-path]
               [--recursive] [--debug]
                                                    captions (.caption) or tags (.txt) into kohya's fine-tune metadata JSON

@@ -49,7 +49,7 @@ public sealed class ConceptLearning : IHtmlRenderable
         new("red", "circle", "white"), new("blue", "square", "black"), new("yellow", "star", "gradient"), new("green", "triangle", "white"),
     ];
 
-    /// <param name="outputs">The run's outputs in order (<see cref="TrainingRun.Outputs"/>); embeddings are used by their file name as the word.</param>
+    /// <param name="outputs">The run's outputs in order (<see cref="TrainingRun.Outputs"/>); an embedding stands for the concept prompts' activation tag.</param>
     /// <param name="seenSeeds">Seeds per seen prompt; half of <see cref="AccuracyOptions.Seeds"/> when null.</param>
     public static ConceptLearning Measure(StableDiffusionModel model, string modelPath, WdTaggerModel judge, IReadOnlyList<TrainedOutput> outputs,
         string imageDir, IReadOnlyList<AttributePrompt>? conceptPrompts = null, AccuracyOptions? options = null, int? seenSeeds = null,
@@ -94,7 +94,8 @@ public sealed class ConceptLearning : IHtmlRenderable
         }
         (AttributeAccuracy, AttributeAccuracy) JudgeEmbedding(TrainedOutput output)
         {
-            using var embedding = TextualInversionEmbedding.Load(output.Path);
+            // The prompts' activation tag is the word (A1111 would take the file name, which for epoch files is sks-000001).
+            using var embedding = TextualInversionEmbedding.Load(output.Path, conceptPrompts[0].ActivationTag);
             try
             {
                 return Judge(output.Label, Path.GetFileNameWithoutExtension(output.Path), StableDiffusionPipeline.Create(model, modelPath, embeddings: [embedding]), null);
@@ -119,6 +120,17 @@ public sealed class ConceptLearning : IHtmlRenderable
             Line($"{colour} (colour)", a => a.Accuracy("colour", colour)),
             Line($"{shape} (shape)", a => a.Accuracy("shape", shape)),
         ], XAxisTitle: "epoch (0: the base model)", YAxisTitle: "judged accuracy, %");
+    }
+
+    /// <summary>
+    /// The concept's images of the first seed: one row per model (the base first, then each output), one column per
+    /// concept prompt — the samples without and with what the run trained, side by side.
+    /// </summary>
+    public SampleGrid Grid(int cellSize = 128)
+    {
+        var prompts = Rows[0].Concept.Samples.Select(s => s.Prompt).Distinct().ToList();
+        return SampleGrid.Compose($"{Concept}, seed {Rows[0].Concept.Samples[0].Seed}", Rows.Select(r => r.Label).ToList(), prompts.Select(p => p.Text).ToList(),
+            (row, column) => Rows[row].Concept.Samples.FirstOrDefault(s => s.Prompt == prompts[column]) is { } sample ? File.ReadAllBytes(sample.ImagePath) : null, cellSize);
     }
 
     static string P(double? value) => value is { } v ? v.ToString("P0", CultureInfo.InvariantCulture) : "–";

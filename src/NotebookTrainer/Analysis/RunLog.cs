@@ -149,7 +149,11 @@ public sealed class RunLog : IHtmlRenderable
             new LineTrace(string.Create(CultureInfo.InvariantCulture, $"EMA {smoothing}"), steps, SmoothedLoss(smoothing)),
         };
         if (ValidationCurve() is { Count: > 0 } curve)
+        {
             traces.Add(new LineTrace("validation (epoch end)", curve.Select(v => (double)v.Step).ToArray(), curve.Select(v => v.Loss).ToArray()));
+            var best = BestEpoch()!;
+            traces.Add(new MarkerTrace(string.Create(CultureInfo.InvariantCulture, $"best: epoch {best.Epoch}"), [best.Step], [best.Loss]));
+        }
         return new Chart(traces, XAxisTitle: "step", YAxisTitle: "loss");
     }
 

@@ -45,10 +45,10 @@ public sealed class ConceptLearningTests : IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
-        TextualInversionEmbedding.Save(Path.Combine(run, "sks.safetensors"), randn(2, TinyStableDiffusion.TextConfig.HiddenSize) * 5);
+        TextualInversionEmbedding.Save(Path.Combine(run, "sks-000002.safetensors"), randn(2, TinyStableDiffusion.TextConfig.HiddenSize) * 5);
         File.Copy(model, Path.Combine(run, "base-copy.safetensors"));   // a base model beside the outputs is no output
         var outputs = TrainingRun.Open(run).Outputs;
-        Assert.Equal([TrainedOutputKind.Lora, TrainedOutputKind.Embedding, TrainedOutputKind.Checkpoint], outputs.Select(o => o.Kind));
+        Assert.Equal([TrainedOutputKind.Lora, TrainedOutputKind.Embedding, TrainedOutputKind.Checkpoint], outputs.Select(o => o.Kind));   // by epoch, final last
 
         // A real judge, barely trained: these checks are about which weights drew each row, not about accuracy.
         var judgeFit = WorldTagger.Train(Path.Combine(dir, "judge"), 3, new WorldTaggerOptions { TrainImages = 32, Steps = 2, BatchSize = 16, TestImages = 8 });
@@ -56,7 +56,7 @@ public sealed class ConceptLearningTests : IDisposable
         var options = new AccuracyOptions { Seeds = 1, Steps = 2 };
         var learning = ConceptLearning.Measure(sd, model, judge, outputs, Path.Combine(dir, "judged"), options: options, seenSeeds: 1);
 
-        Assert.Equal(["base", "epoch 1", "final", "final"], learning.Rows.Select(r => r.Label));
+        Assert.Equal(["base", "epoch 1", "epoch 2", "final"], learning.Rows.Select(r => r.Label));
         Assert.Equal(ConceptLearning.SampleConceptPrompts.Count, learning.Rows[0].Concept.Samples.Count);
         Assert.Equal(ConceptLearning.SeenPrompts.Count, learning.Rows[0].Seen.Samples.Count);
         Assert.All(learning.Rows.SelectMany(r => r.Concept.Samples.Concat(r.Seen.Samples)), s => Assert.True(File.Exists(s.ImagePath)));
@@ -66,12 +66,15 @@ public sealed class ConceptLearningTests : IDisposable
         Assert.False(SameImages(baseRow.Concept, lora.Concept), "the LoRA was not applied");
         Assert.False(SameImages(baseRow.Concept, checkpoint.Concept), "the checkpoint was not sampled");
         Assert.False(SameImages(baseRow.Seen, checkpoint.Seen), "the checkpoint was not sampled for the seen prompts");
-        Assert.False(SameImages(baseRow.Concept, embedding.Concept), "the embedding's word did not use its vectors");
+        Assert.False(SameImages(baseRow.Concept, embedding.Concept), "the prompts' sks did not use the embedding's vectors (an epoch file's name is not the word)");
         Assert.True(SameImages(baseRow.Seen, embedding.Seen), "prompts without the word changed with the embedding loaded");
 
         // Nothing stays applied: the base model samples as before.
         var again = ConceptLearning.Measure(sd, model, judge, [], Path.Combine(dir, "again"), options: options, seenSeeds: 1);
         Assert.True(SameImages(baseRow.Concept, again.Rows[0].Concept));
         Assert.Contains("Concept learning — purple_heart", learning.ToHtml());
+        var grid = learning.Grid();
+        Assert.Equal(["base", "epoch 1", "epoch 2", "final"], grid.RowLabels);
+        Assert.Equal(ConceptLearning.SampleConceptPrompts.Select(p => p.Text), grid.ColumnLabels);
     }
 }

@@ -153,6 +153,7 @@ public sealed class ValidationLossTests : IDisposable
         Assert.Equal(first.Validation.Where(v => v.Kind == "epoch").Select(v => v.Loss), log.ValidationCurve().Select(v => v.Loss));
         Assert.Contains("lowest validation loss: epoch", log.ToHtml());
         Assert.Contains("validation (epoch end)", log.LossChart().ToHtml());
+        Assert.Contains($"best: epoch {best.Epoch}", log.LossChart().ToHtml());
         var events = Encoding.Latin1.GetString(File.ReadAllBytes(Directory.GetFiles(Path.Combine(dir, "a", "logs", "v"), "events.out.tfevents.*").Single()));
         Assert.Contains("loss/validation/epoch_average", events);
         Assert.Contains("loss/validation/step_divergence", events);
