@@ -203,10 +203,11 @@ public static class SamplingCommands
             return 0;
         }
         Console.WriteLine($"{learning.Concept}: {learning.Rows[0].Concept.Samples.Count} concept and {learning.Rows[0].Seen.Samples.Count} seen samples per row, judged by the world tagger");
-        Console.WriteLine($"{"",-10} {"concept",8} {"colour",8} {"shape",8} {"seen",8}");
+        Console.WriteLine($"{"",-10} {"concept",8} {"colour",8} {"shape",8} {"seen",8}  file");
         static string P(double? v) => v is { } x ? x.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "-";
-        foreach (var r in learning.Rows)
-            Console.WriteLine($"{r.Label,-10} {P(r.Concept.Accuracy("concept", learning.Concept)),8} {P(r.Concept.Accuracy("colour", true)),8} {P(r.Concept.Accuracy("shape", true)),8} {P(r.Seen.Accuracy("concept", false)),8}");
+        foreach (var (r, i) in learning.Rows.Select((r, i) => (r, i)))
+            Console.WriteLine($"{r.Label,-10} {P(r.Concept.Accuracy("concept", learning.Concept)),8} {P(r.Concept.Accuracy("colour", true)),8} {P(r.Concept.Accuracy("shape", true)),8} {P(r.Seen.Accuracy("concept", false)),8}  " +
+                (i == 0 ? Path.GetFileName(modelPath) : Path.GetFileName(outputs[i - 1].Path)));
         return 0;
     }
 }
