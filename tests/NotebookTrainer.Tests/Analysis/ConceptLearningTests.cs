@@ -77,4 +77,30 @@ public sealed class ConceptLearningTests : IDisposable
         Assert.Equal(["base", "epoch 1", "epoch 2", "final"], grid.RowLabels);
         Assert.Equal(ConceptLearning.SampleConceptPrompts.Select(p => p.Text), grid.ColumnLabels);
     }
+
+    [Fact]
+    public void Ntrain_judge_says_what_is_missing()
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(dir, "empty")).FullName;
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, NotebookTrainer.Cli.Ntrain.Run(["judge", Path.Combine(dir, "nowhere")]));
+            Assert.Equal(2, NotebookTrainer.Cli.Ntrain.Run(["judge", empty]));
+            TextualInversionEmbedding.Save(Path.Combine(empty, "sks.safetensors"), zeros(1, 4));
+            Assert.Equal(2, NotebookTrainer.Cli.Ntrain.Run(["judge", empty]));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.Equal(
+        [
+            $"ntrain judge: {Path.Combine(dir, "nowhere")} does not exist; give the output_dir of a training run.",
+            $"ntrain judge: {empty} holds no LoRA, checkpoint or embedding to judge.",
+            $"ntrain judge: {empty} has no run/training.toml naming its base model; give --model PATH.",
+        ], error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
 }
