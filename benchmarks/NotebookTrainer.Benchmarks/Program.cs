@@ -13,6 +13,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["sampling"] = ("tiny model sampling: ms per image and U-Net evaluations/s per sampler [--side 64] [--steps 20] [--images 4] [--threads N]", SamplingBenchmark.Run),
     ["prepare-buckets"] = ("fine-tune prepare-buckets with an SD1.5-config VAE: s/image, peak RSS, npz read-back [--images 8] [--resolution 512] [--batch 1]", PrepareBucketsBenchmark.Run),
     ["pretrain"] = ("every phase of ntrain pretrain at a fraction of its size: seconds per phase, crops/s and samples/s [output folder to keep]", PretrainingBenchmark.Run),
+    ["full-unet-step"] = ("DreamBooth/fine-tune step of the SD1.5-config U-Net at 256 px: AdamW fp32 vs bf16 + Adafactor vs gradient checkpointing, s/step and peak RSS [--steps 3] [--only 1|2|3]", FullUnetStep.Run),
     ["unet-step"] = ("SD1.5-config U-Net forward+backward at 32x32 latents vs matmul peak and PyTorch [fp32|bf16] [--reference benchmarks/reference/unet_step.py JSON]", UNetStep.Run),
 };
 

@@ -17,8 +17,9 @@ public static class Ntrain
                                                    download a booru search, tags become the captions
           dataset inspect <config.toml|.json | folder> [--json]
                                                    images, captions, buckets, steps per epoch and problems
-          dataset sample --out DIR [--seed N] [--count N]
-                                                   generate the built-in sample dataset
+          dataset sample --out DIR [--seed N] [--count N] [--regularization]
+                                                   generate the built-in sample dataset (purple hearts, 10_sks heart), or
+                                                   DreamBooth reg images of what the base model already draws (1_shape)
           metadata merge-captions|merge-tags <dir> <out.json> [--in-json FILE] [--caption-extension EXT] [--full-path]
               [--recursive] [--debug]
                                                    captions (.caption) or tags (.txt) into kohya's fine-tune metadata JSON
@@ -59,24 +60,33 @@ public static class Ntrain
           train --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
                                                    train a LoRA/LoCon/LoHa (kohya keys); Ctrl-C saves a resumable state
           finetune --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
-                                                   train the U-Net's own weights (kohya fine_tune.py keys); writes a full checkpoint
+                                                   train the U-Net's own weights, ± text encoder (kohya fine_tune.py keys);
+                                                   writes a full checkpoint (the base file's keys) or a diffusers folder
+          dreambooth --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   DreamBooth (kohya train_db.py keys): U-Net + text encoder on
+                                                   N_identifier class folders, reg images at prior_loss_weight; full checkpoint
+          textual-inversion --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
+                                                   learn token_string's embedding (train_textual_inversion.py keys);
+                                                   writes an A1111/ComfyUI embedding (emb_params)
           pretrain --out DIR [--seed N] [--install DIR] [--smoke]
                                                    train the embedded tiny model from scratch on the generated world (VAE,
                                                    U-Net, judge tagger, evaluation; resumable); --install copies the result
           accuracy --model PATH|embedded:tiny [--seeds 8] [--steps 30] [--judge DIR] [--out DIR] [--json]
                                                    judged attribute accuracy over every colour × shape × background
-          accuracy --run RUN_DIR [--model PATH] [--seeds 8] [--judge DIR] [--json]
-                                                   a LoRA run's concept on the base and with each saved LoRA
           lora inspect <file.safetensors> [--json] [--top-tags N]
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
           lora diff <a.safetensors> <b.safetensors> [--json]
                                                    modules only in one file, rank/alpha differences, norm ratios
-          sample --model PATH [--config DIR] [--tokenizer DIR] --prompts FILE --out DIR [--lora FILE[:WEIGHT]]...
+          sample --model PATH [--config DIR] [--tokenizer DIR] --prompts FILE --out DIR [--lora FILE[:WEIGHT]]... [--embedding FILE[:WORD]]...
               [--steps N] [--sampler NAME] [--seed N] [--name NAME] [--epoch N] [--clip-skip N] [--dtype fp32|fp16|bf16]
-                                                   sample images with LoRAs applied, kohya names in DIR/sample
+                                                   sample images with LoRAs and embeddings (the word is the file name) applied,
+                                                   kohya names in DIR/sample
           sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
                                                    check a kohya sample-prompts file: size, steps, CFG, sampler, seed
-          log <run-dir | loss.csv>                 per-epoch mean loss of a training run
+          log <run-dir | loss.csv>                 per-epoch mean loss of a training run, and its validation loss
+          judge <run-dir> [--model PATH] [--judge DIR] [--seeds 8] [--seen-seeds N] [--final-only] [--json]
+                                                   judged concept accuracy (sks purple heart) of the base model and of each
+                                                   saved LoRA, checkpoint or embedding; seen prompts beside it
         """;
 
     /// <summary>Cancelled by Ctrl-C: long commands finish their current unit of work and stop cleanly.</summary>
@@ -123,9 +133,11 @@ public static class Ntrain
                 case "tag" or "tagger" or "tags" or "curate": return Commands.TaggingCommands.Run(args[0], rest);
                 case "train": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.Network);
                 case "finetune": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.FineTune);
+                case "dreambooth": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.DreamBooth);
+                case "textual-inversion": return Commands.TrainCommands.Run(rest, Training.TrainingMethod.TextualInversion);
                 case "pretrain": return Commands.PretrainCommands.Run(rest);
                 case "accuracy": return Commands.AccuracyCommands.Run(rest);
-                case "lora" or "sample" or "log": return Commands.SamplingCommands.Run(args[0], rest);
+                case "lora" or "sample" or "log" or "judge": return Commands.SamplingCommands.Run(args[0], rest);
                 default:
                     Console.Error.WriteLine($"ntrain: unknown command '{args[0]}'. Run 'ntrain --help' for the list.");
                     return 2;

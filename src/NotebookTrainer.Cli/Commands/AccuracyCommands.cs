@@ -7,14 +7,14 @@ using NotebookTrainer.World;
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary>
-/// <c>ntrain accuracy</c>: samples judged by the world tagger. With <c>--model</c>, every colour × shape × background;
-/// with <c>--run</c>, a LoRA run's concept on its base model and with each saved LoRA.
+/// <c>ntrain accuracy</c>: a model's samples of every colour × shape × background, judged by the world tagger (a training
+/// run's concept is <c>ntrain judge</c>).
 /// </summary>
 public static class AccuracyCommands
 {
     public static int Run(string[] args)
     {
-        var a = new CliArgs(args, ["model", "run", "judge", "seeds", "steps", "out"], ["json"]);
+        var a = new CliArgs(args, ["model", "judge", "seeds", "steps", "out"], ["json"]);
         var judgeDir = a.Option("judge") ?? WorldModel.TaggerDirectory;
         if (!File.Exists(Path.Combine(judgeDir, WdTaggerModel.ModelFileName)))
             throw new CliException($"--judge: {judgeDir} has no {WdTaggerModel.ModelFileName}; pass the folder of a world tagger ('ntrain tagger world --out DIR' trains one).");
@@ -22,18 +22,6 @@ public static class AccuracyCommands
         if (seeds < 1) throw new CliException($"--seeds must be at least 1, not {seeds}.");
         var options = new AccuracyOptions { Seeds = seeds, Steps = a.Int("steps", new AccuracyOptions().Steps) };
         using var judge = WdTaggerModel.Load(judgeDir, preferGpu: false);
-
-        if (a.Option("run") is { } runDir)
-        {
-            var run = TrainingRun.Open(runDir);
-            var modelPath = a.Option("model") ?? run.RecordedConfig?.PretrainedModelNameOrPath
-                ?? throw new CliException($"--run: {runDir} records no base model (run/training.toml); pass --model.");
-            using var model = StableDiffusion.Load(Resolve(modelPath));
-            var learning = ConceptLearning.Measure(model, Resolve(modelPath), judge, run.LoraFiles, a.Option("out") ?? Path.Combine(run.Directory, "judged"),
-                options: options, progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
-            Console.WriteLine(a.Flag("json") ? learning.ToJson() : learning.ToString());
-            return 0;
-        }
 
         var path = Resolve(a.Required("model"));
         using (var model = StableDiffusion.Load(path))

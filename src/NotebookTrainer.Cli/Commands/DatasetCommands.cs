@@ -56,12 +56,16 @@ public static class DatasetCommands
 
     static int Sample(string[] args)
     {
-        var a = new CliArgs(args, ["out", "seed", "count"], []);
+        var a = new CliArgs(args, ["out", "seed", "count"], ["regularization"]);
         var output = a.Required("out");
         var count = a.Option("count") is null ? (int?)null : a.Int("count", SampleDataset.DefaultCount);
         if (count is < 1) throw new CliException("--count must be at least 1.");
-        var images = SampleDataset.Generate(output, a.Int("seed", 42), count);
-        Console.WriteLine($"wrote {images.Count} images with captions to {Path.Combine(Path.GetFullPath(output), SampleDataset.FolderName)}");
+        var regularization = a.Flag("regularization");
+        var images = regularization
+            ? SampleDataset.GenerateRegularization(output, a.Int("seed", 43), count ?? SampleDataset.DefaultCount)
+            : SampleDataset.Generate(output, a.Int("seed", 42), count);
+        var folder = regularization ? SampleDataset.RegularizationFolderName : SampleDataset.FolderName;
+        Console.WriteLine($"wrote {images.Count} images with captions to {Path.Combine(Path.GetFullPath(output), folder)}");
         return 0;
     }
 }

@@ -3,13 +3,14 @@ using NotebookTrainer.Sampling;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample prompts</c>, <c>ntrain log</c>.</summary>
+/// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample prompts</c>, <c>ntrain log</c>, <c>ntrain judge</c>.</summary>
 public static class SamplingCommands
 {
     public static int Run(string command, string[] args) => command switch
     {
         "lora" => Lora(args),
         "sample" => Sample(args),
+        "judge" => Judge(args),
         _ => Log(args),
     };
 
@@ -39,12 +40,12 @@ public static class SamplingCommands
     }
 
     /// <summary>
-    /// <c>ntrain sample --model PATH --prompts FILE --out DIR [--lora FILE[:WEIGHT]]…</c> writes kohya-named sample
-    /// images; <c>ntrain sample prompts FILE</c> only checks a prompts file.
+    /// <c>ntrain sample --model PATH --prompts FILE --out DIR [--lora FILE[:WEIGHT]]… [--embedding FILE[:WORD]]…</c> writes
+    /// kohya-named sample images; <c>ntrain sample prompts FILE</c> only checks a prompts file.
     /// </summary>
     public static int Sample(string[] args)
     {
-        var a = new CliArgs(args, ["steps", "sampler", "seed", "model", "config", "tokenizer", "lora", "prompts", "out", "name", "epoch", "clip-skip", "dtype"], []);
+        var a = new CliArgs(args, ["steps", "sampler", "seed", "model", "config", "tokenizer", "lora", "embedding", "prompts", "out", "name", "epoch", "clip-skip", "dtype"], []);
         if (a.Positionals.Count == 0) return Generate(a);
         var what = a.Positional(0, "what to do: prompts FILE");
         if (what != "prompts") throw new CliException($"unknown sample command '{what}': use 'ntrain sample --model PATH --prompts FILE --out DIR' or 'ntrain sample prompts FILE'.");
@@ -97,7 +98,9 @@ public static class SamplingCommands
         };
         var device = Runtime.TorchRuntime.DefaultDevice;
         using var model = Models.StableDiffusion.Load(modelPath, a.Option("config"), dtype, device, new ConsoleProgress(), Ntrain.Cancellation);
-        var pipeline = StableDiffusionPipeline.Create(model, modelPath, a.Option("tokenizer"), a.Int("clip-skip", 1));
+        var embeddings = a.Options("embedding").Select(ParseEmbedding).Select(e => Embeddings.TextualInversionEmbedding.Load(e.Path, e.Word)).ToList();
+        foreach (var e in embeddings) Console.WriteLine($"embedding '{e.Word}': {e.Vectors.shape[0]} vectors");
+        var pipeline = StableDiffusionPipeline.Create(model, modelPath, a.Option("tokenizer"), a.Int("clip-skip", 1), embeddings);
         var loras = new List<(Networks.LoraNetwork Network, float Weight)>();
         try
         {
@@ -137,6 +140,13 @@ public static class SamplingCommands
         return (spec, 1f);
     }
 
+    /// <summary>"file.safetensors" (the word is the file name, as in A1111) or "file.safetensors:word".</summary>
+    static (string Path, string? Word) ParseEmbedding(string spec)
+    {
+        var colon = spec.LastIndexOf(':');
+        return colon > 0 && spec[(colon + 1)..] is { Length: > 0 } word && !word.Contains('/') && !word.Contains('\\') ? (spec[..colon], word) : (spec, null);
+    }
+
     /// <summary><c>ntrain log RUN_DIR|loss.csv</c>: per-epoch mean loss of a training run.</summary>
     public static int Log(string[] args)
     {
@@ -149,6 +159,56 @@ public static class SamplingCommands
         Console.WriteLine($"{"epoch",5} {"steps",6} {"mean loss",10} {"min",10} {"max",10}");
         foreach (var e in log.EpochMeans())
             Console.WriteLine(FormattableString.Invariant($"{e.Epoch,5} {e.Steps,6} {e.MeanLoss,10:0.00000} {e.MinLoss,10:0.00000} {e.MaxLoss,10:0.00000}"));
+        if (log.Validation.Count > 0)
+        {
+            Console.WriteLine($"validation ({RunLog.ValidationFileName}): {"kind",5} {"epoch",5} {"step",6} {"loss",10}");
+            foreach (var v in log.Validation)
+                Console.WriteLine(FormattableString.Invariant($"{"",29} {v.Kind,5} {v.Epoch,5} {v.Step,6} {v.Loss,10:0.00000}"));
+            if (log.BestEpoch() is { } best) Console.WriteLine(FormattableString.Invariant($"lowest validation loss: epoch {best.Epoch}, {best.Loss:0.00000}"));
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>ntrain judge RUN_DIR [--model PATH] [--judge DIR] [--seeds N] [--seen-seeds N] [--final-only] [--json]</c>: the judged
+    /// concept accuracy of the base model and of each output of a run (<see cref="ConceptLearning"/>).
+    /// </summary>
+    public static int Judge(string[] args)
+    {
+        var a = new CliArgs(args, ["model", "judge", "seeds", "seen-seeds"], ["final-only", "json"]);
+        var dir = a.Positional(0, "the run's output folder");
+        if (!Directory.Exists(dir)) throw new CliException($"{dir} does not exist; give the output_dir of a training run.");
+        var run = TrainingRun.Open(dir);
+        if (run.Outputs.Count == 0) throw new CliException($"{dir} holds no LoRA, checkpoint or embedding to judge.");
+        var modelPath = a.Option("model") ?? run.BaseModelPath
+            ?? throw new CliException($"{dir} has no run/training.toml naming its base model; give --model PATH.");
+        var seeds = a.Int("seeds", 8);
+        if (seeds < 1) throw new CliException("--seeds must be at least 1.");
+        var outputs = a.Flag("final-only") ? [run.FinalOutput!] : run.Outputs;
+        using var model = Models.StableDiffusion.Load(modelPath);
+        using var judge = Tagging.WdTaggerModel.Load(a.Option("judge") ?? World.WorldModel.TaggerDirectory);
+        var learning = ConceptLearning.Measure(model, modelPath, judge, outputs, Path.Combine(dir, "judged"),
+            options: new AccuracyOptions { Seeds = seeds }, seenSeeds: a.Option("seen-seeds") is null ? null : a.Int("seen-seeds", 4),
+            progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
+        if (a.Flag("json"))
+        {
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(learning.Rows.Select(r => new
+            {
+                label = r.Label,
+                epoch = r.Epoch,
+                concept = r.Concept.Accuracy("concept", learning.Concept),
+                colour = r.Concept.Accuracy("colour", true),
+                shape = r.Concept.Accuracy("shape", true),
+                seen = r.Seen.Accuracy("concept", false),
+            })));
+            return 0;
+        }
+        Console.WriteLine($"{learning.Concept}: {learning.Rows[0].Concept.Samples.Count} concept and {learning.Rows[0].Seen.Samples.Count} seen samples per row, judged by the world tagger");
+        Console.WriteLine($"{"",-10} {"concept",8} {"colour",8} {"shape",8} {"seen",8}  file");
+        static string P(double? v) => v is { } x ? x.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        foreach (var (r, i) in learning.Rows.Select((r, i) => (r, i)))
+            Console.WriteLine($"{r.Label,-10} {P(r.Concept.Accuracy("concept", learning.Concept)),8} {P(r.Concept.Accuracy("colour", true)),8} {P(r.Concept.Accuracy("shape", true)),8} {P(r.Seen.Accuracy("concept", false)),8}  " +
+                (i == 0 ? Path.GetFileName(modelPath) : Path.GetFileName(outputs[i - 1].Path)));
         return 0;
     }
 }

@@ -3,12 +3,24 @@ using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain train</c> (train_network.py) and <c>ntrain finetune</c> (fine_tune.py): argument parsing and printing; the work is in NotebookTrainer.Training.</summary>
+/// <summary>
+/// <c>ntrain train</c> (train_network.py), <c>ntrain finetune</c> (fine_tune.py), <c>ntrain dreambooth</c> (train_db.py)
+/// and <c>ntrain textual-inversion</c> (train_textual_inversion.py): argument parsing and printing; the work is in
+/// NotebookTrainer.Training.
+/// </summary>
 public static class TrainCommands
 {
+    public static string CommandName(TrainingMethod method) => method switch
+    {
+        TrainingMethod.FineTune => "finetune",
+        TrainingMethod.DreamBooth => "dreambooth",
+        TrainingMethod.TextualInversion => "textual-inversion",
+        _ => "train",
+    };
+
     public static int Run(string[] args, TrainingMethod method)
     {
-        var command = method == TrainingMethod.FineTune ? "finetune" : "train";
+        var command = CommandName(method);
         var a = new CliArgs(args, ["config", "dataset-config", "resume"], []);
         try
         {

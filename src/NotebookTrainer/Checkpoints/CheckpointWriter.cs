@@ -35,6 +35,37 @@ public static class CheckpointWriter
     }
 
     /// <summary>
+    /// Writes <paramref name="weights"/> as a single file with exactly the key set and names of the single-file
+    /// checkpoint <paramref name="template"/> (e.g. the base model a run trained): every mapped tensor under the name the
+    /// template stores it (with or without <c>text_model.</c>), and the template's other keys (schedule buffers,
+    /// position_ids, EMA copies, anything unrecognised) copied unchanged in their own dtype, as sd-scripts'
+    /// save_stable_diffusion_checkpoint does. <paramref name="dtype"/> converts the mapped floating tensors only.
+    /// </summary>
+    public static void WriteSingleFileLike(string template, StableDiffusionWeights weights, string path, ScalarType? dtype = null, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var analysis = CheckpointLoader.Analyze(template);
+        analysis.ThrowIfNotLoadable();
+        if (analysis.Format == CheckpointFormat.DiffusersFolder)
+            throw new ArgumentException($"{template} is a diffusers folder, not a single-file checkpoint; use WriteSingleFile for the standard layout.", nameof(template));
+        var source = analysis.Sources[0];
+        using var scope = NewDisposeScope();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var group in analysis.Resolved.GroupBy(r => r.StoredName))
+        {
+            var first = group.First().Mapping;
+            tensors[group.Key] = Convert(first.Transform switch
+            {
+                KeyTransform.ConvToLinear => Component(weights, first).reshape(first.LdmShape),
+                KeyTransform.QkvSplit => torch.cat(group.OrderBy(r => r.Mapping.Part).Select(r => Component(weights, r.Mapping)).ToList(), 0),
+                _ => Component(weights, first),
+            }, dtype);
+        }
+        foreach (var name in analysis.PassthroughKeys.Concat(analysis.IgnoredKeys).Concat(analysis.UnexpectedKeys))
+            tensors[name] = source.Load(name);
+        SafeTensorsWriter.Write(path, tensors, metadata ?? weights.Metadata);
+    }
+
+    /// <summary>
     /// Writes unet/, vae/, text_encoder/ (config.json + safetensors), scheduler/ and model_index.json, and copies
     /// the tokenizer folder when the weights came with one.
     /// </summary>

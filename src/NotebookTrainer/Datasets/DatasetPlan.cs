@@ -60,16 +60,23 @@ public sealed class DatasetPlan
     public int NumRegImages { get; }
     public int BatchesPerEpoch => Buckets.Sum(b => b.Batches);
 
+    /// <summary>
+    /// The images held out by validation_split (with their subsets' repeats, no regularisation images), batched like
+    /// training; null without a split. Its <see cref="Options"/> seed is the validation seed.
+    /// </summary>
+    public DatasetPlan? Validation { get; }
+
     public StepPlan Steps(int epochs) => new(NumTrainImages, NumRegImages, BatchesPerEpoch, epochs);
 
     readonly List<(int DatasetIndex, (int Width, int Height) Resolution, List<TrainingSample> Samples, int BatchSize)> bucketSamples;
 
-    DatasetPlan(DatasetConfig config, DatasetPlanOptions options, List<PlannedImage> images, List<DatasetProblem> problems)
+    DatasetPlan(DatasetConfig config, DatasetPlanOptions options, List<PlannedImage> images, List<DatasetProblem> problems, DatasetPlan? validation)
     {
         Config = config;
         Options = options;
         Images = images;
         Problems = problems;
+        Validation = validation;
         NumTrainImages = (int)images.Where(i => !i.IsReg && i.IsUsable).Sum(i => (long)i.Repeats);
         NumRegImages = (int)images.Where(i => i.IsReg && i.IsUsable).Sum(i => (long)i.Repeats);
 
@@ -122,36 +129,47 @@ public sealed class DatasetPlan
     {
         options ??= new DatasetPlanOptions();
         var problems = new List<DatasetProblem>(config.Warnings);
-        var sources = new List<(DatasetOptions Dataset, SubsetOptions Subset, List<(string Path, string? MetadataCaption)> Files)>();
+        var sources = new List<(DatasetOptions Dataset, SubsetOptions Subset, List<(string Path, string? MetadataCaption)> Train, List<(string Path, string? MetadataCaption)> Validation)>();
         foreach (var dataset in config.Datasets)
         {
-            if (dataset.ValidationSplit > 0)
-                problems.Add(NotApplied(config.SourceFile, "validation_split", "every image is used for training and no validation loss is computed"));
+            if (dataset.ValidationSplit is < 0 or >= 1)
+                problems.Add(DatasetProblem.Error(config.SourceFile, $"validation_split {dataset.ValidationSplit} of dataset {dataset.Index} is out of range; use a fraction in [0, 1), e.g. 0.1.", key: "validation_split"));
             foreach (var subset in dataset.Subsets)
             {
                 if (subset.FaceCropAugRange is not null) problems.Add(NotApplied(config.SourceFile, $"{subset.KeyPath}.face_crop_aug_range", "images are cropped to the bucket as without it"));
-                sources.Add((dataset, subset, ListFiles(subset, problems)));
+                var files = ListFiles(subset, problems);
+                var (train, validation) = ValidationSplit(files, subset, dataset, options.Seed);
+                sources.Add((dataset, subset, train, validation));
             }
         }
 
-        var tracker = new ProgressTracker("dataset: reading headers", sources.Sum(s => s.Files.Count), progress);
-        var images = new List<PlannedImage>();
-        foreach (var (dataset, subset, files) in sources)
+        var distinct = sources.SelectMany(s => s.Train.Concat(s.Validation).Select(f => (s.Dataset, s.Subset, f.Path, f.MetadataCaption)))
+            .DistinctBy(f => (f.Subset, f.Path)).ToList();
+        var tracker = new ProgressTracker("dataset: reading headers", distinct.Count, progress);
+        var read = new PlannedImage[distinct.Count];
+        var buckets = config.Datasets.ToDictionary(d => d.Index, d => d.EnableBucket
+            ? new BucketManager(d.Resolution, d.MinBucketReso, d.MaxBucketReso, d.BucketResoSteps, d.BucketNoUpscale)
+            : BucketManager.Fixed(d.Resolution));
+        Parallel.For(0, distinct.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
-            var buckets = dataset.EnableBucket
-                ? new BucketManager(dataset.Resolution, dataset.MinBucketReso, dataset.MaxBucketReso, dataset.BucketResoSteps, dataset.BucketNoUpscale)
-                : BucketManager.Fixed(dataset.Resolution);
-            var read = new PlannedImage[files.Count];
-            Parallel.For(0, files.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-            {
-                read[i] = ReadImage(files[i].Path, files[i].MetadataCaption, dataset, subset, buckets);
-            });
-            tracker.Advance(files.Count);
-            MarkDuplicateStems(read);
-            var usable = read.Count(i => i.IsUsable);
-            if (usable == 0)
+            var (dataset, subset, path, caption) = distinct[i];
+            read[i] = ReadImage(path, caption, dataset, subset, buckets[dataset.Index]);
+        });
+        tracker.Advance(distinct.Count);
+        var byFile = read.ToDictionary(i => (i.Subset, i.Path));
+
+        var images = new List<PlannedImage>();
+        var validationImages = new List<PlannedImage>();
+        foreach (var (dataset, subset, train, validation) in sources)
+        {
+            var subsetImages = train.Select(f => byFile[(subset, f.Path)]).ToArray();
+            MarkDuplicateStems(subsetImages);
+            if (subsetImages.Count(i => i.IsUsable) == 0)
                 problems.Add(DatasetProblem.Warning(subset.ImageDir ?? subset.MetadataFile ?? "", "no usable images in this subset, so it is skipped; check image_dir and the problems listed for its files.", subset.Line, subset.KeyPath));
-            images.AddRange(read);
+            images.AddRange(subsetImages);
+            var held = validation.Select(f => byFile[(subset, f.Path)]).ToArray();
+            MarkDuplicateStems(held);
+            validationImages.AddRange(held);
         }
 
         var samples = images.Where(i => i.IsUsable).Sum(i => (long)i.Repeats);
@@ -164,7 +182,39 @@ public sealed class DatasetPlan
         foreach (var dataset in config.Datasets) BalanceRegularisation(images, dataset.Index, problems);
         if (!images.Any(i => i.IsUsable && !i.IsReg))
             problems.Add(DatasetProblem.Error(config.SourceFile, "no usable training images; check image_dir / train_data_dir and the problems above."));
-        return new DatasetPlan(config, options, images, problems);
+
+        DatasetPlan? validationPlan = null;
+        if (config.Datasets.Any(d => d.ValidationSplit > 0))
+        {
+            if (validationImages.Any(i => i.IsUsable))
+                validationPlan = new DatasetPlan(config, options with { Seed = ValidationSeedOf(config, options) }, validationImages, [], null);
+            else
+                problems.Add(DatasetProblem.Warning(config.SourceFile, "validation_split leaves no usable validation images (each subset holds out round(images × split) of its own, and none of its reg images); raise validation_split or add images, or there is no validation loss.", key: "validation_split"));
+        }
+        return new DatasetPlan(config, options, images, problems, validationPlan);
+    }
+
+    static int ValidationSeedOf(DatasetConfig config, DatasetPlanOptions options) =>
+        config.Datasets.FirstOrDefault(d => d.ValidationSplit > 0)?.ValidationSeed ?? options.Seed;
+
+    /// <summary>
+    /// sd-scripts' split_train_val for one subset: the files (in their listed order) shuffled by Python's
+    /// random.seed(validation_seed) + shuffle; training keeps the first ⌈n·(1 − split)⌉, validation takes the last
+    /// round(n·split) (Python's round, ties to even; for some n the two overlap by one image, as in sd-scripts).
+    /// Regularisation subsets are not split: all of them train, none validate. Without validation_seed the training
+    /// seed shuffles (sd-scripts continues its global random state there, which gives no reproducible split). Unlike
+    /// sd-scripts, fine-tuning (metadata) subsets are split too: sd-scripts validates those on the training images.
+    /// </summary>
+    static (List<(string Path, string? Caption)> Train, List<(string Path, string? Caption)> Validation) ValidationSplit(
+        List<(string Path, string? Caption)> files, SubsetOptions subset, DatasetOptions dataset, int seed)
+    {
+        if (dataset.ValidationSplit is <= 0 or >= 1 || files.Count == 0) return (files, []);
+        if (subset.IsReg) return (files, []);
+        var shuffled = files.ToList();
+        new PythonRandom(dataset.ValidationSeed ?? seed).Shuffle(shuffled);
+        var trainCount = (int)Math.Ceiling(shuffled.Count * (1 - dataset.ValidationSplit));
+        var validationStart = shuffled.Count - (int)Math.Round(shuffled.Count * dataset.ValidationSplit, MidpointRounding.ToEven);
+        return (shuffled[..trainCount], shuffled[validationStart..]);
     }
 
     /// <summary>

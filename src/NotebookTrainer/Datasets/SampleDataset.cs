@@ -51,4 +51,17 @@ public static class SampleDataset
         WorldDataset.Write(System.IO.Path.Combine(dir, FolderName), Scenes, count ?? DefaultCount, seed, sizes: Sizes, activationTag: ActivationTag)
             .Select(i => new SampleImage(i.Path, i.Width, i.Height, i.Tags))
             .ToList();
+
+    /// <summary>Folder of the regularisation set: one repeat, class "shape".</summary>
+    public const string RegularizationFolderName = "1_shape";
+
+    /// <summary>
+    /// DreamBooth's prior preservation for the sample set: scenes of the attributes the embedded model already draws
+    /// (no purple, no hearts) at its 64 px, captioned with what they show, in <c>&lt;dir&gt;/1_shape/</c> — usable as
+    /// <c>reg_data_dir</c> or as an <c>is_reg</c> subset. Returns the images in file-name order.
+    /// </summary>
+    public static IReadOnlyList<SampleImage> GenerateRegularization(string dir, int seed = 43, int count = DefaultCount) =>
+        WorldDataset.Write(System.IO.Path.Combine(dir, RegularizationFolderName), SceneOptions.Pretraining, count, seed, side: WorldModel.Resolution)
+            .Select(i => new SampleImage(i.Path, i.Width, i.Height, i.Tags))
+            .ToList();
 }

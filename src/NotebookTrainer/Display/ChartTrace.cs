@@ -34,6 +34,23 @@ public sealed record LineTrace(string Name, IReadOnlyList<double> X, IReadOnlyLi
     }
 }
 
+/// <summary>Points without a line, drawn large: a value to pick out, such as the best epoch.</summary>
+public sealed record MarkerTrace(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y) : ChartTrace(Name)
+{
+    internal override void Write(Utf8JsonWriter json)
+    {
+        json.WriteString("type", "scatter");
+        json.WriteString("mode", "markers");
+        json.WriteString("name", Name);
+        json.WriteStartObject("marker");
+        json.WriteNumber("size", 12);
+        json.WriteString("symbol", "star");
+        json.WriteEndObject();
+        WriteNumbers(json, "x", X);
+        WriteNumbers(json, "y", Y);
+    }
+}
+
 /// <summary>Vertical bars, one per category label.</summary>
 public sealed record BarTrace(string Name, IReadOnlyList<string> Categories, IReadOnlyList<double> Values) : ChartTrace(Name)
 {

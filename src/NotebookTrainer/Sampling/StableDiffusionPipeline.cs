@@ -11,12 +11,18 @@ namespace NotebookTrainer.Sampling;
 /// <summary>Binds the Stable Diffusion modules (U-Net, CLIP text encoder, VAE, CLIP tokenizer) into a <see cref="DiffusionPipeline"/>.</summary>
 public static class StableDiffusionPipeline
 {
-    /// <summary>A loaded model with the tokenizer that came with it (or the one in <paramref name="tokenizerDir"/>).</summary>
+    /// <summary>
+    /// A loaded model with the tokenizer that came with it (or the one in <paramref name="tokenizerDir"/>), and
+    /// Textual Inversion <paramref name="embeddings"/> usable by their words in prompts.
+    /// </summary>
     /// <param name="source">The checkpoint path, for the missing-tokenizer message.</param>
-    public static DiffusionPipeline Create(StableDiffusionModel model, string source, string? tokenizerDir = null, int clipSkip = 1)
+    public static DiffusionPipeline Create(StableDiffusionModel model, string source, string? tokenizerDir = null, int clipSkip = 1,
+        IReadOnlyList<Embeddings.TextualInversionEmbedding>? embeddings = null)
     {
         var dir = tokenizerDir ?? model.TokenizerDir ?? throw new FileNotFoundException(ClipTokenizer.MissingTokenizerHelp(source));
-        return Create(model.Unet, model.TextEncoder, model.Vae, ClipTokenizer.Load(dir), model.Scheduler, clipSkip);
+        var tokenizer = ClipTokenizer.Load(dir);
+        if (embeddings is { Count: > 0 }) tokenizer = Embeddings.TextualInversionEmbedding.Apply(embeddings, tokenizer, model.TextEncoder);
+        return Create(model.Unet, model.TextEncoder, model.Vae, tokenizer, model.Scheduler, clipSkip);
     }
 
     /// <param name="clipSkip">kohya's clip_skip: 1 is the last layer, 2 the one before (SD1 anime models).</param>

@@ -11,7 +11,8 @@ namespace NotebookTrainer.Tokenizers;
 /// CLIP's byte-level BPE, read from a diffusers/transformers <c>tokenizer/</c> folder (vocab.json + merges.txt, plus
 /// special_tokens_map.json / tokenizer_config.json for the pad token). Encodes the way CLIPTokenizer does: cleaned,
 /// lower-cased text, CLIP's pre-tokenizer regex, bytes mapped to printable characters, <c>&lt;/w&gt;</c> on the last
-/// symbol of each word, merges applied lowest rank first.
+/// symbol of each word, merges applied lowest rank first. Words added with <see cref="WithAddedWords"/> (Textual
+/// Inversion tokens) are matched before BPE, as transformers matches added tokens.
 /// </summary>
 public sealed partial class ClipTokenizer
 {
@@ -24,11 +25,18 @@ public sealed partial class ClipTokenizer
     readonly string[] idToToken;
     readonly Dictionary<(string, string), int> mergeRanks;
     readonly Dictionary<string, string[]> cache = new(StringComparer.Ordinal);
+    readonly Dictionary<string, int[]> addedWords;
+    readonly Regex? addedWordPattern;
 
-    ClipTokenizer(Dictionary<string, int> vocab, Dictionary<(string, string), int> mergeRanks, int padId)
+    ClipTokenizer(Dictionary<string, int> vocab, Dictionary<(string, string), int> mergeRanks, int padId, Dictionary<string, int[]>? addedWords = null)
     {
         this.vocab = vocab;
         this.mergeRanks = mergeRanks;
+        this.addedWords = addedWords ?? new Dictionary<string, int[]>(StringComparer.Ordinal);
+        // Longest first, so "mychar2" wins over "mychar"; a match must not sit inside a longer word.
+        addedWordPattern = this.addedWords.Count == 0 ? null : new Regex(
+            @"(?<![\p{L}\p{N}])(?:" + string.Join("|", this.addedWords.Keys.OrderByDescending(w => w.Length).Select(Regex.Escape)) + @")(?![\p{L}\p{N}])",
+            RegexOptions.CultureInvariant);
         idToToken = new string[vocab.Values.Max() + 1];
         foreach (var (token, id) in vocab) idToToken[id] = token;
         BosId = vocab[StartOfText];
@@ -45,6 +53,28 @@ public sealed partial class ClipTokenizer
     /// <summary>EOS for SD1; "!" (id 0) for SD2, whose tokenizer config names it as pad token.</summary>
     public int PadId { get; }
     public int VocabSize => vocab.Count;
+
+    /// <summary>Words that stand for token ids of their own (lower case → ids), e.g. a Textual Inversion token and its vectors.</summary>
+    public IReadOnlyDictionary<string, int[]> AddedWords => addedWords;
+
+    /// <summary>
+    /// A copy that encodes each of <paramref name="words"/> (matched case-insensitively as a whole word in the cleaned
+    /// text) as its ids, e.g. a Textual Inversion token as the ids of its new embedding rows. A word may not be empty,
+    /// contain spaces, or be added twice.
+    /// </summary>
+    public ClipTokenizer WithAddedWords(IReadOnlyDictionary<string, int[]> words)
+    {
+        var merged = new Dictionary<string, int[]>(addedWords, StringComparer.Ordinal);
+        foreach (var (word, ids) in words)
+        {
+            var key = ClipTextCleaner.Clean(word);
+            if (key.Length == 0 || key.Contains(' ') || key != word.ToLowerInvariant().Trim())
+                throw new ArgumentException($"'{word}' cannot be added as a word: use one word of letters, digits or symbols without spaces.", nameof(words));
+            if (ids.Length == 0) throw new ArgumentException($"'{word}' needs at least one token id.", nameof(words));
+            if (!merged.TryAdd(key, ids)) throw new ArgumentException($"'{word}' is already an added word; give each embedding its own name.", nameof(words));
+        }
+        return new ClipTokenizer(vocab, mergeRanks, PadId, merged);
+    }
 
     /// <summary>The message for a single-file checkpoint with no tokenizer beside it.</summary>
     public static string MissingTokenizerHelp(string checkpointPath) =>
@@ -131,18 +161,37 @@ public sealed partial class ClipTokenizer
         return null;
     }
 
-    /// <summary>BPE pieces of the cleaned text, e.g. "a photo" → ["a&lt;/w&gt;", "photo&lt;/w&gt;"].</summary>
-    public IReadOnlyList<string> Tokenize(string text)
-    {
-        var tokens = new List<string>();
-        foreach (Match word in PreTokenizer().Matches(ClipTextCleaner.Clean(text)))
-            tokens.AddRange(Bpe(word.Value));
-        return tokens;
-    }
+    /// <summary>
+    /// BPE pieces of the cleaned text, e.g. "a photo" → ["a&lt;/w&gt;", "photo&lt;/w&gt;"]; an added word gives one piece
+    /// per id, named as sd-scripts names Textual Inversion tokens (word, word1, word2, …).
+    /// </summary>
+    public IReadOnlyList<string> Tokenize(string text) =>
+        Segments(text).SelectMany(s => s.Word is { } w ? addedWords[w].Select((_, i) => i == 0 ? w : w + i) : BpePieces(s.Text)).ToList();
 
     /// <summary>Token ids without BOS/EOS.</summary>
     public IReadOnlyList<int> Encode(string text) =>
-        Tokenize(text).Select(t => vocab.TryGetValue(t, out var id) ? id : EosId).ToList();
+        Segments(text).SelectMany(s => s.Word is { } w ? addedWords[w] : BpePieces(s.Text).Select(t => vocab.TryGetValue(t, out var id) ? id : EosId)).ToList();
+
+    /// <summary>The cleaned text cut into plain runs and added words.</summary>
+    IEnumerable<(string Text, string? Word)> Segments(string text)
+    {
+        var cleaned = ClipTextCleaner.Clean(text);
+        if (addedWordPattern is null)
+        {
+            yield return (cleaned, null);
+            yield break;
+        }
+        var start = 0;
+        foreach (Match m in addedWordPattern.Matches(cleaned))
+        {
+            if (m.Index > start) yield return (cleaned[start..m.Index], null);
+            yield return (m.Value, m.Value);
+            start = m.Index + m.Length;
+        }
+        if (start < cleaned.Length) yield return (cleaned[start..], null);
+    }
+
+    IEnumerable<string> BpePieces(string cleaned) => PreTokenizer().Matches(cleaned).SelectMany(word => Bpe(word.Value));
 
     /// <summary>
     /// <paramref name="length"/> ids: BOS, the text truncated to length − 2 tokens, EOS, then padding
@@ -239,6 +288,11 @@ public sealed partial class ClipTokenizer
         var text = new StringBuilder();
         foreach (var id in ids)
         {
+            if (addedWords.FirstOrDefault(w => w.Value.Contains(id)).Key is { } word)
+            {
+                text.Append(word).Append(EndOfWord);
+                continue;
+            }
             if (id < 0 || id >= idToToken.Length || idToToken[id] is not { } token)
                 throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary.");
             if (id == BosId || id == EosId) continue;

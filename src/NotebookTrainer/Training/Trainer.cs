@@ -17,10 +17,11 @@ namespace NotebookTrainer.Training;
 
 /// <summary>
 /// kohya's training loop for SD 1.x/2.x: train_network.py (a LoRA / LoCon / LoHa over the frozen U-Net and text
-/// encoder) and fine_tune.py (the U-Net's own weights), on cached (or freshly encoded) VAE latents with DDPM noise,
-/// kohya bucket batches and the configured optimizer and schedule. What trains and what file it writes is the
-/// <see cref="TrainingTarget"/>; everything else is shared. Model files, save_state folders, CSV and TensorBoard
-/// logs go under output_dir.
+/// encoder), fine_tune.py and train_db.py (the model's own weights) and train_textual_inversion.py (new token
+/// embeddings), on cached (or freshly encoded) VAE latents with DDPM noise, kohya bucket batches and the configured
+/// optimizer and schedule. What trains and what file it writes is the <see cref="TrainingTarget"/>; everything else is
+/// shared, including the validation loss on images held out by validation_split (<see cref="ValidationLoss"/>).
+/// Model files, save_state folders, CSV and TensorBoard logs go under output_dir.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -36,6 +37,8 @@ public sealed class Trainer : IDisposable
     readonly Generator generator;
     readonly int? saveEveryNEpochs;
     readonly string sessionId = Guid.NewGuid().ToString("N");
+    readonly Func<string, int[][]> tokenize;
+    readonly Func<string, (int[][] Ids, float[][] Weights)>? tokenizeWeighted;
 
     public Trainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null,
         TrainingMethod method = TrainingMethod.Network)
@@ -60,9 +63,10 @@ public sealed class Trainer : IDisposable
         generator = new Generator((ulong)config.Seed, this.device);
 
         var frozen = config.FrozenDType;
-        if (method == TrainingMethod.Network) models.Unet.to(frozen);
+        if (!TrainingTarget.TrainsUnetWeights(method)) models.Unet.to(frozen);
         models.Unet.to(this.device);
-        models.TextEncoder.to(frozen).to(this.device);
+        if (!TrainingTarget.TrainsTextEncoderWeights(method, config)) models.TextEncoder.to(frozen);
+        models.TextEncoder.to(this.device);
         models.Vae.to(ScalarType.Float32).to(this.device);
         foreach (var m in new nn.Module[] { models.Unet, models.TextEncoder, models.Vae })
         {
@@ -72,7 +76,12 @@ public sealed class Trainer : IDisposable
         models.Unet.EnableGradientCheckpointing(config.GradientCheckpointing);
 
         Method = method;
-        Target = TrainingTarget.Create(method, config, models, this.device, this.log);
+        Target = TrainingTarget.Create(method, config, models, dataset, this.device, this.log);
+        var maxTokens = config.MaxTokenLength ?? 75;
+        tokenize = Target.Tokenizer is { } words ? caption => words.EncodeWindows(caption, maxTokens) : models.Tokenize;
+        tokenizeWeighted = Target.Tokenizer is { } weighted
+            ? caption => weighted.EncodeWeightedWindows(TrainingModelLoader.WeightedRuns(caption), maxTokens)
+            : models.TokenizeWeighted;
         groups = Target.ParameterGroups;
         optimizer = OptimizerFactory.Create(config.OptimizerType, groups, config.OptimizerArgs, this.log);
 
@@ -144,9 +153,11 @@ public sealed class Trainer : IDisposable
         using var latents = new LatentCache(models.Vae, LatentCache.ModuleHash(models.Vae), config.CacheLatents,
             config.CacheLatents && config.CacheLatentsToDisk ? Path.Combine(OutputDir, "latent_cache") : null,
             new Generator((ulong)config.Seed, device));
-        if (config.CacheLatents) CacheAll(latents, progress is null ? null : new Progress<ProgressUpdate>(u => log(u.ToString())), cancellationToken);
-
         var logDir = Path.Combine(config.LoggingDir is { } ld ? Path.GetFullPath(ld) : Path.Combine(OutputDir, "logs"), (config.LogPrefix ?? "") + config.OutputName);
+        using var validation = dataset.Validation is { } held ? new ValidationLoss(held, config, schedule.Steps, logDir, append: resumeFrom is not null, device) : null;
+        if (validation is not null) log(validation.ToString());
+        if (config.CacheLatents) CacheAll(latents, validation?.Batches ?? [], progress is null ? null : new Progress<ProgressUpdate>(u => log(u.ToString())), cancellationToken);
+
         using var tensorBoard = new TensorBoardWriter(logDir);
         var csvPath = Path.Combine(logDir, "loss.csv");
         // A fresh run starts its log anew; a resumed run continues the one it resumes.
@@ -174,6 +185,7 @@ public sealed class Trainer : IDisposable
             for (var b = firstBatch; b < batches.Count && step < Plan.TotalSteps; b++)
             {
                 consumed = b + 1;
+                Target.BeforeStep(step);
                 var random = new Random(unchecked(config.Seed * 1_000_003 + (int)batchesSeen));
                 batchesSeen++;
                 var loss = Forward(batches[b], latents, random, epoch, step);
@@ -215,6 +227,7 @@ public sealed class Trainer : IDisposable
                 }
 
                 if (config.SampleEveryNSteps is { } sampleSteps && step % sampleSteps == 0) SampleImages(step, $"step {step}", cancellationToken);
+                if (validation?.DueAfterStep(step) == true) Validate(validation, "step", step, epoch, smoothed, latents, tensorBoard);
 
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
@@ -228,9 +241,10 @@ public sealed class Trainer : IDisposable
             // max_train_steps can end a run mid-epoch: record how far into the epoch it got.
             var finishedEpoch = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = consumed < batches.Count ? consumed : 0, BatchesSeen = batchesSeen, SmoothedLoss = smoothed, Seed = config.Seed };
             var lastEpoch = epoch == Plan.Epochs || step >= Plan.TotalSteps;
+            if (validation?.DueAfterEpoch(epoch) == true) Validate(validation, "epoch", step, epoch, smoothed, latents, tensorBoard);
             if (saveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
             {
-                lastOutput = SaveOutput(Path.Combine(OutputDir, $"{config.OutputName}-{epoch:D6}.safetensors"), epoch, step, startedAt, null);
+                lastOutput = SaveOutput(Path.Combine(OutputDir, EpochFileName(epoch)), epoch, step, startedAt, null);
                 if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Target, optimizer, generator, finishedEpoch, BeforeCommit);
                 RemoveOldEpochs(epoch);
             }
@@ -240,8 +254,8 @@ public sealed class Trainer : IDisposable
         }
         var finalEpoch = Math.Min(epoch, Plan.Epochs);
         if (!cancelled)
-            lastOutput = SaveOutput(Path.Combine(OutputDir, $"{config.OutputName}.safetensors"), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
-        return new TrainingResult(lastOutput, lastState, step, finalEpoch, cancelled, losses, Plan);
+            lastOutput = SaveOutput(Path.Combine(OutputDir, config.OutputName + Target.OutputExtension), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
+        return new TrainingResult(lastOutput, lastState, step, finalEpoch, cancelled, losses, Plan, validation?.Points ?? []);
     }
 
     /// <summary>
@@ -253,7 +267,7 @@ public sealed class Trainer : IDisposable
     void SampleImages(int epochOrStep, string when, CancellationToken cancellationToken)
     {
         if (config.SamplePrompts is not { } promptsFile) return;
-        if (models.TokenizerDir is not { } tokenizerDir)
+        if (Target.Tokenizer is null && models.TokenizerDir is null)
         {
             log("sample_prompts is set, but the base model has no tokenizer folder: no sample images.");
             return;
@@ -261,7 +275,7 @@ public sealed class Trainer : IDisposable
         Target.SetTraining(false);
         try
         {
-            var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, ClipTokenizer.Load(tokenizerDir),
+            var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, Target.Tokenizer ?? ClipTokenizer.Load(models.TokenizerDir!),
                 models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
                 new SampleRunOptions(OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
@@ -285,17 +299,32 @@ public sealed class Trainer : IDisposable
     float Forward(TrainingBatch batch, LatentCache cache, Random random, int epoch, int step)
     {
         using var scope = NewDisposeScope();
+        var loss = Loss(batch, cache, random, epoch, step, generator, timestep: null);
+        var value = loss.item<float>();
+        if (float.IsNaN(value) || float.IsInfinity(value))
+            throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");
+        (loss / config.GradientAccumulationSteps).backward();
+        return value;
+    }
+
+    /// <summary>
+    /// The batch's loss: noise (and fresh latents) from <paramref name="noise"/>, at random timesteps in [min_timestep,
+    /// max_timestep), or all at <paramref name="timestep"/> (validation).
+    /// </summary>
+    Tensor Loss(TrainingBatch batch, LatentCache cache, Random random, int epoch, int step, Generator noise, long? timestep)
+    {
+        using var scope = NewDisposeScope();
         var flips = batch.Samples.Select(s => s.FlipAllowed && random.NextDouble() < 0.5).ToList();
         var captions = batch.Samples.Select(s => CaptionProcessor.Process(s.Caption, s.Subset, new CaptionContext(epoch, step, Plan.TotalSteps), random)).ToList();
         var encoded = batch.Samples.Select((s, i) => config.CacheLatents
             ? (Latents: cache.Get(s, batch.Resolution, flips[i]), Mask: cache.AlphaMask(s, batch.Resolution, flips[i]))
-            : EncodeFresh(s, batch.Resolution, flips[i], random)).ToList();
+            : EncodeFresh(s, batch.Resolution, flips[i], random, noise)).ToList();
         var latents = stack(encoded.Select(e => e.Latents)).to(device) * models.Vae.Config.ScalingFactor;
         // As in sd-scripts: once one sample of the batch has an alpha mask, the others get an all-ones mask.
         var alphaMasks = encoded.All(e => e.Mask is null) ? null
             : stack(encoded.Select(e => e.Mask ?? ones(batch.Resolution.Height, batch.Resolution.Width))).to(device);
 
-        var tokenized = captions.Select(c => config.WeightedCaptions ? models.TokenizeWeighted!(c) : (Ids: models.Tokenize(c), Weights: null)).ToList();
+        var tokenized = captions.Select(c => config.WeightedCaptions ? tokenizeWeighted!(c) : (Ids: tokenize(c), Weights: null)).ToList();
         var ids = tensor(tokenized.SelectMany(t => t.Ids.SelectMany(w => w)).Select(i => (long)i).ToArray())
             .reshape(captions.Count, -1).to(device);
         Tensor hidden;
@@ -308,10 +337,12 @@ public sealed class Trainer : IDisposable
             hidden = TextEncoding.ApplyTokenWeights(hidden, tokenWeights);
         }
 
-        var noise = NoiseSampler.Sample(latents, generator, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount,
+        var sampled = NoiseSampler.Sample(latents, noise, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount,
             config.NoiseOffsetRandomStrength, config.AdaptiveNoiseScale);
-        var timesteps = NoiseSampler.Timesteps(latents.shape[0], config.MinTimestep ?? 0, config.MaxTimestep ?? schedule.Steps, generator, device);
-        var noisy = schedule.AddNoise(latents, config.IpNoiseGamma is { } gamma ? NoiseSampler.InputPerturbation(noise, generator, gamma, config.IpNoiseGammaRandomStrength) : noise, timesteps);
+        var timesteps = timestep is { } t
+            ? full([latents.shape[0]], t, ScalarType.Int64, device: device)
+            : NoiseSampler.Timesteps(latents.shape[0], config.MinTimestep ?? 0, config.MaxTimestep ?? schedule.Steps, noise, device);
+        var noisy = schedule.AddNoise(latents, config.IpNoiseGamma is { } gamma ? NoiseSampler.InputPerturbation(sampled, noise, gamma, config.IpNoiseGammaRandomStrength) : sampled, timesteps);
         var unetDtype = models.Unet.conv_in.weight.dtype;
         Tensor prediction;
         try
@@ -322,31 +353,42 @@ public sealed class Trainer : IDisposable
         {
             throw new TrainingException($"out of memory at step {step + 1} (batch {batch.Resolution.Width}×{batch.Resolution.Height} × {batch.Samples.Count}): lower train_batch_size, set gradient_checkpointing = true, or use mixed_precision = \"bf16\".", e);
         }
-        var target = config.VParameterization ? schedule.Velocity(latents, noise, timesteps) : noise;
+        var target = config.VParameterization ? schedule.Velocity(latents, sampled, timesteps) : sampled;
         var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
-        var loss = DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss,
-            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss, config.Loss, alphaMasks);
-        var value = loss.item<float>();
-        if (float.IsNaN(value) || float.IsInfinity(value))
-            throw new TrainingException($"loss is {value} at step {step + 1}: lower the learning rate ({config.LearningRate}), keep max_grad_norm at 1.0, and with mixed_precision = \"fp16\" try \"bf16\" or \"no\".");
-        (loss / config.GradientAccumulationSteps).backward();
-        return value;
+        return DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss,
+            config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss, config.Loss, alphaMasks).MoveToOuterDisposeScope();
     }
 
-    (Tensor Latents, Tensor? Mask) EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random)
+    /// <summary>A validation pass with the target in eval mode (no dropout); logs its mean loss.</summary>
+    void Validate(ValidationLoss validation, string kind, int step, int epoch, double trainingLoss, LatentCache cache, TensorBoardWriter tensorBoard)
+    {
+        Target.SetTraining(false);
+        try
+        {
+            var point = validation.Run(kind, step, epoch, trainingLoss, (batch, random, noise, timestep) => Loss(batch, cache, random, epoch, step, noise, timestep), tensorBoard);
+            log($"validation after {kind} {(kind == "epoch" ? epoch : step)}: loss {point.Loss:0.00000} (training {trainingLoss:0.00000})");
+        }
+        finally
+        {
+            Target.SetTraining(true);
+        }
+    }
+
+    (Tensor Latents, Tensor? Mask) EncodeFresh(TrainingSample sample, (int Width, int Height) bucket, bool flip, Random random, Generator noise)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var (pixels, mask) = LatentCache.TrainingPixelsAndMask(sample, bucket, flip, random);
         using var posterior = models.Vae.encode(pixels.unsqueeze(0).to(device));
-        return (posterior.sample(generator).squeeze(0).MoveToOuterDisposeScope(), mask?.MoveToOuterDisposeScope());
+        return (posterior.sample(noise).squeeze(0).MoveToOuterDisposeScope(), mask?.MoveToOuterDisposeScope());
     }
 
-    void CacheAll(LatentCache cache, IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
+    /// <summary>Encodes every training latent (then the validation ones, so a split does not change the training latents' draws).</summary>
+    void CacheAll(LatentCache cache, IReadOnlyList<TrainingBatch> validationBatches, IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
         var work = new List<(TrainingSample Sample, (int, int) Bucket, bool Flip)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var batch in dataset.BatchesForEpoch(1))
+        foreach (var batch in dataset.BatchesForEpoch(1).Concat(validationBatches))
             foreach (var s in batch.Samples)
                 foreach (var flip in s.FlipAllowed ? new[] { false, true } : [false])
                     if (seen.Add($"{s.ImagePath}|{flip}")) work.Add((s, batch.Resolution, flip));
@@ -372,10 +414,7 @@ public sealed class Trainer : IDisposable
     {
         if (saveEveryNEpochs is not { } every) return;
         if (config.SaveLastNEpochs is { } keep && epoch - every * keep is var old && old >= 1)
-        {
-            var lora = Path.Combine(OutputDir, $"{config.OutputName}-{old:D6}.safetensors");
-            if (File.Exists(lora)) File.Delete(lora);
-        }
+            DeleteOutput(Path.Combine(OutputDir, EpochFileName(old)));
         if ((config.SaveLastNEpochsState ?? config.SaveLastNEpochs) is { } keepStates && epoch - every * keepStates is var oldState && oldState >= 1)
         {
             var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, oldState));
@@ -383,8 +422,17 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>kohya's step checkpoint name: <c>{output_name}-step{step:08d}.safetensors</c>.</summary>
-    string StepFileName(int step) => $"{config.OutputName}-step{step:D8}.safetensors";
+    /// <summary>kohya's epoch checkpoint name: <c>{output_name}-{epoch:06d}.safetensors</c> (no extension for a diffusers folder).</summary>
+    string EpochFileName(int epoch) => $"{config.OutputName}-{epoch:D6}{Target.OutputExtension}";
+
+    /// <summary>kohya's step checkpoint name: <c>{output_name}-step{step:08d}.safetensors</c> (no extension for a diffusers folder).</summary>
+    string StepFileName(int step) => $"{config.OutputName}-step{step:D8}{Target.OutputExtension}";
+
+    static void DeleteOutput(string path)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        else if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+    }
 
     string StepStateFolder(int step) => $"{config.OutputName}-step{step:D8}-state";
 
@@ -402,8 +450,8 @@ public sealed class Trainer : IDisposable
             old -= old % every;
             return old >= 1 ? old : null;
         }
-        if (Outdated(config.SaveLastNSteps) is { } oldLora && Path.Combine(OutputDir, StepFileName(oldLora)) is var lora && File.Exists(lora))
-            File.Delete(lora);
+        if (Outdated(config.SaveLastNSteps) is { } oldOutput)
+            DeleteOutput(Path.Combine(OutputDir, StepFileName(oldOutput)));
         if (Outdated(config.SaveLastNStepsState ?? config.SaveLastNSteps) is { } oldState && Path.Combine(OutputDir, StepStateFolder(oldState)) is var state && Directory.Exists(state))
             Directory.Delete(state, recursive: true);
     }

@@ -33,6 +33,23 @@ public sealed partial class TrainingConfig
     /// <summary>kohya's max-norm regularisation of each LoRA module's up·down after every optimizer step.</summary>
     public double? ScaleWeightNorms { get; set; }
 
+    // Full-model training (fine_tune.py, train_db.py)
+    /// <summary>fine_tune.py: train the text encoder's weights too.</summary>
+    public bool TrainTextEncoder { get; set; }
+    /// <summary>The text encoder's learning rate in fine-tuning and DreamBooth (default: learning_rate).</summary>
+    public double? LearningRateTe { get; set; }
+    /// <summary>train_db.py: the text encoder trains for this many steps (negative: not at all; unset: the whole run).</summary>
+    public int? StopTextEncoderTraining { get; set; }
+    /// <summary>safetensors (single file), diffusers / diffusers_safetensors (folder); unset: the base model's format. ckpt and pt are refused where they would be written.</summary>
+    public string? SaveModelAs { get; set; }
+
+    // Textual Inversion (train_textual_inversion.py)
+    public string? TokenString { get; set; }
+    public string? InitWord { get; set; }
+    public int NumVectorsPerToken { get; set; } = 1;
+    /// <summary>An embedding file to start from instead of init_word.</summary>
+    public string? Weights { get; set; }
+
     // Optimisation
     public double LearningRate { get; set; } = 1e-4;
     public double? UnetLr { get; set; }
@@ -114,10 +131,19 @@ public sealed partial class TrainingConfig
     public bool CacheLatents { get; set; }
     public bool CacheLatentsToDisk { get; set; }
 
+    // Validation (train_network.py): the dataset's validation_split / validation_seed fall back to these.
+    public double ValidationSplit { get; set; }
+    public int? ValidationSeed { get; set; }
+    public int? ValidateEveryNSteps { get; set; }
+    public int? ValidateEveryNEpochs { get; set; }
+    public int? MaxValidationSteps { get; set; }
+
     // Run
     public int Seed { get; set; } = 42;
     public string OutputDir { get; set; } = "output";
     public string OutputName { get; set; } = "last";
+    /// <summary>Whether the file set output_name (Textual Inversion then names the embedding after token_string, as sd-scripts does).</summary>
+    public bool OutputNameGiven { get; private set; }
     public string SavePrecision { get; set; } = "float";
     public int? SaveEveryNEpochs { get; set; }
     /// <summary>Save about this many times over the run: replaces save_every_n_epochs with ⌊epochs / ratio⌋.</summary>
@@ -295,6 +321,16 @@ public sealed partial class TrainingConfig
         try { _ = new OptimizerArgs(OptimizerArgs); }
         catch (ArgumentException e) { Error("optimizer_args", e.Message); }
         if (VParameterization && !V2) Warnings.Add($"{file}: v_parameterization without v2: fine for SD 2.x-v checkpoints only.");
+        if (SaveModelAs is not (null or "safetensors" or "ckpt" or "pt" or "diffusers" or "diffusers_safetensors"))
+            Error("save_model_as", $"\"{SaveModelAs}\" is not one of \"safetensors\", \"diffusers\", \"diffusers_safetensors\" (\"ckpt\" and \"pt\" are sd-scripts' pickle formats, which this trainer does not write).");
+        if (LearningRateTe is < 0) Error("learning_rate_te", "must not be negative.");
+        if (NumVectorsPerToken is < 1 or > 75) Error("num_vectors_per_token", $"{NumVectorsPerToken} is out of range; use 1 to 75 (the vectors share one 75-token window).");
+        if (TokenString is { } token && (token.Length == 0 || token.Any(char.IsWhiteSpace)))
+            Error("token_string", $"\"{token}\" must be one word without spaces (it is replaced by the new token in captions and prompts).");
+        if (ValidationSplit is < 0 or >= 1) Error("validation_split", $"{ValidationSplit} is out of range; use a fraction in [0, 1), e.g. 0.1 to hold out a tenth of the images.");
+        if (ValidateEveryNSteps is < 1) Error("validate_every_n_steps", "must be at least 1.");
+        if (ValidateEveryNEpochs is < 1) Error("validate_every_n_epochs", "must be at least 1.");
+        if (MaxValidationSteps is < 1) Error("max_validation_steps", "must be at least 1.");
     }
 
     /// <summary>The network these settings describe (network_module, dim, alpha, network_args, dropout, train-only flags).</summary>

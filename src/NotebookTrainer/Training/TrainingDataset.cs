@@ -38,6 +38,8 @@ public static class TrainingDataset
             EnableWildcard = config.EnableWildcard ? true : null,
             TokenWarmupMin = config.TokenWarmupMin,
             TokenWarmupStep = config.TokenWarmupStep > 0 ? config.TokenWarmupStep : null,
+            ValidationSplit = config.ValidationSplit > 0 ? config.ValidationSplit : null,
+            ValidationSeed = config.ValidationSeed,
         };
         static string? NonEmpty(string s) => s.Length > 0 ? s : null;
         var file = datasetConfig ?? config.DatasetConfig;

@@ -15,8 +15,9 @@ public static class TrainingModelLoader
     public const string EmbeddedTiny = "embedded:tiny";
 
     /// <summary>
-    /// Loads the base model named by the config, in mixed_precision's type; for <see cref="TrainingMethod.FineTune"/>
-    /// in float32, so the U-Net trains from the file's own precision (the trainer narrows the frozen parts). <c>embedded:tiny</c> copies the embedded model (<see cref="World.WorldModel"/>) into
+    /// Loads the base model named by the config, in mixed_precision's type; for the other methods than
+    /// <see cref="TrainingMethod.Network"/> in float32, so trained weights start from the file's own precision (the
+    /// trainer narrows the frozen parts). <c>embedded:tiny</c> copies the embedded model (<see cref="World.WorldModel"/>) into
     /// <c>{output_dir}/base-model</c> and loads it like any checkpoint.
     /// </summary>
     public static TrainingModels Load(TrainingConfig config, Device? device = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default,
@@ -26,7 +27,7 @@ public static class TrainingModelLoader
         if (path == EmbeddedTiny) path = World.WorldModel.Install(Path.Combine(Path.GetFullPath(config.OutputDir), "base-model"));
         else if (!File.Exists(path) && !Directory.Exists(path))
             throw new TrainingException($"pretrained_model_name_or_path: {path} does not exist; give a .safetensors/.ckpt file, a diffusers folder, or \"{EmbeddedTiny}\".");
-        var model = StableDiffusion.Load(path, dtype: method == TrainingMethod.FineTune ? ScalarType.Float32 : config.FrozenDType, device: device, progress: progress, cancellationToken: cancellationToken);
+        var model = StableDiffusion.Load(path, dtype: method == TrainingMethod.Network ? config.FrozenDType : ScalarType.Float32, device: device, progress: progress, cancellationToken: cancellationToken);
         var tokenizerDir = model.TokenizerDir ?? Sibling(path, "tokenizer");
         if (tokenizerDir is null)
         {
@@ -47,11 +48,11 @@ public static class TrainingModelLoader
         return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
             Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? FileHashes.LegacyModelHashOf(path) : null, model.IsVPrediction, tokenizerDir,
             config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? FileHashes.LegacyModelHashOf(h) : null,
-            caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens));
+            caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens), path);
     }
 
     /// <summary>A1111 attention runs as kohya's weighted_captions reads them: it knows no BREAK, so BREAK stays text.</summary>
-    static IEnumerable<(string, double)> WeightedRuns(string caption) =>
+    internal static IEnumerable<(string, double)> WeightedRuns(string caption) =>
         PromptAttention.Parse(caption).Select(r => r.IsBreak ? ("BREAK", 1.0) : (r.Text, r.Weight));
 
     /// <summary>kohya's <c>vae</c>: the VAE weights of a separate file replace the base model's (kept in float32, as the trainer runs the VAE).</summary>

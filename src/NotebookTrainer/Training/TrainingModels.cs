@@ -9,7 +9,8 @@ namespace NotebookTrainer.Training;
 /// (each 77 ids: BOS + 75 + EOS/padding; one window, or max_token_length/75 of them). <see cref="TokenizerDir"/>
 /// is where the tokenizer files are, for sampling during training. <see cref="VaeName"/> / <see cref="VaeHash"/> name a
 /// separate VAE file (the config's vae) that replaced the base model's. <see cref="TokenizeWeighted"/> reads
-/// A1111 attention weights in a caption, for weighted_captions.
+/// A1111 attention weights in a caption, for weighted_captions. <see cref="BasePath"/> is the checkpoint file or diffusers
+/// folder the models came from (full-model targets write their checkpoint in its layout).
 /// </summary>
 public sealed record TrainingModels(
     UNet2DConditionModel Unet,
@@ -22,7 +23,8 @@ public sealed record TrainingModels(
     string? TokenizerDir = null,
     string? VaeName = null,
     string? VaeHash = null,
-    Func<string, (int[][] Ids, float[][] Weights)>? TokenizeWeighted = null) : IDisposable
+    Func<string, (int[][] Ids, float[][] Weights)>? TokenizeWeighted = null,
+    string? BasePath = null) : IDisposable
 {
     public void Dispose()
     {

@@ -45,4 +45,46 @@ public class TrainingRunTests
         Assert.Equal(output, separate.Directory);
         Assert.Equal(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunLog.FileName), separate.LogPath);
     }
+
+    /// <summary>Full-model and Textual Inversion runs: checkpoints (files this trainer wrote, or diffusers folders in a run folder) and embeddings.</summary>
+    [Fact]
+    public void Checkpoints_diffusers_folders_and_embeddings_are_a_runs_outputs_and_step_saves_and_base_models_are_not()
+    {
+        using var dir = new TempDir();
+        var tensor = TorchSharp.torch.zeros(2, 4);
+        var run = Path.Combine(dir.Path, "db");
+        Directory.CreateDirectory(run);
+        var trained = new Dictionary<string, string> { [TrainingRun.TrainedCheckpointKey] = "dreambooth" };
+        SafeTensorsWriter.Write(Path.Combine(run, "db-000001.safetensors"), new Dictionary<string, TorchSharp.torch.Tensor> { ["model.diffusion_model.out.2.bias"] = tensor }, trained);
+        SafeTensorsWriter.Write(Path.Combine(run, "db.safetensors"), new Dictionary<string, TorchSharp.torch.Tensor> { ["model.diffusion_model.out.2.bias"] = tensor }, trained);
+        SafeTensorsWriter.Write(Path.Combine(run, "db-step00000004.safetensors"), new Dictionary<string, TorchSharp.torch.Tensor> { ["model.diffusion_model.out.2.bias"] = tensor }, trained);
+        SafeTensorsWriter.Write(Path.Combine(run, "base.safetensors"), new Dictionary<string, TorchSharp.torch.Tensor> { ["model.diffusion_model.out.2.bias"] = tensor });
+        var found = TrainingRun.FindLatest(dir.Path);
+        Assert.Equal(run, found.Directory);
+        Assert.Equal(TrainedOutputKind.Checkpoint, found.Kind);
+        Assert.Equal([(1, "db-000001.safetensors"), ((int?)null, "db.safetensors")], found.Outputs.Select(o => (o.Epoch, Path.GetFileName(o.Path))));
+        Assert.Equal("db.safetensors", Path.GetFileName(found.FinalOutput!.Path));
+        Assert.Empty(found.LoraFiles);
+
+        var ti = Path.Combine(dir.Path, "ti");
+        Directory.CreateDirectory(ti);
+        NotebookTrainer.Embeddings.TextualInversionEmbedding.Save(Path.Combine(ti, "sks-000002.safetensors"), tensor);
+        NotebookTrainer.Embeddings.TextualInversionEmbedding.Save(Path.Combine(ti, "sks.safetensors"), tensor);
+        found = TrainingRun.FindLatest(dir.Path);
+        Assert.Equal(ti, found.Directory);
+        Assert.Equal([TrainedOutputKind.Embedding, TrainedOutputKind.Embedding], found.Outputs.Select(o => o.Kind));
+        Assert.Equal([2, null], found.Outputs.Select(o => o.Epoch));
+
+        // A diffusers folder is an output only in a run's output folder (the trainer writes run/training.toml there).
+        var folders = Path.Combine(dir.Path, "ft");
+        foreach (var name in new[] { "ft-000001", "ft" }) Directory.CreateDirectory(Path.Combine(folders, name));
+        foreach (var name in new[] { "ft-000001", "ft" }) File.WriteAllText(Path.Combine(folders, name, "model_index.json"), "{}");
+        Assert.Empty(TrainingRun.Open(folders).Outputs);
+        Directory.CreateDirectory(Path.Combine(folders, "run"));
+        File.WriteAllText(Path.Combine(folders, "run", "training.toml"), "pretrained_model_name_or_path = \"embedded:tiny\"\ntrain_data_dir = \"x\"\n");
+        found = TrainingRun.FindLatest(dir.Path);
+        Assert.Equal(folders, found.Directory);
+        Assert.Equal([(1, TrainedOutputKind.Checkpoint), ((int?)null, TrainedOutputKind.Checkpoint)], found.Outputs.Select(o => (o.Epoch, o.Kind)));
+        Assert.Equal(Path.Combine(folders, "base-model", "tiny-sd.safetensors"), found.BaseModelPath);
+    }
 }

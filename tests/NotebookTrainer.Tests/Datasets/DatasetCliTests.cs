@@ -26,6 +26,19 @@ public sealed class DatasetCliTests : TempDir
     }
 
     [Fact]
+    public void Regularization_images_show_only_what_the_base_model_already_draws()
+    {
+        var (code, output, _) = Ntrain("dataset", "sample", "--out", Root, "--count", "12", "--regularization");
+        Assert.Equal(0, code);
+        Assert.Contains($"wrote 12 images with captions to {Path.Combine(Root, SampleDataset.RegularizationFolderName)}", output);
+        var captions = Directory.GetFiles(Path.Combine(Root, SampleDataset.RegularizationFolderName), "*.txt").Select(File.ReadAllText).ToList();
+        Assert.Equal(12, captions.Count);
+        Assert.All(captions, c => Assert.DoesNotMatch("purple|heart|sks", c));
+        Assert.Equal(4, captions.SelectMany(c => c.Split(", ")).Where(t => t.EndsWith("circle") || t.EndsWith("square") || t.EndsWith("star") || t.EndsWith("triangle"))
+            .Select(t => t.Trim().Split(' ')[^1]).Distinct().Count());
+    }
+
+    [Fact]
     public void Broken_config_exits_2_naming_line_and_key_without_a_stack_trace()
     {
         var path = Path.Combine(Root, "bad.toml");

@@ -30,14 +30,14 @@ public sealed class DatasetPlanTests : TempDir
             caption_extension = '.txt'
             [[datasets]]
             resolution = 512
-            validation_split = 0.1
+            validation_split = 1.0
               [[datasets.subsets]]
               image_dir = 'train'
               alpha_mask = true
               face_crop_aug_range = [2.0, 4.0]
             """));
         var errors = plan.Problems.Where(p => p.IsError).Select(p => p.ToString()).ToList();
-        Assert.Contains(errors, w => w.Contains("validation_split is not supported by this trainer yet"));
+        Assert.Contains(errors, w => w.Contains("validation_split 1 of dataset 0 is out of range"));   // implemented, but 1.0 leaves nothing to train
         Assert.DoesNotContain(errors, w => w.Contains("alpha_mask"));   // implemented: the alpha channel masks the loss
         Assert.Contains(errors, w => w.Contains("face_crop_aug_range is not supported"));
     }

@@ -74,12 +74,44 @@ public sealed class ColabOptionsTests : IDisposable
         var neutral = TrainingConfig.Parse(Required + "zero_terminal_snr = false\nweighted_captions = false\ndebug_dataset = false\nloss_type = \"l2\"\nhuber_c = 0.1\nbase_weights = []\nlr_scheduler_args = []\n");
         Assert.Empty(neutral.Warnings);
 
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "base_weights = [\"other.safetensors\"]\nvalidation_split = 0.1\nin_json = \"meta.json\"\n", "c.toml"));
+        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "base_weights = [\"other.safetensors\"]\nuse_object_template = true\nin_json = \"meta.json\"\n", "c.toml"));
         var byKey = e.Problems.ToDictionary(p => p.Key!);
         Assert.StartsWith("c.toml:3: base_weights: base_weights = [\"other.safetensors\"] is not supported: merging other LoRAs into the base model before training is not implemented", byKey["base_weights"].ToString());
-        Assert.Equal(4, byKey["validation_split"].Line);
-        Assert.Contains("there is no validation split", byKey["validation_split"].Message);
+        Assert.Equal(4, byKey["use_object_template"].Line);
+        Assert.Contains("write captions that contain token_string", byKey["use_object_template"].Message);
         Assert.Equal(5, byKey["in_json"].Line);
+    }
+
+    /// <summary>The arguments fine_tune.py, train_db.py and train_textual_inversion.py add to the shared ones.</summary>
+    [Fact]
+    public void Method_and_validation_arguments_parse_and_bad_values_name_their_key()
+    {
+        var config = TrainingConfig.Parse(Required + """
+            train_text_encoder = true
+            learning_rate_te = 5e-6
+            stop_text_encoder_training = 100
+            save_model_as = "diffusers"
+            token_string = "mychar"
+            init_word = "person"
+            num_vectors_per_token = 4
+            weights = "start.safetensors"
+            validation_split = 0.1
+            validation_seed = 3
+            validate_every_n_steps = 50
+            validate_every_n_epochs = 2
+            max_validation_steps = 8
+            no_token_padding = true
+            """, "c.toml");
+        Assert.Equal((true, 5e-6, 100, "diffusers"), (config.TrainTextEncoder, config.LearningRateTe, config.StopTextEncoderTraining, config.SaveModelAs));
+        Assert.Equal(("mychar", "person", 4, "start.safetensors"), (config.TokenString, config.InitWord, config.NumVectorsPerToken, config.Weights));
+        Assert.Equal((0.1, 3, 50, 2, 8), (config.ValidationSplit, config.ValidationSeed, config.ValidateEveryNSteps, config.ValidateEveryNEpochs, config.MaxValidationSteps));
+        Assert.Contains(config.Warnings, w => w.Contains("no_token_padding is ignored"));
+        Assert.False(config.OutputNameGiven);
+        var again = TrainingConfig.Parse(config.ToToml());
+        Assert.Equal((0.1, 4, "diffusers"), (again.ValidationSplit, again.NumVectorsPerToken, again.SaveModelAs));
+
+        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse(Required + "save_model_as = \"onnx\"\nvalidation_split = 1.5\nnum_vectors_per_token = 0\ntoken_string = \"two words\"\nmax_validation_steps = 0\n"));
+        Assert.Equal(["max_validation_steps", "num_vectors_per_token", "save_model_as", "token_string", "validation_split"], e.Problems.Select(p => p.Key!).Order());
     }
 
     [Fact]

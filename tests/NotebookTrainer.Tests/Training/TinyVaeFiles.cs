@@ -3,11 +3,12 @@ using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.Checkpoints;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Training;
 
-/// <summary>A tiny-model-shaped VAE with its own random weights, written in the naming styles real VAE files use.</summary>
+/// <summary>A VAE shaped like the embedded model's (<see cref="WorldModel"/>) with its own random weights, written in the naming styles real VAE files use.</summary>
 public static class TinyVaeFiles
 {
     public enum Naming { StandaloneLdm, FullCheckpointLdm, Diffusers }
@@ -19,10 +20,10 @@ public static class TinyVaeFiles
     public static (AutoencoderKL Vae, List<(string Name, Tensor Tensor)> Tensors) Make(Naming naming, int seed = 123)
     {
         manual_seed(seed);
-        var vae = new AutoencoderKL(AutoencoderKLConfig.Tiny);
+        var vae = new AutoencoderKL(WorldModel.Configs.Vae);
         var parameters = vae.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         var tensors = new List<(string, Tensor)>();
-        foreach (var m in VaeKeyMap.Build(Layout(AutoencoderKLConfig.Tiny)))
+        foreach (var m in VaeKeyMap.Build(Layout(WorldModel.Configs.Vae)))
         {
             var value = parameters[m.DiffusersName].detach();
             tensors.Add(naming switch

@@ -55,7 +55,7 @@ public sealed class LearningRegressionTests : IDisposable
 
         using var model = StableDiffusion.Load(modelPath);
         using var judge = WdTaggerModel.Load(WorldModel.TaggerDirectory, preferGpu: false);
-        var learning = ConceptLearning.Measure(model, modelPath, judge, [(null, result.OutputPath!)], Path.Combine(dir, "judged"),
+        var learning = ConceptLearning.Measure(model, modelPath, judge, [new TrainedOutput(null, result.OutputPath!, TrainedOutputKind.Lora)], Path.Combine(dir, "judged"),
             options: new AccuracyOptions { Seeds = 4, Steps = 20 });
 
         Assert.True(learning.BaseAccuracy <= 0.10, $"the base already draws the concept: {learning}");

@@ -92,6 +92,8 @@ public sealed record DatasetArguments
     public bool? EnableWildcard { get; init; }
     public int? TokenWarmupMin { get; init; }
     public double? TokenWarmupStep { get; init; }
+    public double? ValidationSplit { get; init; }
+    public int? ValidationSeed { get; init; }
 
     internal ConfigTable ToTable()
     {
@@ -122,6 +124,8 @@ public sealed record DatasetArguments
         Add("enable_wildcard", EnableWildcard);
         Add("token_warmup_min", (long?)TokenWarmupMin);
         Add("token_warmup_step", TokenWarmupStep);
+        Add("validation_split", ValidationSplit);
+        Add("validation_seed", (long?)ValidationSeed);
         return table;
     }
 }

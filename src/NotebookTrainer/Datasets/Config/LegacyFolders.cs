@@ -39,6 +39,8 @@ public static class LegacyFolders
             MinBucketReso = arguments.MinBucketReso ?? DatasetDefaults.MinBucketReso,
             MaxBucketReso = arguments.MaxBucketReso ?? DatasetDefaults.MaxBucketReso,
             BucketResoSteps = arguments.BucketResoSteps ?? DatasetDefaults.BucketResoSteps,
+            ValidationSplit = arguments.ValidationSplit ?? 0,
+            ValidationSeed = arguments.ValidationSeed,
             Subsets = subsets,
         };
         return new DatasetConfig(trainDataDir, [dataset], warnings);
