@@ -38,8 +38,14 @@ public static class WorldModel
         new AutoencoderKLConfig { BlockOutChannels = [16, 32, 64, 128], LayersPerBlock = 1, NormNumGroups = 8, SampleSize = Resolution },
         TinyStableDiffusion.TextConfig);
 
-    /// <summary>The committed model folder in this build's output (model, config/, tokenizer/, tagger/).</summary>
-    public static string Directory => Path.Combine(AppContext.BaseDirectory, "data-templates", "embedded", "tiny");
+    /// <summary>
+    /// The committed model folder in this build's output (model, config/, tokenizer/, tagger/): beside the library, which
+    /// a notebook kernel loads from artifacts/lib while its own base directory is the kernel's.
+    /// </summary>
+    public static string Directory => Path.Combine(LibraryDirectory, "data-templates", "embedded", "tiny");
+
+    static string LibraryDirectory =>
+        typeof(WorldModel).Assembly.Location is { Length: > 0 } location ? Path.GetDirectoryName(location)! : AppContext.BaseDirectory;
 
     public static string TaggerDirectory => Path.Combine(Directory, TaggerFolder);
 
