@@ -104,12 +104,14 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
     static IReadOnlyList<string> Images(string dir) =>
         Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
 
+    DatasetPlan VaeDataset() => DatasetPlan.Build(DatasetConfig.FromFolders(Dir("data", "vae"), null, new DatasetArguments
+    {
+        Resolution = WorldModel.Resolution, BatchSize = options.VaeBatchSize, CaptionExtension = ".txt", FlipAug = true,
+    }));
+
     Dictionary<string, string> TrainVae(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
-        var dataset = DatasetPlan.Build(DatasetConfig.FromFolders(Dir("data", "vae"), null, new DatasetArguments
-        {
-            Resolution = WorldModel.Resolution, BatchSize = options.VaeBatchSize, CaptionExtension = ".txt", FlipAug = true,
-        }));
+        var dataset = VaeDataset();
         using var model = StableDiffusion.Load(InitModel);
         var result = new VaeTrainer(model.Vae, dataset, new VaeTrainingOptions
         {
@@ -255,10 +257,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
     /// </summary>
     Dictionary<string, string> TrainDecoder(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
-        var dataset = DatasetPlan.Build(DatasetConfig.FromFolders(Dir("data", "vae"), null, new DatasetArguments
-        {
-            Resolution = WorldModel.Resolution, BatchSize = options.VaeBatchSize, CaptionExtension = ".txt", FlipAug = true,
-        }));
+        var dataset = VaeDataset();
         using var model = StableDiffusion.Load(UnetModel);
         var result = new VaeTrainer(model.Vae, dataset, new VaeTrainingOptions
         {
