@@ -68,10 +68,10 @@ public static class Ntrain
           textual-inversion --config training.toml [--dataset-config dataset.toml] [--resume STATE_DIR]
                                                    learn token_string's embedding (train_textual_inversion.py keys);
                                                    writes an A1111/ComfyUI embedding (emb_params)
-          pretrain --out DIR [--seed N] [--install DIR] [--smoke]
+          pretrain --out DIR [--seed N] [--unet-steps N] [--install DIR] [--smoke]
                                                    train the embedded tiny model from scratch on the generated world (VAE,
                                                    U-Net, judge tagger, evaluation; resumable); --install copies the result
-          accuracy --model PATH|embedded:tiny [--seeds 8] [--steps 30] [--judge DIR] [--out DIR] [--json]
+          accuracy --model PATH|embedded:tiny [--seeds 8] [--steps 30] [--cfg 7.5] [--judge DIR] [--out DIR] [--json]
                                                    judged attribute accuracy over every colour × shape × background
           lora inspect <file.safetensors> [--json] [--top-tags N]
                                                    LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖
@@ -84,7 +84,7 @@ public static class Ntrain
           sample prompts <prompts.txt> [--sampler NAME] [--seed N] [--steps N]
                                                    check a kohya sample-prompts file: size, steps, CFG, sampler, seed
           log <run-dir | loss.csv>                 per-epoch mean loss of a training run, and its validation loss
-          judge <run-dir> [--model PATH] [--judge DIR] [--seeds 8] [--seen-seeds N] [--final-only] [--json]
+          judge <run-dir> [--model PATH] [--judge DIR] [--seeds 8] [--seen-seeds N] [--cfg 7.5] [--final-only] [--json]
                                                    judged concept accuracy (sks purple heart) of the base model and of each
                                                    saved LoRA, checkpoint or embedding; seen prompts beside it
         """;

@@ -14,13 +14,14 @@ public static class AccuracyCommands
 {
     public static int Run(string[] args)
     {
-        var a = new CliArgs(args, ["model", "judge", "seeds", "steps", "out"], ["json"]);
+        var a = new CliArgs(args, ["model", "judge", "seeds", "steps", "cfg", "out"], ["json"]);
         var judgeDir = a.Option("judge") ?? WorldModel.TaggerDirectory;
         if (!File.Exists(Path.Combine(judgeDir, WdTaggerModel.ModelFileName)))
             throw new CliException($"--judge: {judgeDir} has no {WdTaggerModel.ModelFileName}; pass the folder of a world tagger ('ntrain tagger world --out DIR' trains one).");
         var seeds = a.Int("seeds", 8);
         if (seeds < 1) throw new CliException($"--seeds must be at least 1, not {seeds}.");
-        var options = new AccuracyOptions { Seeds = seeds, Steps = a.Int("steps", new AccuracyOptions().Steps) };
+        var defaults = new AccuracyOptions();
+        var options = new AccuracyOptions { Seeds = seeds, Steps = a.Int("steps", defaults.Steps), CfgScale = a.Double("cfg", defaults.CfgScale) };
         using var judge = WdTaggerModel.Load(judgeDir, preferGpu: false);
 
         var path = Resolve(a.Required("model"));

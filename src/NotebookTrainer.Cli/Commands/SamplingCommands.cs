@@ -175,7 +175,7 @@ public static class SamplingCommands
     /// </summary>
     public static int Judge(string[] args)
     {
-        var a = new CliArgs(args, ["model", "judge", "seeds", "seen-seeds"], ["final-only", "json"]);
+        var a = new CliArgs(args, ["model", "judge", "seeds", "seen-seeds", "cfg"], ["final-only", "json"]);
         var dir = a.Positional(0, "the run's output folder");
         if (!Directory.Exists(dir)) throw new CliException($"{dir} does not exist; give the output_dir of a training run.");
         var run = TrainingRun.Open(dir);
@@ -188,7 +188,7 @@ public static class SamplingCommands
         using var model = Models.StableDiffusion.Load(modelPath);
         using var judge = Tagging.WdTaggerModel.Load(a.Option("judge") ?? World.WorldModel.TaggerDirectory);
         var learning = ConceptLearning.Measure(model, modelPath, judge, outputs, Path.Combine(dir, "judged"),
-            options: new AccuracyOptions { Seeds = seeds }, seenSeeds: a.Option("seen-seeds") is null ? null : a.Int("seen-seeds", 4),
+            options: new AccuracyOptions { Seeds = seeds, CfgScale = a.Double("cfg", new AccuracyOptions().CfgScale) }, seenSeeds: a.Option("seen-seeds") is null ? null : a.Int("seen-seeds", 4),
             progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
         if (a.Flag("json"))
         {

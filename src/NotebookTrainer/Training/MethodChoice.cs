@@ -24,13 +24,13 @@ public static class MethodChoice
 
     /// <summary>
     /// A learning rate that teaches the sample set's concept to the embedded model in a few hundred steps: the
-    /// networks' 1e-3, lower for the model's own weights, higher for Textual Inversion's few vectors.
+    /// networks' 2e-3 (with alpha = dim), lower for the model's own weights, higher for Textual Inversion's few vectors.
     /// </summary>
     public static double LearningRate(string name) => MethodOf(name) switch
     {
         TrainingMethod.DreamBooth or TrainingMethod.FineTune => 2e-4,
         TrainingMethod.TextualInversion => 5e-3,
-        _ => 1e-3,
+        _ => 2e-3,
     };
 
     /// <summary>

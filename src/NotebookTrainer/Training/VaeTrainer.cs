@@ -82,9 +82,9 @@ public sealed class VaeTrainer(AutoencoderKL vae, DatasetPlan dataset, VaeTraini
         }
 
         var csvPath = Path.Combine(output, "vae-loss.csv");
-        using var csv = new StreamWriter(csvPath, append: position.Step > 0 && File.Exists(csvPath)) { AutoFlush = true };
-        if (csv.BaseStream.Position == 0) csv.WriteLine("step,reconstruction,kl");
-        var losses = new List<(int, float, float)>();
+        var losses = position.Step > 0 ? ReadLossLog(csvPath, position.Step) : [];
+        AtomicFile.WriteAllText(csvPath, "step,reconstruction,kl\n" + string.Concat(losses.Select(l => LossLine(l.Step, l.Reconstruction, l.Kl))));
+        using var csv = new StreamWriter(csvPath, append: true) { AutoFlush = true };
         var tracker = new ProgressTracker("VAE", options.MaxSteps - position.Step, progress);
         var step = position.Step;
         var epoch = position.Epoch;
@@ -100,7 +100,7 @@ public sealed class VaeTrainer(AutoencoderKL vae, DatasetPlan dataset, VaeTraini
                 var (reconstruction, kl) = Step(batches[b], random, generator, optimizer);
                 step++;
                 losses.Add((step, reconstruction, kl));
-                csv.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{step},{reconstruction:R},{kl:R}"));
+                csv.Write(LossLine(step, reconstruction, kl));
                 tracker.Advance(detail: string.Create(CultureInfo.InvariantCulture, $"L1+L2 {reconstruction:0.0000}"));
                 var after = new TrainingPosition { Epoch = epoch, Step = step, BatchInEpoch = b + 1 == batches.Count ? 0 : b + 1, Seed = options.Seed };
                 if (after.BatchInEpoch == 0) after = after with { Epoch = epoch + 1 };
@@ -120,6 +120,16 @@ public sealed class VaeTrainer(AutoencoderKL vae, DatasetPlan dataset, VaeTraini
         vae.eval();
         return new VaeTrainingResult(step, cancelled, statePath, losses);
     }
+
+    static string LossLine(int step, float reconstruction, float kl) => string.Create(CultureInfo.InvariantCulture, $"{step},{reconstruction:R},{kl:R}\n");
+
+    /// <summary>A resumed run's log up to the resumed step (a killed run may have logged steps after its last state).</summary>
+    static List<(int Step, float Reconstruction, float Kl)> ReadLossLog(string path, int upToStep) =>
+        !File.Exists(path) ? []
+        : File.ReadLines(path).Skip(1).Select(line => line.Split(','))
+            .Where(f => f.Length == 3 && int.TryParse(f[0], CultureInfo.InvariantCulture, out var step) && step <= upToStep)
+            .Select(f => (int.Parse(f[0], CultureInfo.InvariantCulture), float.Parse(f[1], CultureInfo.InvariantCulture), float.Parse(f[2], CultureInfo.InvariantCulture)))
+            .ToList();
 
     (float Reconstruction, float Kl) Step(TrainingBatch batch, Random random, Generator generator, Optimizer optimizer)
     {

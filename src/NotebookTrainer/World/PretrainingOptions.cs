@@ -23,7 +23,7 @@ public sealed record PretrainingOptions
 
     /// <summary>U-Net training images: seen shapes and colours only.</summary>
     public int UnetImages { get; init; } = 10000;
-    public int UnetSteps { get; init; } = 2400;
+    public int UnetSteps { get; init; } = 4800;
     public int UnetBatchSize { get; init; } = 32;
     public double UnetLearningRate { get; init; } = 1e-3;
 

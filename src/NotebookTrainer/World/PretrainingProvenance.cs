@@ -7,15 +7,16 @@ namespace NotebookTrainer.World;
 /// <summary>The PROVENANCE.md of an installed pretraining run: how to make the same model again, and what it measured.</summary>
 public static class PretrainingProvenance
 {
-    public static string Write(PretrainingOptions options, IReadOnlyList<PhaseResult> results, string commandLine, string trainingConfig)
+    public static string Write(PretrainingOptions options, IReadOnlyList<PhaseResult> results, IReadOnlyList<string> commands, string trainingConfig)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# Provenance of the embedded tiny model");
         sb.AppendLine();
-        sb.AppendLine("Made by this project's own code from random weights; no outside data or weights. To make it again:");
+        sb.AppendLine("Made by this project's own code from random weights; no outside data or weights. To make it again, run the");
+        sb.AppendLine("commands that made it, in order (a later command resumes the run the earlier one left):");
         sb.AppendLine();
         sb.AppendLine("```bash");
-        sb.AppendLine(commandLine);
+        foreach (var command in commands) sb.AppendLine(command);
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("The same command and seed give a model of the same quality; the bytes may differ between CPUs (float");

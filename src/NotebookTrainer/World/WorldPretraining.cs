@@ -36,8 +36,9 @@ public sealed record PhaseResult(string Name, double Seconds, IReadOnlyDictionar
 /// <item>judge — <see cref="WorldTagger"/>, the tagger that judges samples;</item>
 /// <item>evaluate — <see cref="AttributeAccuracy"/> over every colour × shape × background.</item>
 /// </list>
-/// Each phase records its result in <c>phases/NAME.json</c> and is skipped when run again; the VAE, U-Net and decoder phases
-/// resume from their state folders, so a cancelled or killed run continues where it stopped.
+/// Each phase records its result in <c>phases/NAME.json</c> and is skipped when run again unless a phase it depends on ran
+/// again, or (the U-Net) more steps are asked for; the VAE, U-Net and decoder phases resume from their state folders, so a
+/// cancelled or killed run continues where it stopped and a finished one can be trained further.
 /// </summary>
 public sealed class WorldPretraining(PretrainingOptions options, Action<string>? log = null)
 {
@@ -55,31 +56,43 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
     public IReadOnlyList<PhaseResult> Run(IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(root);
-        var phases = new (string Name, Func<Dictionary<string, string>> Work)[]
+        var phases = new (string Name, string[] DependsOn, Func<Dictionary<string, string>> Work)[]
         {
-            ("init", () => { TinyStableDiffusion.Write(Dir("init"), options.Seed, WorldModel.Configs); return []; }),
-            ("data", () => WriteData(progress, cancellationToken)),
-            ("vae", () => TrainVae(progress, cancellationToken)),
-            ("unet", () => TrainUnet(progress, cancellationToken)),
-            ("decoder", () => TrainDecoder(progress, cancellationToken)),
-            ("judge", () => TrainJudge(progress, cancellationToken)),
-            ("evaluate", () => Evaluate(progress, cancellationToken)),
+            ("init", [], () => { TinyStableDiffusion.Write(Dir("init"), options.Seed, WorldModel.Configs); return []; }),
+            ("data", [], () => WriteData(progress, cancellationToken)),
+            ("vae", ["init", "data"], () => TrainVae(progress, cancellationToken)),
+            ("unet", ["vae"], () => TrainUnet(progress, cancellationToken)),
+            ("decoder", ["unet"], () => TrainDecoder(progress, cancellationToken)),
+            ("judge", ["data"], () => TrainJudge(progress, cancellationToken)),
+            ("evaluate", ["decoder", "judge"], () => Evaluate(progress, cancellationToken)),
         };
         var results = new List<PhaseResult>();
-        foreach (var (name, work) in phases)
+        var rerun = new HashSet<string>();
+        foreach (var (name, dependsOn, work) in phases)
         {
             var record = Dir("phases", name + ".json");
-            if (File.Exists(record))
+            var earlier = File.Exists(record) ? JsonSerializer.Deserialize<PhaseResult>(File.ReadAllText(record))! : null;
+            var changed = dependsOn.FirstOrDefault(rerun.Contains);
+            var trainFurther = changed is null && name == "unet" && earlier is not null
+                && earlier.Figures.GetValueOrDefault("steps") != options.UnetSteps.ToString(CultureInfo.InvariantCulture);
+            var why = earlier is null ? null
+                : changed is not null ? $"{changed} ran again"
+                : trainFurther ? $"{earlier.Figures.GetValueOrDefault("steps")} steps done, {options.UnetSteps} asked; it resumes from its last state"
+                : null;
+            if (earlier is not null && why is null)
             {
-                results.Add(JsonSerializer.Deserialize<PhaseResult>(File.ReadAllText(record))!);
+                results.Add(earlier);
                 log($"{name}: done before, skipped ({record}).");
                 continue;
             }
             cancellationToken.ThrowIfCancellationRequested();
-            log($"{name}: started.");
+            log(why is null ? $"{name}: started." : $"{name}: runs again ({why}).");
+            rerun.Add(name);
             var clock = Stopwatch.StartNew();
             var figures = work();
-            var result = new PhaseResult(name, Math.Round(clock.Elapsed.TotalSeconds, 1), figures);
+            // The trainers resume from their states rather than start over, so a phase run again costs its earlier time too.
+            var seconds = clock.Elapsed.TotalSeconds + (earlier is not null && name is "vae" or "unet" or "decoder" ? earlier.Seconds : 0);
+            var result = new PhaseResult(name, Math.Round(seconds, 1), figures);
             AtomicFile.WriteAllText(record, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
             log($"{name}: done in {result.Seconds:0} s{string.Concat(figures.Select(f => $"; {f.Key} {f.Value}"))}.");
             results.Add(result);
@@ -183,7 +196,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         log(trainer.Plan.ToString());
         var resume = LatestState(config.OutputDir);
         if (resume is not null) log($"resuming the U-Net from {resume}");
-        var tracker = new ProgressTracker("U-Net", trainer.Plan.TotalSteps, progress);
+        var tracker = new ProgressTracker("U-Net", trainer.Plan.TotalSteps - (resume is null ? 0 : TrainingState.ReadPosition(resume).Step), progress);
         var result = trainer.Train(new TrainingProgressSink(p => tracker.Advance(detail: string.Create(CultureInfo.InvariantCulture, $"loss {p.SmoothedLoss:0.0000}"))), cancellationToken, resume);
         if (result.Cancelled) throw new OperationCanceledException($"U-Net training stopped at step {result.Steps}; run again to resume from {result.StatePath}.");
         return new()
@@ -303,8 +316,16 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
     /// into <paramref name="dir"/> — the folder committed as the embedded default — with a provenance file naming the
     /// command, seed, commit, machine, phase times and figures.
     /// </summary>
-    public void Install(string dir, IReadOnlyList<PhaseResult> results, string commandLine)
+    /// <summary>Appends a command that worked on this run to <c>commands.txt</c>; the provenance lists them in order.</summary>
+    public void RecordCommand(string commandLine)
     {
+        Directory.CreateDirectory(root);
+        File.AppendAllText(Dir("commands.txt"), commandLine + Environment.NewLine);
+    }
+
+    public void Install(string dir, IReadOnlyList<PhaseResult> results)
+    {
+        var commands = File.Exists(Dir("commands.txt")) ? File.ReadAllLines(Dir("commands.txt")).Where(l => l.Length > 0).ToList() : [];
         var output = Path.GetDirectoryName(FinalModel)!;
         AtomicFile.WriteAllBytes(Path.Combine(dir, WorldModel.ModelFileName), File.ReadAllBytes(FinalModel));
         CopyFolder(Path.Combine(output, TinyStableDiffusion.ConfigFolder), Path.Combine(dir, TinyStableDiffusion.ConfigFolder));
@@ -317,7 +338,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         AtomicFile.WriteAllBytes(Path.Combine(logs, "unet-loss.csv"), File.ReadAllBytes(unetLog));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "training.toml"), File.ReadAllBytes(Dir("unet", "training.toml")));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "attribute-accuracy.json"), File.ReadAllBytes(Dir("evaluate", "attribute-accuracy.json")));
-        AtomicFile.WriteAllText(Path.Combine(dir, "PROVENANCE.md"), PretrainingProvenance.Write(options, results, commandLine, Dir("unet", "training.toml")));
+        AtomicFile.WriteAllText(Path.Combine(dir, "PROVENANCE.md"), PretrainingProvenance.Write(options, results, commands, Dir("unet", "training.toml")));
     }
 
     static void CopyFolder(string from, string to)
