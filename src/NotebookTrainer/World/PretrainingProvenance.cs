@@ -7,7 +7,7 @@ namespace NotebookTrainer.World;
 /// <summary>The PROVENANCE.md of an installed pretraining run: how to make the same model again, and what it measured.</summary>
 public static class PretrainingProvenance
 {
-    public static string Write(PretrainingOptions options, IReadOnlyList<PhaseResult> results, IReadOnlyList<string> commands, string trainingConfig)
+    public static string Write(PretrainingOptions options, IReadOnlyList<PhaseResult> results, IReadOnlyList<string> commands, string commit, string trainingConfig)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# Provenance of the embedded tiny model");
@@ -25,7 +25,7 @@ public static class PretrainingProvenance
         sb.AppendLine("| | |");
         sb.AppendLine("|---|---|");
         sb.AppendLine(Row("seed", options.Seed.ToString(CultureInfo.InvariantCulture)));
-        sb.AppendLine(Row("commit", GitCommit()));
+        sb.AppendLine(Row("commit", commit));
         sb.AppendLine(Row("date (UTC)", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)));
         sb.AppendLine(Row("machine", $"{CpuModel()}, {Environment.ProcessorCount} cores, {Runtime.TorchRuntime.DefaultDevice}"));
         sb.AppendLine(Row("libtorch", Runtime.TorchRuntime.LibTorchVersion));
@@ -48,7 +48,8 @@ public static class PretrainingProvenance
 
     static string Row(string key, string value) => $"| {key} | {value} |";
 
-    static string GitCommit()
+    /// <summary>HEAD of the working directory's git checkout, marked when files differ from it.</summary>
+    public static string GitCommit()
     {
         try
         {

@@ -325,6 +325,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
 
     public void Install(string dir, IReadOnlyList<PhaseResult> results)
     {
+        var commit = PretrainingProvenance.GitCommit();   // before the copy below changes the checkout it may sit in
         var commands = File.Exists(Dir("commands.txt")) ? File.ReadAllLines(Dir("commands.txt")).Where(l => l.Length > 0).ToList() : [];
         var output = Path.GetDirectoryName(FinalModel)!;
         AtomicFile.WriteAllBytes(Path.Combine(dir, WorldModel.ModelFileName), File.ReadAllBytes(FinalModel));
@@ -338,7 +339,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         AtomicFile.WriteAllBytes(Path.Combine(logs, "unet-loss.csv"), File.ReadAllBytes(unetLog));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "training.toml"), File.ReadAllBytes(Dir("unet", "training.toml")));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "attribute-accuracy.json"), File.ReadAllBytes(Dir("evaluate", "attribute-accuracy.json")));
-        AtomicFile.WriteAllText(Path.Combine(dir, "PROVENANCE.md"), PretrainingProvenance.Write(options, results, commands, Dir("unet", "training.toml")));
+        AtomicFile.WriteAllText(Path.Combine(dir, "PROVENANCE.md"), PretrainingProvenance.Write(options, results, commands, commit, Dir("unet", "training.toml")));
     }
 
     static void CopyFolder(string from, string to)
