@@ -34,7 +34,8 @@ public static class MethodChoice
     };
 
     /// <summary>
-    /// Sets the method's keys: the network module and its args for lora / locon (conv_dim = network_dim) / loha;
+    /// Sets the method's keys: the network module and its args for lora / locon (conv_dim and conv_alpha half the
+    /// network's) / loha (conv_dim = network_dim);
     /// token_string (the sample set's activation tag unless set) and init_word (heart unless set) for Textual
     /// Inversion, whose file is named after its word as A1111 expects. Returns the trainer to run.
     /// </summary>
@@ -47,8 +48,8 @@ public static class MethodChoice
             case "lora":
                 (config.NetworkModule, config.NetworkArgs) = ("networks.lora", []);
                 break;
-            case "locon":
-                (config.NetworkModule, config.NetworkArgs) = ("networks.lora", [$"conv_dim={dim}", $"conv_alpha={alpha}"]);
+            case "locon":   // the convs at half the network's rank and alpha, as kohya-colab's LoCon preset
+                (config.NetworkModule, config.NetworkArgs) = ("networks.lora", [$"conv_dim={Half(config.NetworkDim)}", $"conv_alpha={Half(config.NetworkAlpha ?? config.NetworkDim)}"]);
                 break;
             case "loha":
                 (config.NetworkModule, config.NetworkArgs) = ("lycoris.kohya", ["algo=loha", $"conv_dim={dim}", $"conv_alpha={alpha}"]);
@@ -61,6 +62,8 @@ public static class MethodChoice
         }
         return MethodOf(name);
     }
+
+    static string Half(double value) => Math.Max(1, Math.Round(value / 2)).ToString(CultureInfo.InvariantCulture);
 
     static string Check(string name) => Names.Contains(name) ? name
         : throw new ArgumentException($"method = \"{name}\" is not one of {string.Join(", ", Names.Select(n => $"\"{n}\""))}.", nameof(name));

@@ -10,7 +10,7 @@ public sealed class MethodChoiceTests
 
     [Theory]
     [InlineData("lora", NetworkKind.LoRA, null)]
-    [InlineData("locon", NetworkKind.LoCon, 8)]
+    [InlineData("locon", NetworkKind.LoCon, 4)]
     [InlineData("loha", NetworkKind.LoHa, 8)]
     public void Network_methods_set_the_module_and_args_kohya_reads(string name, NetworkKind kind, int? convDim)
     {

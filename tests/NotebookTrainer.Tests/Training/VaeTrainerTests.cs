@@ -53,7 +53,9 @@ public sealed class VaeTrainerTests : IDisposable
         using var resumed = Vae();
         var rest = new VaeTrainer(resumed, data, Options("half", 40), CPU).Train();
         Assert.Equal(40, rest.Steps);
-        Assert.Equal(40 - stoppedAt, rest.Losses.Count);
+        Assert.Equal(Enumerable.Range(1, 40), rest.Losses.Select(l => l.Step));   // the whole run's log, the stopped part included
+        Assert.Equal(41, File.ReadAllLines(Path.Combine(dir, "half", "vae-loss.csv")).Length);
+        Assert.Equal(result.Losses[^1].Reconstruction, rest.Losses[^1].Reconstruction);
         foreach (var (name, value) in straight.state_dict())
             Assert.True(value.eq(resumed.state_dict()[name]).all().item<bool>(), $"{name} differs after resume");
     }

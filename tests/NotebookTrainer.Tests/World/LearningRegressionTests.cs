@@ -41,12 +41,12 @@ public sealed class LearningRegressionTests(ITestOutputHelper output) : IDisposa
         config.LoggingDir = null;
         config.MaxTrainEpochs = 2;
         config.TrainBatchSize = 4;
-        config.NetworkDim = 16;
+        config.NetworkDim = 16;   // 05's defaults: LoCon, dim 16 = alpha, the method's learning rate, v_pred_like_loss
         config.NetworkAlpha = 16;
-        config.NetworkArgs = ["conv_dim=8", "conv_alpha=8"];
-        config.LearningRate = 2e-3;
-        config.UnetLr = 2e-3;
-        config.TextEncoderLr = 1e-3;
+        MethodChoice.Apply("locon", config);
+        config.LearningRate = MethodChoice.LearningRate("locon");
+        config.UnetLr = config.LearningRate;
+        config.TextEncoderLr = config.LearningRate / 2;
         config.MinSnrGamma = null;
         config.VPredLikeLoss = 1.0;
         config.SaveEveryNEpochs = null;
