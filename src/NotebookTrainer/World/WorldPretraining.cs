@@ -311,11 +311,6 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         return accuracy.Summary().ToDictionary(s => $"{s.Attribute}_{(s.HeldOut ? "held_out" : "seen")}", s => F(s.Accuracy, "0.000"));
     }
 
-    /// <summary>
-    /// Copies the trained model (with config/ and tokenizer/), the judge (tagger/), the loss logs and the evaluation
-    /// into <paramref name="dir"/> — the folder committed as the embedded default — with a provenance file naming the
-    /// command, seed, commit, machine, phase times and figures.
-    /// </summary>
     /// <summary>Appends a command that worked on this run to <c>commands.txt</c>; the provenance lists them in order.</summary>
     public void RecordCommand(string commandLine)
     {
@@ -323,6 +318,11 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         File.AppendAllText(Dir("commands.txt"), commandLine + Environment.NewLine);
     }
 
+    /// <summary>
+    /// Copies the trained model (with config/ and tokenizer/), the judge (tagger/), the loss logs and the evaluation
+    /// into <paramref name="dir"/> — the folder committed as the embedded default — with a provenance file naming the
+    /// commands, seed, commit, machine, phase times and figures.
+    /// </summary>
     public void Install(string dir, IReadOnlyList<PhaseResult> results)
     {
         var commit = PretrainingProvenance.GitCommit();   // before the copy below changes the checkout it may sit in
