@@ -23,6 +23,7 @@ public sealed class TaggingNotebookTests : IDisposable
         var result = NotebookRunner.Run(new RunnerOptions([notebook], output, null, new Dictionary<string, string>
         {
             ["dataDir"] = dataDir,
+            ["removeTags"] = "two shapes",
         }), log);
         Assert.True(result.ExitCode == 0, log.ToString());
 
