@@ -17,7 +17,10 @@ public sealed class TensorBoardWriter : IDisposable
     {
         Directory.CreateDirectory(logDir);
         var stamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        FilePath = Path.Combine(logDir, $"events.out.tfevents.{stamp}.{Environment.MachineName}.{Environment.ProcessId}");
+        // A run resumed in the same second by the same process gets the same name: number it, as TensorFlow suffixes its files.
+        var name = $"events.out.tfevents.{stamp}.{Environment.MachineName}.{Environment.ProcessId}";
+        FilePath = Path.Combine(logDir, name);
+        for (var n = 1; File.Exists(FilePath); n++) FilePath = Path.Combine(logDir, $"{name}.{n}");
         stream = new FileStream(FilePath, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         WriteRecord(Event(DateTimeOffset.UtcNow, 0, fileVersion: "brain.Event:2"));
         stream.Flush();
