@@ -137,6 +137,7 @@ public static partial class NotebookRunner
                 try
                 {
                     NotebookTrainer.Runtime.NotebookHost.Cancellation = cancellationToken;
+                    NotebookTrainer.Runtime.NotebookHost.IsHeadless = true;
                     result = session.RunCellAsync(cellNumber, cell.Source, cancellationToken).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -64,4 +64,8 @@ public static class SampleDataset
         WorldDataset.Write(System.IO.Path.Combine(dir, RegularizationFolderName), SceneOptions.Pretraining, count, seed, side: WorldModel.Resolution)
             .Select(i => new SampleImage(i.Path, i.Width, i.Height, i.Tags))
             .ToList();
+
+    /// <summary>Draws the regularisation set (<see cref="GenerateRegularization"/>) and returns its folder.</summary>
+    public static string GenerateRegularizationFolder(string dir, int seed = 43) =>
+        System.IO.Path.GetDirectoryName(GenerateRegularization(dir, seed)[0].Path)!;
 }

@@ -50,4 +50,21 @@ public sealed class CommittedNotebookTests
 
         Assert.Contains(code, c => Text(c!["source"]).Contains("#load \"../kernels/setup.csx\"", StringComparison.Ordinal));
     }
+
+    public const int MaxCodeCellLines = 10;
+
+    /// <summary>A cell calls the library and shows the result; logic that needs more lines belongs in the library.</summary>
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Every_code_cell_is_at_most_ten_lines(string fileName)
+    {
+        var notebook = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(NotebookFolder, fileName)))!;
+        var tooLong = notebook["cells"]!.AsArray()
+            .Where(c => c!["cell_type"]!.GetValue<string>() == "code")
+            .Select(c => (Id: c!["id"]?.GetValue<string>() ?? "?", Lines: Text(c["source"]).TrimEnd('\n').Split('\n').Length))
+            .Where(c => c.Lines > MaxCodeCellLines)
+            .ToList();
+        Assert.True(tooLong.Count == 0,
+            $"{fileName}: {string.Join(", ", tooLong.Select(c => $"cell '{c.Id}' has {c.Lines} lines"))}; at most {MaxCodeCellLines} — move the logic into the library and call it from the cell.");
+    }
 }

@@ -47,3 +47,56 @@ public sealed class MethodChoiceTests
         Assert.Contains("method = \"LoRA\" is not one of \"lora\", \"locon\", \"loha\", \"dreambooth\", \"finetune\", \"textual-inversion\"", e.Message);
     }
 }
+
+/// <summary>Notebook 05's one call: the knobs it shows go into the run's training.toml, from 01's and 04's files or without them.</summary>
+public sealed class TrainingChoicesTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("nt-choices-").FullName;
+    public void Dispose() => Directory.Delete(dir, true);
+
+    static string Templates => Path.Combine(Tests.Runner.RunnerWorkspace.RepositoryRoot, "data-templates");
+
+    [Fact]
+    public void The_knobs_and_the_run_layout_are_written_over_01s_config_and_point_at_04s_dataset()
+    {
+        var trainingConfig = Path.Combine(dir, "config", "training.toml");
+        var first = TrainingConfig.Load(Path.Combine(Templates, "training.toml"));
+        first.PretrainedModelNameOrPath = "/models/base.safetensors";
+        Directory.CreateDirectory(Path.GetDirectoryName(trainingConfig)!);
+        File.WriteAllText(trainingConfig, first.ToToml());
+        var datasetConfig = Path.Combine(dir, "data", "dataset_config.toml");
+        Directory.CreateDirectory(Path.GetDirectoryName(datasetConfig)!);
+        File.WriteAllText(datasetConfig, "");
+
+        var config = new TrainingChoices("locon", Epochs: 3, NetworkDim: 16, VPredLikeLoss: 1.0).Write(trainingConfig, datasetConfig, Path.Combine(dir, "run"), Templates);
+
+        Assert.Equal(config.ToToml(), TrainingConfig.Load(Path.Combine(dir, "run", "training.toml")).ToToml());
+        Assert.Equal("/models/base.safetensors", config.PretrainedModelNameOrPath);
+        Assert.Equal(Path.GetFullPath(datasetConfig), config.DatasetConfig);
+        Assert.Equal(3, config.MaxTrainEpochs);
+        Assert.Equal(16, config.NetworkDim);
+        Assert.Equal(16.0, config.NetworkAlpha);
+        Assert.Equal(1.0, config.VPredLikeLoss);
+        Assert.Null(config.MinSnrGamma);
+        Assert.Equal(MethodChoice.LearningRate("locon"), config.UnetLr);
+        Assert.Equal(MethodChoice.LearningRate("locon") / 2, config.TextEncoderLr);
+        Assert.Equal(["conv_dim=8", "conv_alpha=8"], config.NetworkArgs);
+        Assert.Equal(("sample_locon", Path.Combine(dir, "run", "output"), Path.Combine(dir, "run", "logs")), (config.OutputName, config.OutputDir, config.LoggingDir));
+        Assert.Equal(1, config.SaveEveryNEpochs);
+        Assert.Equal(1, config.SampleEveryNEpochs);
+    }
+
+    [Fact]
+    public void Without_01_and_04_it_starts_from_the_template_and_trains_on_the_sample_set_drawn_beside_the_dataset_path()
+    {
+        var datasetConfig = Path.Combine(dir, "data", "dataset_config.toml");
+        var config = new TrainingChoices("textual-inversion", Epochs: 2, NetworkDim: 4, LearningRate: 0.01).Write(Path.Combine(dir, "none.toml"), datasetConfig, Path.Combine(dir, "run"), Templates);
+
+        Assert.Null(config.DatasetConfig);
+        Assert.Equal(Path.Combine(dir, "data"), config.TrainDataDir);
+        Assert.True(Directory.GetFiles(Path.Combine(dir, "data", NotebookTrainer.Datasets.SampleDataset.FolderName), "*.png").Length > 0);
+        Assert.Equal(0.01, config.LearningRate);
+        Assert.Equal(5.0, config.MinSnrGamma);   // v_pred_like_loss 0 leaves the template's min-SNR
+        Assert.Equal(("sks", "sks"), (config.TokenString, config.OutputName));
+    }
+}

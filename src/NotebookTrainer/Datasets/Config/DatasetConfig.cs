@@ -142,6 +142,22 @@ public sealed record DatasetConfig(string SourceFile, IReadOnlyList<DatasetOptio
     public static DatasetConfig FromFolders(string trainDataDir, string? regDataDir = null, DatasetArguments? arguments = null) =>
         LegacyFolders.ToConfig(trainDataDir, regDataDir, arguments);
 
+    /// <summary>
+    /// The first dataset of a template pointed at <paramref name="imageDir"/>, plus a regularisation subset (one repeat,
+    /// class <paramref name="regularizationClass"/>) when <paramref name="regularizationDir"/> is given, with the
+    /// dataset-level values <paramref name="change"/> sets: what notebook 04 writes from a template.
+    /// </summary>
+    public DatasetConfig ForImages(string imageDir, string? regularizationDir = null, Func<DatasetOptions, DatasetOptions>? change = null,
+        string regularizationClass = "shape")
+    {
+        var dataset = Datasets.Count > 0 && Datasets[0].Subsets.Count > 0 ? Datasets[0]
+            : throw new InvalidDataException($"{SourceFile}: the template has no [[datasets.subsets]] entry to point at {imageDir}; add one.");
+        var subject = dataset.Subsets[0] with { ImageDir = Path.GetFullPath(imageDir) };
+        IReadOnlyList<SubsetOptions> subsets = regularizationDir is null ? [subject]
+            : [subject, subject with { ImageDir = Path.GetFullPath(regularizationDir), IsReg = true, NumRepeats = 1, ClassTokens = regularizationClass }];
+        return this with { Datasets = [(change ?? (d => d))(dataset with { Subsets = subsets })] };
+    }
+
     public void Save(string path) => DatasetConfigWriter.Save(this, path);
 
     public string ToToml() => DatasetConfigWriter.ToToml(this);
