@@ -1,4 +1,5 @@
 using NotebookTrainer.Analysis;
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Sampling;
 
 namespace NotebookTrainer.Cli.Commands;

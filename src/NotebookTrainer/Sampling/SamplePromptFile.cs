@@ -1,4 +1,5 @@
 using System.Globalization;
+using NotebookTrainer.Diffusion;
 
 namespace NotebookTrainer.Sampling;
 

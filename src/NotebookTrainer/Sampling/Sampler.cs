@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using TorchSharp;
 using static TorchSharp.torch;
 

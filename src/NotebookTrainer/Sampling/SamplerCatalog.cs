@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Sampling.Samplers;
 
 namespace NotebookTrainer.Sampling;

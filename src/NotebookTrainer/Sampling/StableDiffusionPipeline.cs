@@ -1,8 +1,9 @@
-using NotebookTrainer.Models;
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Models.Clip;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
+using NotebookTrainer.Models;
 using NotebookTrainer.Tokenizers;
 using static TorchSharp.torch;
 

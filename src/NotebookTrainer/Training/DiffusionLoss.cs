@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ namespace NotebookTrainer.Training;
 /// </summary>
 public static class DiffusionLoss
 {
-    public static Tensor Compute(Tensor prediction, Tensor target, Tensor timesteps, Tensor sampleWeights, NoiseSchedule schedule,
+    public static Tensor Compute(Tensor prediction, Tensor target, Tensor timesteps, Tensor sampleWeights, ForwardDiffusion schedule,
         double? minSnrGamma = null, bool vParameterization = false, bool debiasedEstimation = false,
         bool scaleVPredLikeNoisePred = false, double? vPredLikeLoss = null, LossFunction? lossFunction = null, Tensor? alphaMasks = null)
     {

@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public sealed record LossFunction(string Type = "l2", string HuberSchedule = "sn
     public bool UsesHuberThreshold => Type is "huber" or "smooth_l1";
 
     /// <summary>The element-wise loss in fp32, shape of <paramref name="prediction"/>.</summary>
-    public Tensor Elementwise(Tensor prediction, Tensor target, Tensor timesteps, NoiseSchedule schedule)
+    public Tensor Elementwise(Tensor prediction, Tensor target, Tensor timesteps, ForwardDiffusion schedule)
     {
         using var scope = NewDisposeScope();
         var difference = prediction.to(ScalarType.Float32) - target.to(ScalarType.Float32);
@@ -36,7 +37,7 @@ public sealed record LossFunction(string Type = "l2", string HuberSchedule = "sn
     }
 
     /// <summary>The Huber threshold of each sample, from its timestep.</summary>
-    public Tensor Threshold(Tensor timesteps, NoiseSchedule schedule)
+    public Tensor Threshold(Tensor timesteps, ForwardDiffusion schedule)
     {
         using var scope = NewDisposeScope();
         var t = timesteps.cpu();

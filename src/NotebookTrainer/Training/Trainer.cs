@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Captions;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.IO;
-using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
+using NotebookTrainer.Models;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.Progress;
@@ -30,7 +31,7 @@ public sealed class Trainer : IDisposable
     readonly TrainingModels models;
     readonly Device device;
     readonly Action<string> log;
-    readonly NoiseSchedule schedule;
+    readonly ForwardDiffusion schedule;
     readonly Optimizer optimizer;
     readonly LearningRateSchedule lrSchedule;
     readonly IReadOnlyList<ParameterGroup> groups;
@@ -48,7 +49,7 @@ public sealed class Trainer : IDisposable
         this.models = models;
         this.device = device ?? Runtime.TorchRuntime.DefaultDevice;
         this.log = log ?? (_ => { });
-        schedule = new NoiseSchedule(Sampling.NoiseSchedule.StableDiffusion, config.ZeroTerminalSnr);
+        schedule = new ForwardDiffusion(NoiseSchedule.StableDiffusion, config.ZeroTerminalSnr);
         if (dataset.BatchesPerEpoch == 0)
             throw new TrainingException($"{dataset.Config.SourceFile}: the dataset has no usable images; check image_dir, captions and the problems the dataset report lists.");
         if (config.CacheLatents && dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.RandomCrop || s.ColorAug) is { } bad)

@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;

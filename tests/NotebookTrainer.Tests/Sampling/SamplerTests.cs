@@ -1,6 +1,7 @@
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Models.Configs;
-using NotebookTrainer.Sampling;
 using NotebookTrainer.Sampling.Samplers;
+using NotebookTrainer.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Networks;

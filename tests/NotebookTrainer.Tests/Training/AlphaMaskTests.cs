@@ -1,5 +1,6 @@
-using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
+using NotebookTrainer.Datasets;
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Training;
 using SkiaSharp;
 using static TorchSharp.torch;
@@ -53,7 +54,7 @@ public sealed class AlphaMaskTests : IDisposable
     [Fact]
     public void Masked_pixels_add_nothing_to_the_loss()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         using var prediction = ones(1, 4, 4, 4);
         using var target = zeros(1, 4, 4, 4);
         using var t = tensor(new long[] { 500 });

@@ -1,4 +1,5 @@
 using NotebookTrainer.Datasets;
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.SafeTensors;
@@ -231,7 +232,7 @@ public sealed class ColabOptionsTests : IDisposable
     [Fact]
     public void Debiased_estimation_weights_each_sample_by_one_over_root_snr()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         using var prediction = ones(2, 4, 8, 8);
         using var target = zeros(2, 4, 8, 8);
         using var weights = ones(2);
@@ -246,7 +247,7 @@ public sealed class ColabOptionsTests : IDisposable
     [Fact]
     public void V_prediction_loss_scalings_follow_snr_over_snr_plus_one()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         using var prediction = ones(2, 4, 8, 8);
         using var target = zeros(2, 4, 8, 8);
         using var weights = ones(2);

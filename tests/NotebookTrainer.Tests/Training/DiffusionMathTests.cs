@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using NotebookTrainer.Training;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ public class DiffusionMathTests
     [Fact]
     public void ScheduleMatchesScaledLinearDdpm()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         var betas = Enumerable.Range(0, 1000).Select(i =>
         {
             var s = Math.Sqrt(0.00085) + (Math.Sqrt(0.012) - Math.Sqrt(0.00085)) * i / 999.0;
@@ -26,7 +27,7 @@ public class DiffusionMathTests
     [Fact]
     public void AddNoiseAndVelocityFollowTheirFormulas()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         using var x0 = randn(2, 4, 3, 3);
         using var noise = randn(2, 4, 3, 3);
         using var t = tensor(new long[] { 10, 900 });
@@ -45,7 +46,7 @@ public class DiffusionMathTests
     [Fact]
     public void LossAppliesSampleWeightsAndMinSnr()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         using var prediction = zeros(2, 1, 2, 2);
         using var target = stack(new[] { full(1, 2, 2, 1.0f), full(1, 2, 2, 2.0f) });
         using var t = tensor(new long[] { 100, 800 });
@@ -82,7 +83,7 @@ public class DiffusionMathTests
     [InlineData("smooth_l1", 2 * 0.40990195135927844)]   // 2(√(d²+c²) − c)
     public void LossTypesFollowSdScripts(string type, double expected)
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         var loss = new LossFunction(type, HuberSchedule: "constant", HuberC: 0.1);
         using var prediction = full(new long[] { 2, 1, 2, 2 }, 0.75f);
         using var target = full(new long[] { 2, 1, 2, 2 }, 0.25f);
@@ -98,7 +99,7 @@ public class DiffusionMathTests
     [Fact]
     public void HuberThresholdSchedulesFollowSdScripts()
     {
-        using var schedule = new NoiseSchedule();
+        using var schedule = new ForwardDiffusion();
         using var t = tensor(new long[] { 0, 250, 999 });
         using var constant = new LossFunction("huber", "constant", HuberC: 0.2, HuberScale: 2).Threshold(t, schedule);
         Assert.All(constant.data<float>().ToArray(), c => Assert.Equal(0.4f, c, 6));
@@ -119,8 +120,8 @@ public class DiffusionMathTests
     [Fact]
     public void ZeroTerminalSnrRescalesAlphaBarButKeepsTheSnrWeights()
     {
-        using var plain = new NoiseSchedule();
-        using var zero = new NoiseSchedule(NotebookTrainer.Sampling.NoiseSchedule.StableDiffusion, zeroTerminalSnr: true);
+        using var plain = new ForwardDiffusion();
+        using var zero = new ForwardDiffusion(NoiseSchedule.StableDiffusion, zeroTerminalSnr: true);
         Assert.Equal(0.0, zero.AlphasCumprod[999].item<double>(), 12);
         Assert.Equal(plain.AlphasCumprod[0].item<double>(), zero.AlphasCumprod[0].item<double>(), 12);
         // sd-scripts: √ᾱ' = (√ᾱ − √ᾱ_T) · √ᾱ_0 / (√ᾱ_0 − √ᾱ_T)

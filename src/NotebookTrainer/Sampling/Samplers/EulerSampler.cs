@@ -1,3 +1,4 @@
+using NotebookTrainer.Diffusion;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Sampling.Samplers;

@@ -1,6 +1,6 @@
 using NotebookTrainer.Models.Configs;
 
-namespace NotebookTrainer.Sampling;
+namespace NotebookTrainer.Diffusion;
 
 /// <summary>
 /// The DDPM noise schedule of Stable Diffusion 1.x/2.x (kohya-compat §5): β, ᾱ = cumprod(1 − β) and the

@@ -1,22 +1,22 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace NotebookTrainer.Training;
+namespace NotebookTrainer.Diffusion;
 
 /// <summary>
 /// The DDPM forward process as tensors for the training step: ᾱ and SNR = ᾱ/(1−ᾱ) from the one schedule
-/// definition in <see cref="Sampling.NoiseSchedule"/> (Stable Diffusion's 1000 scaled-linear steps by default).
+/// definition, <see cref="NoiseSchedule"/> (Stable Diffusion's 1000 scaled-linear steps by default), which sampling uses too.
 /// Kept in float64, used in the batch's dtype.
 /// With zero terminal SNR (sd-scripts' zero_terminal_snr, arXiv 2305.08891) √ᾱ is shifted and scaled so that the
 /// last timestep is pure noise and the first is unchanged. The SNR weights (min-SNR-γ, debiased estimation,
 /// v-pred-like loss) keep the original schedule's SNR, as in sd-scripts, which computes them before the rescale;
 /// the rescaled SNR is 0 at the last step, which would make min-SNR-γ's weight 0/0.
 /// </summary>
-public sealed class NoiseSchedule : IDisposable
+public sealed class ForwardDiffusion : IDisposable
 {
-    public NoiseSchedule() : this(Sampling.NoiseSchedule.StableDiffusion) { }
+    public ForwardDiffusion() : this(NoiseSchedule.StableDiffusion) { }
 
-    public NoiseSchedule(Sampling.NoiseSchedule schedule, bool zeroTerminalSnr = false)
+    public ForwardDiffusion(NoiseSchedule schedule, bool zeroTerminalSnr = false)
     {
         Steps = schedule.TrainTimesteps;
         using var scope = NewDisposeScope();
