@@ -2,6 +2,7 @@ using System.Diagnostics;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Models;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Benchmarks;
 

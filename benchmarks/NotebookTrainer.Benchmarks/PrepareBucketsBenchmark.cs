@@ -5,6 +5,7 @@ using NotebookTrainer.Datasets.FineTune;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Vae;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Benchmarks;

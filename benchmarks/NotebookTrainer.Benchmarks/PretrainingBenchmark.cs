@@ -1,4 +1,5 @@
 using System.Globalization;
+using NotebookTrainer.Pretraining;
 using NotebookTrainer.World;
 
 namespace NotebookTrainer.Benchmarks;

@@ -1,5 +1,6 @@
 using NotebookTrainer.Models;
 using NotebookTrainer.Sampling;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Benchmarks;

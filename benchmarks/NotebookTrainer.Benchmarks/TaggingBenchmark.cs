@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Tagging;
 using NotebookTrainer.Tagging.Onnx;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Benchmarks;
 

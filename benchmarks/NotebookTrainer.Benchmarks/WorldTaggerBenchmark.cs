@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NotebookTrainer.Progress;
 using NotebookTrainer.Tagging;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Benchmarks;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Cli.Commands;
 

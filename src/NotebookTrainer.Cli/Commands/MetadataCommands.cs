@@ -1,4 +1,5 @@
 using System.Globalization;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Datasets.FineTune;

@@ -4,6 +4,7 @@ using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tokenizers;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Cli.Commands;

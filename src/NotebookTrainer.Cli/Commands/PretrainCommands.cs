@@ -1,3 +1,4 @@
+using NotebookTrainer.Pretraining;
 using NotebookTrainer.World;
 
 namespace NotebookTrainer.Cli.Commands;

@@ -1,6 +1,7 @@
 using NotebookTrainer.Analysis;
 using NotebookTrainer.Diffusion;
 using NotebookTrainer.Sampling;
+using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Cli.Commands;
 
@@ -162,7 +163,7 @@ public static class SamplingCommands
             Console.WriteLine(FormattableString.Invariant($"{e.Epoch,5} {e.Steps,6} {e.MeanLoss,10:0.00000} {e.MinLoss,10:0.00000} {e.MaxLoss,10:0.00000}"));
         if (log.Validation.Count > 0)
         {
-            Console.WriteLine($"validation ({RunLog.ValidationFileName}): {"kind",5} {"epoch",5} {"step",6} {"loss",10}");
+            Console.WriteLine($"validation ({RunFolder.ValidationLogFile}): {"kind",5} {"epoch",5} {"step",6} {"loss",10}");
             foreach (var v in log.Validation)
                 Console.WriteLine(FormattableString.Invariant($"{"",29} {v.Kind,5} {v.Epoch,5} {v.Step,6} {v.Loss,10:0.00000}"));
             if (log.BestEpoch() is { } best) Console.WriteLine(FormattableString.Invariant($"lowest validation loss: epoch {best.Epoch}, {best.Loss:0.00000}"));

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using NotebookTrainer.Captions;
 using NotebookTrainer.Curation;
 using NotebookTrainer.Tagging;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Display;
 using NotebookTrainer.Progress;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Acquisition;
 

@@ -1,4 +1,5 @@
 using NotebookTrainer.Curation;
+using NotebookTrainer.Images;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Sampling;
 using static TorchSharp.torch;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using NotebookTrainer.Display;
+using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Analysis;
 
@@ -34,9 +35,6 @@ public sealed record EpochLossTable(IReadOnlyList<EpochLoss> Epochs) : IHtmlRend
 /// </summary>
 public sealed class RunLog : IHtmlRenderable
 {
-    public const string FileName = "loss.csv";
-    public const string ValidationFileName = Training.ValidationLoss.FileName;
-
     RunLog(string path, IReadOnlyList<string> learningRateColumns, IReadOnlyList<RunLogEntry> entries, IReadOnlyList<ValidationEntry> validation)
     {
         Path = path;
@@ -64,8 +62,8 @@ public sealed class RunLog : IHtmlRenderable
     {
         if (!Directory.Exists(runDir))
             throw new DirectoryNotFoundException($"run folder {runDir} does not exist.");
-        return Directory.EnumerateFiles(runDir, FileName, SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            ?? throw new FileNotFoundException($"no {FileName} under {runDir}; the trainer writes it to <logging_dir or output_dir/logs>/<output_name>/{FileName}.");
+        return Directory.EnumerateFiles(runDir, RunFolder.LossLogFile, SearchOption.AllDirectories).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
+            ?? throw new FileNotFoundException($"no {RunFolder.LossLogFile} under {runDir}; the trainer writes it to <logging_dir or output_dir/logs>/<output_name>/{RunFolder.LossLogFile}.");
     }
 
     public static RunLog Load(string path)
@@ -73,7 +71,7 @@ public sealed class RunLog : IHtmlRenderable
         var rows = ReadRows(path, ["step", "epoch", "loss"], out var header);
         var lrColumns = header.Where(h => h.StartsWith("lr", StringComparison.Ordinal)).ToArray();
         var entries = rows.Select(r => new RunLogEntry((int)r.Number("step"), (int)r.Number("epoch"), r.Number("loss"), lrColumns.Select(r.Number).ToArray())).ToList();
-        var validation = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, ValidationFileName);
+        var validation = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, RunFolder.ValidationLogFile);
         return new RunLog(path, lrColumns, entries, File.Exists(validation) ? LoadValidation(validation) : []);
     }
 

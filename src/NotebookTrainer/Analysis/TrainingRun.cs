@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using NotebookTrainer.SafeTensors;
+using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Analysis;
 
@@ -23,7 +23,7 @@ public sealed record TrainedOutput(int? Epoch, string Path, TrainedOutputKind Ki
 /// final <c>{name}</c>: LoRA files, checkpoints or diffusers folders, or embeddings), <c>logs/{name}/loss.csv</c>
 /// and <c>sample/</c>. Step saves (<c>-step{n:08d}</c>) are not listed.
 /// </summary>
-public sealed partial record TrainingRun(string Directory, string? LogPath, IReadOnlyList<TrainedOutput> Outputs, string? SampleDir)
+public sealed record TrainingRun(string Directory, string? LogPath, IReadOnlyList<TrainedOutput> Outputs, string? SampleDir)
 {
     /// <summary>The kind of the run's outputs (the newest output's kind when a folder holds several), null before the first save.</summary>
     public TrainedOutputKind? Kind => Outputs.Count == 0 ? null : Outputs[^1].Kind;
@@ -39,15 +39,15 @@ public sealed partial record TrainingRun(string Directory, string? LogPath, IRea
     public TrainedOutput? FinalOutput => Outputs.FirstOrDefault(o => o.Epoch is null) ?? Outputs.LastOrDefault();
 
     /// <summary>The config the trainer wrote to <c>run/training.toml</c> when the run started (null for runs without one).</summary>
-    public Training.TrainingConfig? RecordedConfig =>
-        File.Exists(Path.Combine(Directory, "run", "training.toml")) ? Training.TrainingConfig.Load(Path.Combine(Directory, "run", "training.toml")) : null;
+    public TrainingConfig? RecordedConfig =>
+        File.Exists(RunFolder.RecordedConfigOf(Directory)) ? TrainingConfig.Load(RunFolder.RecordedConfigOf(Directory)) : null;
 
     /// <summary>
     /// The base model the run trained on, as its recorded config names it; <c>embedded:tiny</c> is the copy the trainer
     /// made in <c>base-model/</c>. Null for runs without a recorded config.
     /// </summary>
     public string? BaseModelPath => RecordedConfig?.PretrainedModelNameOrPath is not { } path ? null
-        : path == Training.TrainingModelLoader.EmbeddedTiny ? Path.Combine(Directory, "base-model", World.WorldModel.ModelFileName)
+        : path == TrainingModelLoader.EmbeddedTiny ? Path.Combine(Directory, "base-model", World.WorldModel.ModelFileName)
         : path;
 
     /// <summary>The text of each line of the run's sample_prompts file, for labelling sample grids (empty when unknown).</summary>
@@ -65,26 +65,26 @@ public sealed partial record TrainingRun(string Directory, string? LogPath, IRea
         var log = NewestLog(Path.Combine(dir, "logs"), _ => true);
         if (log is null && logSearchRoot is not null && outputs.Count > 0)
         {
-            var outputName = EpochSuffix().Replace(Path.GetFileNameWithoutExtension(outputs[^1].Path), "");
+            var outputName = RunFolder.OutputNameOf(outputs[^1].Path);
             log = NewestLog(logSearchRoot, folder => Path.GetFileName(folder).EndsWith(outputName, StringComparison.Ordinal));
         }
-        var samples = Path.Combine(dir, "sample");
+        var samples = RunFolder.SampleDirOf(dir);
         return new TrainingRun(dir, log, outputs, System.IO.Directory.Exists(samples) ? samples : null);
     }
 
     static IEnumerable<TrainedOutput> FindOutputs(string dir)
     {
         foreach (var path in System.IO.Directory.EnumerateFiles(dir, "*.safetensors"))
-            if (!StepSuffix().IsMatch(Path.GetFileNameWithoutExtension(path)) && KindOf(path) is { } kind)
-                yield return new TrainedOutput(EpochOf(path), path, kind);
-        if (!File.Exists(Path.Combine(dir, "run", "training.toml"))) yield break;   // diffusers folders count in a run's output folder only
+            if (!RunFolder.IsStepSave(path) && KindOf(path) is { } kind)
+                yield return new TrainedOutput(RunFolder.EpochOf(path), path, kind);
+        if (!File.Exists(RunFolder.RecordedConfigOf(dir))) yield break;   // diffusers folders count in a run's output folder only
         foreach (var folder in System.IO.Directory.EnumerateDirectories(dir))
-            if (!StepSuffix().IsMatch(Path.GetFileName(folder)) && File.Exists(Path.Combine(folder, "model_index.json")))
-                yield return new TrainedOutput(EpochOf(folder), folder, TrainedOutputKind.Checkpoint);
+            if (!RunFolder.IsStepSave(folder) && File.Exists(Path.Combine(folder, "model_index.json")))
+                yield return new TrainedOutput(RunFolder.EpochOf(folder), folder, TrainedOutputKind.Checkpoint);
     }
 
     static string? NewestLog(string root, Func<string, bool> folderMatches) => System.IO.Directory.Exists(root)
-        ? System.IO.Directory.EnumerateFiles(root, RunLog.FileName, SearchOption.AllDirectories)
+        ? System.IO.Directory.EnumerateFiles(root, RunFolder.LossLogFile, SearchOption.AllDirectories)
             .Where(f => folderMatches(Path.GetDirectoryName(f)!)).OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
         : null;
 
@@ -99,7 +99,7 @@ public sealed partial record TrainingRun(string Directory, string? LogPath, IRea
         if (outputDirs.Count > 0)
             return Open(outputDirs.OrderByDescending(LastWrite).First(), runsDir);
         var log = NewestLog(runsDir, _ => true)
-            ?? throw new FileNotFoundException($"no training run under {runsDir}: no LoRA, checkpoint or embedding and no logs/<name>/{RunLog.FileName}.");
+            ?? throw new FileNotFoundException($"no training run under {runsDir}: no LoRA, checkpoint or embedding and no logs/<name>/{RunFolder.LossLogFile}.");
         var logFolder = Path.GetDirectoryName(log)!;
         var logs = logFolder.LastIndexOf(Path.DirectorySeparatorChar + "logs", StringComparison.Ordinal);
         return Open(logs > 0 ? logFolder[..logs] : logFolder) with { LogPath = log };
@@ -127,12 +127,4 @@ public sealed partial record TrainingRun(string Directory, string? LogPath, IRea
             return null;
         }
     }
-
-    static int? EpochOf(string path) => EpochSuffix().Match(Path.GetFileNameWithoutExtension(path)) is { Success: true } m ? int.Parse(m.Groups[1].Value) : null;
-
-    [GeneratedRegex(@"-(\d{6})$")]
-    private static partial Regex EpochSuffix();
-
-    [GeneratedRegex(@"-step\d{8}$")]
-    private static partial Regex StepSuffix();
 }

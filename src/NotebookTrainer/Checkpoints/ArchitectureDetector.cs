@@ -1,3 +1,5 @@
+using NotebookTrainer.World;
+
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>What a key set looks like: which model family, whether we can train on it, and why not.</summary>

@@ -1,3 +1,6 @@
+using NotebookTrainer.Captions;
+using NotebookTrainer.Images;
+
 namespace NotebookTrainer.Curation;
 
 /// <summary>One image of the curated folder with its current caption tags.</summary>

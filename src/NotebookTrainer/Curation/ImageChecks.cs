@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Security.Cryptography;
+using NotebookTrainer.Images;
 using NotebookTrainer.Progress;
 using SkiaSharp;
 

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NotebookTrainer.Display;
+using NotebookTrainer.Images;
 
 namespace NotebookTrainer.Curation;
 

@@ -1,3 +1,5 @@
+using NotebookTrainer.Captions;
+
 namespace NotebookTrainer.Curation;
 
 public enum SearchMode { Or, And }

@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Images;
 using NotebookTrainer.Progress;

@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Bucketing;
 using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.Datasets.Config;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Images;
 

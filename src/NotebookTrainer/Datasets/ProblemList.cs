@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Display;
 
 namespace NotebookTrainer.Datasets;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets;
 
 namespace NotebookTrainer.Images;

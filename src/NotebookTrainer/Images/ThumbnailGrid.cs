@@ -31,7 +31,7 @@ public sealed class ThumbnailGrid : IHtmlRenderable
     public static string? Thumbnail(string path, int size)
     {
         SKCodec codec;
-        try { codec = Curation.ImageFiles.OpenCodec(path); }
+        try { codec = ImageFiles.OpenCodec(path); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return null; }
         using var _ = codec;
         // Decode at a reduced scale when the codec supports it (JPEG), then resize precisely.

@@ -6,6 +6,9 @@ namespace NotebookTrainer.Sampling;
 /// <summary>Sample image names, <c>{output_name}_{epoch:06d}_{idx:02d}_{yyyyMMddHHmmss}.png</c> (kohya-compat §6).</summary>
 public static partial class SampleFileName
 {
+    /// <summary>The folder in output_dir that kohya's sampling writes into.</summary>
+    public const string Folder = "sample";
+
     public static string Format(string outputName, int epoch, int index, DateTime timestamp) =>
         $"{outputName}_{epoch:D6}_{index:D2}_{timestamp.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture)}.png";
 

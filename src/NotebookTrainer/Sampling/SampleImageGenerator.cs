@@ -51,7 +51,7 @@ public sealed class SampleImageGenerator(DiffusionPipeline pipeline)
             string? path = null;
             if (options.WriteFiles)
             {
-                path = System.IO.Path.Combine(options.OutputDir, "sample", SampleFileName.Format(options.OutputName, options.Epoch, i, timestamp));
+                path = System.IO.Path.Combine(options.OutputDir, SampleFileName.Folder, SampleFileName.Format(options.OutputName, options.Epoch, i, timestamp));
                 AtomicFile.WriteAllBytes(path, png);
             }
             images.Add(new GeneratedImage(prompt, seed, SamplerCatalog.Create(sampler, Pipeline.Schedule).Name, steps, png, path));

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Threading.Channels;
+using NotebookTrainer.Captions;
 using NotebookTrainer.Curation;
+using NotebookTrainer.Images;
 using NotebookTrainer.Progress;
 
 namespace NotebookTrainer.Tagging;

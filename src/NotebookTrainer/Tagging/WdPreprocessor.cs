@@ -13,7 +13,7 @@ public static class WdPreprocessor
     /// <summary>Decodes and prepares one image into <paramref name="destination"/> (side×side×3 floats).</summary>
     public static void Prepare(string imagePath, int side, Span<float> destination)
     {
-        using var bitmap = Curation.ImageFiles.Decode(imagePath);
+        using var bitmap = ImageFiles.Decode(imagePath);
         Prepare(bitmap, side, destination);
     }
 

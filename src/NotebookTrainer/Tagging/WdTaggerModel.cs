@@ -5,7 +5,7 @@ namespace NotebookTrainer.Tagging;
 
 /// <summary>
 /// A WD14 tagger loaded from a folder holding <c>model.onnx</c> and <c>selected_tags.csv</c> (any public v2/v3 model,
-/// or the generated world judge, <see cref="WorldTagger"/>). Input name, side and batch dimension are read from the model and checked against the
+/// or the generated world judge, <c>WorldTagger</c>). Input name, side and batch dimension are read from the model and checked against the
 /// WD14 signature [batch, side, side, 3] float32 → [batch, tags].
 /// </summary>
 public sealed class WdTaggerModel : IDisposable

@@ -80,15 +80,6 @@ public sealed partial class ClipTokenizer
     public static string MissingTokenizerHelp(string checkpointPath) =>
         $"no CLIP tokenizer found for {checkpointPath}. Put the model's tokenizer (vocab.json and merges.txt, the 'tokenizer' folder of its diffusers version) in a 'tokenizer' folder next to the checkpoint ({Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "tokenizer")}), or pass --tokenizer DIR.";
 
-    /// <summary>
-    /// The tokenizer for loaded base-model weights: <paramref name="tokenizerDir"/> when given (--tokenizer), else the
-    /// <c>tokenizer/</c> folder found with the model (diffusers folder, config folder, or next to the single file).
-    /// </summary>
-    public static ClipTokenizer ForModel(Checkpoints.StableDiffusionWeights weights, string? tokenizerDir = null) =>
-        (tokenizerDir ?? weights.TokenizerDir) is { } dir
-            ? Load(dir)
-            : throw new TokenizerFormatException(MissingTokenizerHelp(weights.SourcePath ?? "the base model"));
-
     /// <summary>Reads vocab.json and merges.txt from <paramref name="dir"/> and checks that they fit together.</summary>
     public static ClipTokenizer Load(string dir)
     {

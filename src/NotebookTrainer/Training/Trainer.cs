@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.Diffusion;
 using NotebookTrainer.IO;
-using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models;
+using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.Progress;
@@ -109,7 +109,8 @@ public sealed class Trainer : IDisposable
     /// <summary>Test hook: runs between writing a checkpoint or state to its temporary name and renaming it.</summary>
     internal Action<string>? BeforeCommit { get; set; }
 
-    string OutputDir => Path.GetFullPath(config.OutputDir);
+    /// <summary>Where this run's saves, states, samples, record and logs go.</summary>
+    public RunFolder Run => RunFolder.Of(config, Target.OutputExtension);
 
     TrainingPlan BuildPlan(int stepsPerEpoch, int epochs, int totalSteps, long warmup)
     {
@@ -132,8 +133,8 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainingResult Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default, string? resumeFrom = null)
     {
-        Directory.CreateDirectory(OutputDir);
-        foreach (var line in AtomicFile.RecoverLeftovers(OutputDir)) log($"output_dir: {line}");
+        Directory.CreateDirectory(Run.OutputDir);
+        foreach (var line in AtomicFile.RecoverLeftovers(Run.OutputDir)) log($"output_dir: {line}");
         var startedAt = DateTimeOffset.UtcNow;
         RecordRun();
         log(Plan.ToString());
@@ -152,15 +153,15 @@ public sealed class Trainer : IDisposable
         }
 
         using var latents = new LatentCache(models.Vae, LatentCache.ModuleHash(models.Vae), config.CacheLatents,
-            config.CacheLatents && config.CacheLatentsToDisk ? Path.Combine(OutputDir, "latent_cache") : null,
+            config.CacheLatents && config.CacheLatentsToDisk ? Run.LatentCacheDir : null,
             new Generator((ulong)config.Seed, device));
-        var logDir = Path.Combine(config.LoggingDir is { } ld ? Path.GetFullPath(ld) : Path.Combine(OutputDir, "logs"), (config.LogPrefix ?? "") + config.OutputName);
+        var logDir = Run.LogDir(config.LoggingDir, config.LogPrefix);
         using var validation = dataset.Validation is { } held ? new ValidationLoss(held, config, schedule.Steps, logDir, append: resumeFrom is not null, device) : null;
         if (validation is not null) log(validation.ToString());
         if (config.CacheLatents) CacheAll(latents, validation?.Batches ?? [], progress is null ? null : new Progress<ProgressUpdate>(u => log(u.ToString())), cancellationToken);
 
         using var tensorBoard = new TensorBoardWriter(logDir);
-        var csvPath = Path.Combine(logDir, "loss.csv");
+        var csvPath = Path.Combine(logDir, RunFolder.LossLogFile);
         // A fresh run starts its log anew; a resumed run continues the one it resumes.
         using var csv = new StreamWriter(csvPath, append: resumeFrom is not null && File.Exists(csvPath)) { AutoFlush = true };
         if (csv.BaseStream.Position == 0) csv.WriteLine("step,epoch,loss,smoothed_loss," + string.Join(",", groups.Select(g => "lr_" + g.Name)));
@@ -219,10 +220,10 @@ public sealed class Trainer : IDisposable
 
                 if (config.SaveEveryNSteps is { } everySteps && step % everySteps == 0)
                 {
-                    lastOutput = SaveOutput(Path.Combine(OutputDir, StepFileName(step)), epoch, step, startedAt, null);
+                    lastOutput = SaveOutput(Run.StepOutput(step), epoch, step, startedAt, null);
                     if (config.SaveState)
                     {
-                        lastState = TrainingState.Save(Path.Combine(OutputDir, StepStateFolder(step)), Target, optimizer, generator, afterThisBatch, BeforeCommit);
+                        lastState = TrainingState.Save(Run.StepState(step), Target, optimizer, generator, afterThisBatch, BeforeCommit);
                     }
                     RemoveOldSteps(step);
                 }
@@ -232,7 +233,7 @@ public sealed class Trainer : IDisposable
 
                 if (cancellationToken.IsCancellationRequested && step < Plan.TotalSteps)
                 {
-                    lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch) + "-interrupted"), Target, optimizer, generator, afterThisBatch, BeforeCommit);
+                    lastState = TrainingState.Save(Run.InterruptedState(epoch), Target, optimizer, generator, afterThisBatch, BeforeCommit);
                     log($"cancelled after step {step}; resumable state in {lastState}");
                     cancelled = true;
                     break;
@@ -245,17 +246,17 @@ public sealed class Trainer : IDisposable
             if (validation?.DueAfterEpoch(epoch) == true) Validate(validation, "epoch", step, epoch, smoothed, latents, tensorBoard);
             if (saveEveryNEpochs is { } every && epoch % every == 0 && !lastEpoch)
             {
-                lastOutput = SaveOutput(Path.Combine(OutputDir, EpochFileName(epoch)), epoch, step, startedAt, null);
-                if (config.SaveState) lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Target, optimizer, generator, finishedEpoch, BeforeCommit);
+                lastOutput = SaveOutput(Run.EpochOutput(epoch), epoch, step, startedAt, null);
+                if (config.SaveState) lastState = TrainingState.Save(Run.EpochState(epoch), Target, optimizer, generator, finishedEpoch, BeforeCommit);
                 RemoveOldEpochs(epoch);
             }
             if (lastEpoch && (config.SaveState || config.SaveStateOnTrainEnd))
-                lastState = TrainingState.Save(Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, epoch)), Target, optimizer, generator, finishedEpoch, BeforeCommit);
+                lastState = TrainingState.Save(Run.EpochState(epoch), Target, optimizer, generator, finishedEpoch, BeforeCommit);
             if (config.SampleEveryNEpochs is { } sampleEvery && epoch % sampleEvery == 0) SampleImages(epoch, $"epoch {epoch}", cancellationToken);
         }
         var finalEpoch = Math.Min(epoch, Plan.Epochs);
         if (!cancelled)
-            lastOutput = SaveOutput(Path.Combine(OutputDir, config.OutputName + Target.OutputExtension), finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
+            lastOutput = SaveOutput(Run.FinalOutput, finalEpoch, step, startedAt, DateTimeOffset.UtcNow);
         return new TrainingResult(lastOutput, lastState, step, finalEpoch, cancelled, losses, Plan, validation?.Points ?? []);
     }
 
@@ -279,8 +280,8 @@ public sealed class Trainer : IDisposable
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, Target.Tokenizer ?? ClipTokenizer.Load(models.TokenizerDir!),
                 models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
-                new SampleRunOptions(OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
-            log($"{when}: {set.Images.Count} sample images in {Path.Combine(OutputDir, "sample")} ({set.Elapsed.TotalSeconds:0.0} s)");
+                new SampleRunOptions(Run.OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
+            log($"{when}: {set.Images.Count} sample images in {Run.SampleDir} ({set.Elapsed.TotalSeconds:0.0} s)");
         }
         finally
         {
@@ -415,27 +416,19 @@ public sealed class Trainer : IDisposable
     {
         if (saveEveryNEpochs is not { } every) return;
         if (config.SaveLastNEpochs is { } keep && epoch - every * keep is var old && old >= 1)
-            DeleteOutput(Path.Combine(OutputDir, EpochFileName(old)));
+            DeleteOutput(Run.EpochOutput(old));
         if ((config.SaveLastNEpochsState ?? config.SaveLastNEpochs) is { } keepStates && epoch - every * keepStates is var oldState && oldState >= 1)
         {
-            var state = Path.Combine(OutputDir, TrainingState.FolderName(config.OutputName, oldState));
+            var state = Run.EpochState(oldState);
             if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
         }
     }
-
-    /// <summary>kohya's epoch checkpoint name: <c>{output_name}-{epoch:06d}.safetensors</c> (no extension for a diffusers folder).</summary>
-    string EpochFileName(int epoch) => $"{config.OutputName}-{epoch:D6}{Target.OutputExtension}";
-
-    /// <summary>kohya's step checkpoint name: <c>{output_name}-step{step:08d}.safetensors</c> (no extension for a diffusers folder).</summary>
-    string StepFileName(int step) => $"{config.OutputName}-step{step:D8}{Target.OutputExtension}";
 
     static void DeleteOutput(string path)
     {
         if (File.Exists(path)) File.Delete(path);
         else if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
     }
-
-    string StepStateFolder(int step) => $"{config.OutputName}-step{step:D8}-state";
 
     /// <summary>
     /// kohya's save_last_n_steps (and save_last_n_steps_state for states): drops the step save that falls out of the
@@ -452,16 +445,16 @@ public sealed class Trainer : IDisposable
             return old >= 1 ? old : null;
         }
         if (Outdated(config.SaveLastNSteps) is { } oldOutput)
-            DeleteOutput(Path.Combine(OutputDir, StepFileName(oldOutput)));
-        if (Outdated(config.SaveLastNStepsState ?? config.SaveLastNSteps) is { } oldState && Path.Combine(OutputDir, StepStateFolder(oldState)) is var state && Directory.Exists(state))
+            DeleteOutput(Run.StepOutput(oldOutput));
+        if (Outdated(config.SaveLastNStepsState ?? config.SaveLastNSteps) is { } oldState && Run.StepState(oldState) is var state && Directory.Exists(state))
             Directory.Delete(state, recursive: true);
     }
 
     /// <summary>Writes the exact configs of this run next to its outputs.</summary>
     void RecordRun()
     {
-        var run = Path.Combine(OutputDir, "run");
-        AtomicFile.WriteAllText(Path.Combine(run, "training.toml"), config.ToToml());
+        var run = Run.RecordDir;
+        AtomicFile.WriteAllText(Path.Combine(run, RunFolder.RecordedConfigFile), config.ToToml());
         if (config.SourcePath is { } source && File.Exists(source)) AtomicFile.WriteAllText(Path.Combine(run, "training.source.toml"), File.ReadAllText(source));
         AtomicFile.WriteAllText(Path.Combine(run, "dataset.toml"), dataset.Config.ToToml());
         AtomicFile.WriteAllText(Path.Combine(run, "plan.txt"), Plan.ToString());

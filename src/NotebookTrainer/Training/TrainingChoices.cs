@@ -1,5 +1,6 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.IO;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Training;
 

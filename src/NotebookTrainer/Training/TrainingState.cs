@@ -23,7 +23,7 @@ public sealed record TrainingPosition
 }
 
 /// <summary>
-/// save_state folders (<c>{output_name}-{epoch:06d}-state</c>): the trained weights (network or U-Net), optimizer
+/// save_state folders (<c>{output_name}-{epoch:06d}-state</c>, named by <see cref="RunFolder"/>): the trained weights (network or U-Net), optimizer
 /// state, RNG states and <c>train_state.json</c>. The folder is built under a temporary name and renamed into place, so a crash leaves
 /// the previous state untouched.
 /// </summary>
@@ -32,8 +32,6 @@ public static class TrainingState
     const string OptimizerFile = "optimizer.safetensors";
     const string RandomFile = "rng.safetensors";
     const string PositionFile = "train_state.json";
-
-    public static string FolderName(string outputName, int epoch) => $"{outputName}-{epoch:D6}-state";
 
     /// <param name="beforeCommit">Called with the finished temporary folder just before it is renamed (tests inject failures here).</param>
     public static string Save(string path, TrainingTarget target, Optimizer optimizer, Generator generator, TrainingPosition position, Action<string>? beforeCommit = null) =>

@@ -6,6 +6,7 @@ using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
+using NotebookTrainer.World;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -22,8 +22,6 @@ public sealed record ValidationPoint(int Step, int Epoch, string Kind, double Lo
 /// </summary>
 public sealed class ValidationLoss : IDisposable
 {
-    public const string FileName = "validation.csv";
-
     /// <summary>The loss of one batch at one timestep, with the given caption randomness and noise generator (no gradients needed).</summary>
     public delegate Tensor BatchLoss(TrainingBatch batch, Random random, Generator noise, long timestep);
 
@@ -47,7 +45,7 @@ public sealed class ValidationLoss : IDisposable
         imageCount = held.NumTrainImages;
         Timesteps = FixedTimesteps(config.MinTimestep ?? 0, config.MaxTimestep ?? trainTimesteps);
         Directory.CreateDirectory(logDir);
-        var path = Path.Combine(logDir, FileName);
+        var path = Path.Combine(logDir, RunFolder.ValidationLogFile);
         csv = new StreamWriter(path, append: append && File.Exists(path)) { AutoFlush = true };
         if (csv.BaseStream.Position == 0)
             csv.WriteLine("step,epoch,kind,loss,divergence," + string.Join(",", Timesteps.Select(t => $"loss_t{t}")));

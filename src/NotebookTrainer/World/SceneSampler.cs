@@ -12,6 +12,9 @@ public sealed record SceneOptions
     /// <summary>Chance that a scene holds two objects (never overlapping) instead of one.</summary>
     public double TwoObjects { get; init; } = 0.25;
 
+    /// <summary>Backgrounds in turn (white, black, gradient, white, …) instead of at random: a small set shows each as often.</summary>
+    public bool CycleBackgrounds { get; init; }
+
     /// <summary>Chance that a scene is unnamed clutter instead (random colours and outlines; for the VAE's training set).</summary>
     public double Clutter { get; init; }
 
@@ -34,6 +37,7 @@ public sealed class SceneSampler(SceneOptions options, int seed)
     const float SingleJitter = 0.12f;
 
     readonly Random random = new(seed);
+    int scenes;
 
     public SceneOptions Options { get; } = options;
 
@@ -46,7 +50,7 @@ public sealed class SceneSampler(SceneOptions options, int seed)
     public Scene Next(double aspect = 1)
     {
         if (Options.Clutter > 0 && random.NextDouble() < Options.Clutter) return NextClutter(aspect);
-        var background = Pick(Options.Backgrounds);
+        var background = Options.CycleBackgrounds ? Options.Backgrounds[scenes++ % Options.Backgrounds.Count] : Pick(Options.Backgrounds);
         if (random.NextDouble() >= Options.TwoObjects)
         {
             var radius = Between(SingleMin, SingleMax);

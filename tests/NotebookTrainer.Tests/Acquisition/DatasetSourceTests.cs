@@ -3,6 +3,7 @@ using System.Text;
 using NotebookTrainer.Acquisition;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Progress;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Acquisition;
 

@@ -1,6 +1,7 @@
 using NotebookTrainer.Analysis;
 using NotebookTrainer.Cli;
 using NotebookTrainer.Tests.SafeTensors;
+using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Tests.Analysis;
 
@@ -10,7 +11,7 @@ public class RunLogTests
     {
         var folder = Path.Combine(dir.Path, "logs", "mylora");
         Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, RunLog.FileName);
+        var path = Path.Combine(folder, RunFolder.LossLogFile);
         File.WriteAllLines(path, lines);
         return path;
     }

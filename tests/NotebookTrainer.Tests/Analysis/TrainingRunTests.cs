@@ -3,6 +3,7 @@ using NotebookTrainer.Networks;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.SafeTensors;
 using NotebookTrainer.Tests.Sampling;
+using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Tests.Analysis;
 
@@ -24,13 +25,13 @@ public class TrainingRunTests
         foreach (var name in new[] { "mine-000002.safetensors", "mine.safetensors", "mine-000001.safetensors" })
             SafeTensorsWriter.Write(Path.Combine(run, name), network.StateDict());
         File.WriteAllText(Path.Combine(run, "not-a-lora.safetensors"), "garbage");
-        File.WriteAllLines(Path.Combine(run, "logs", "mine", RunLog.FileName), ["step,epoch,loss", "1,1,0.1"]);
+        File.WriteAllLines(Path.Combine(run, "logs", "mine", RunFolder.LossLogFile), ["step,epoch,loss", "1,1,0.1"]);
 
         var found = TrainingRun.FindLatest(dir.Path);
         Assert.Equal(run, found.Directory);
         Assert.Equal([1, 2, null], found.LoraFiles.Select(f => f.Epoch));
         Assert.EndsWith("mine.safetensors", found.FinalLora);
-        Assert.EndsWith(RunLog.FileName, found.LogPath);
+        Assert.EndsWith(RunFolder.LossLogFile, found.LogPath);
         Assert.NotNull(found.SampleDir);
         Assert.Throws<FileNotFoundException>(() => TrainingRun.FindLatest(Path.Combine(run, "sample")));
 
@@ -38,12 +39,12 @@ public class TrainingRunTests
         var output = Path.Combine(dir.Path, "train2", "output");
         Directory.CreateDirectory(Path.Combine(dir.Path, "train2", "logs", "sample_lora"));
         Directory.CreateDirectory(output);
-        File.WriteAllLines(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunLog.FileName), ["step,epoch,loss", "1,1,0.1"]);
+        File.WriteAllLines(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunFolder.LossLogFile), ["step,epoch,loss", "1,1,0.1"]);
         SafeTensorsWriter.Write(Path.Combine(output, "sample_lora-000001.safetensors"), network.StateDict());
         SafeTensorsWriter.Write(Path.Combine(output, "sample_lora.safetensors"), network.StateDict());
         var separate = TrainingRun.FindLatest(dir.Path);
         Assert.Equal(output, separate.Directory);
-        Assert.Equal(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunLog.FileName), separate.LogPath);
+        Assert.Equal(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunFolder.LossLogFile), separate.LogPath);
     }
 
     /// <summary>Full-model and Textual Inversion runs: checkpoints (files this trainer wrote, or diffusers folders in a run folder) and embeddings.</summary>
@@ -86,5 +87,33 @@ public class TrainingRunTests
         Assert.Equal(folders, found.Directory);
         Assert.Equal([(1, TrainedOutputKind.Checkpoint), ((int?)null, TrainedOutputKind.Checkpoint)], found.Outputs.Select(o => (o.Epoch, o.Kind)));
         Assert.Equal(Path.Combine(folders, "base-model", "tiny-sd.safetensors"), found.BaseModelPath);
+    }
+}
+
+/// <summary>The run layout the trainer writes and Analysis reads: kohya's names, and the parse of each back.</summary>
+public sealed class RunFolderTests
+{
+    [Fact]
+    public void Names_are_kohyas_and_parse_back_to_epoch_step_and_output_name()
+    {
+        var run = new RunFolder("/out", "mine");
+        Assert.Equal("/out/mine-000003.safetensors", run.EpochOutput(3));
+        Assert.Equal("/out/mine-step00000400.safetensors", run.StepOutput(400));
+        Assert.Equal("/out/mine.safetensors", run.FinalOutput);
+        Assert.Equal("/out/mine-000003-state", run.EpochState(3));
+        Assert.Equal("/out/mine-step00000400-state", run.StepState(400));
+        Assert.Equal("/out/mine-000002-state-interrupted", run.InterruptedState(2));
+        Assert.Equal(("/out/sample", "/out/run"), (run.SampleDir, run.RecordDir));
+        Assert.Equal("/out/logs/pre_mine", run.LogDir(null, "pre_"));
+        Assert.Equal("/logs/mine", run.LogDir("/logs", null));
+        Assert.Equal("/out/mine-000003", new RunFolder("/out", "mine", "").EpochOutput(3));   // a diffusers folder
+
+        Assert.Equal(3, RunFolder.EpochOf(run.EpochOutput(3)));
+        Assert.Null(RunFolder.EpochOf(run.FinalOutput));
+        Assert.True(RunFolder.IsStepSave(run.StepOutput(400)));
+        Assert.False(RunFolder.IsStepSave(run.EpochOutput(3)));
+        Assert.Equal(["mine", "mine", "mine"], new[] { run.EpochOutput(3), run.StepOutput(400), run.FinalOutput }.Select(RunFolder.OutputNameOf));
+        Assert.True(RunFolder.IsStateFolder(run.InterruptedState(2)));
+        Assert.False(RunFolder.IsStateFolder(run.SampleDir));
     }
 }

@@ -1,13 +1,14 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using NotebookTrainer.Checkpoints;
+using NotebookTrainer.Cli;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Vae;
-using NotebookTrainer.Cli;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.SafeTensors;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using TorchSharp;
 using static TorchSharp.torch;
 

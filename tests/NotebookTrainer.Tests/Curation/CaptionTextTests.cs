@@ -1,3 +1,4 @@
+using NotebookTrainer.Captions;
 using NotebookTrainer.Curation;
 
 namespace NotebookTrainer.Tests.Curation;

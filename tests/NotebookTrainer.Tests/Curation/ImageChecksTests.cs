@@ -1,4 +1,5 @@
 using NotebookTrainer.Curation;
+using NotebookTrainer.Images;
 using SkiaSharp;
 
 namespace NotebookTrainer.Tests.Curation;

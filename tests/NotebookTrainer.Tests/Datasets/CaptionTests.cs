@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.Datasets.Config;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Display;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Datasets;
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Models;
 using NotebookTrainer.Tests.Npz;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Datasets;
 

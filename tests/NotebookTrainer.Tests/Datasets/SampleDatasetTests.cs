@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.World;
 using SkiaSharp;
 
 namespace NotebookTrainer.Tests.Datasets;

@@ -1,5 +1,6 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Images;
+using NotebookTrainer.World;
 using SkiaSharp;
 
 namespace NotebookTrainer.Tests.Datasets;

@@ -1,6 +1,8 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Images;
+using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using SkiaSharp;
 
 namespace NotebookTrainer.Tests.Datasets;

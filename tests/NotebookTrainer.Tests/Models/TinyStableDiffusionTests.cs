@@ -2,9 +2,10 @@ using System.Text.Json;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Cli;
 using NotebookTrainer.Datasets;
-using NotebookTrainer.Tokenizers;
 using NotebookTrainer.Models;
 using NotebookTrainer.SafeTensors;
+using NotebookTrainer.Tokenizers;
+using NotebookTrainer.World;
 using TorchSharp;
 using static TorchSharp.torch;
 

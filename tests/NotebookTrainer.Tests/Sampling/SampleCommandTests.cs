@@ -3,6 +3,7 @@ using NotebookTrainer.Models;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Sampling;
 using NotebookTrainer.Tests.SafeTensors;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Sampling;

@@ -6,6 +6,7 @@ using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Sampling;
 using NotebookTrainer.Tests.SafeTensors;
 using NotebookTrainer.Tokenizers;
+using NotebookTrainer.World;
 using SkiaSharp;
 using static TorchSharp.torch;
 

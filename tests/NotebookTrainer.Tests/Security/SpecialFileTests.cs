@@ -1,5 +1,6 @@
 using NotebookTrainer.Curation;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.Images;
 using NotebookTrainer.Tests.Datasets;
 
 namespace NotebookTrainer.Tests.Security;

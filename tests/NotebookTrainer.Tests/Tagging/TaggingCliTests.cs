@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NotebookTrainer.Datasets;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Tagging;
 

@@ -1,6 +1,8 @@
+using NotebookTrainer.Captions;
 using NotebookTrainer.Curation;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Runner;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Tagging;
 

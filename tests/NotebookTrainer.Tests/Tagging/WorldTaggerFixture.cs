@@ -1,6 +1,7 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Progress;
 using NotebookTrainer.Tagging;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Tagging;
 

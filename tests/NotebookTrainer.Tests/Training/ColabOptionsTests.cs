@@ -4,6 +4,7 @@ using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Training;

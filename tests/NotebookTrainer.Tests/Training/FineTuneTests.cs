@@ -1,6 +1,7 @@
 using NotebookTrainer.Models;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Training;

@@ -3,6 +3,7 @@ using NotebookTrainer.Cli;
 using NotebookTrainer.Models;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static NotebookTrainer.Tests.Training.MethodTestSetup;
 using static TorchSharp.torch;
 

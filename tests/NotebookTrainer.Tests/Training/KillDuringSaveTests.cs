@@ -3,6 +3,7 @@ using System.Text.Json;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Training;
 

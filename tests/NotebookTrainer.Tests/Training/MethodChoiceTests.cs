@@ -94,7 +94,7 @@ public sealed class TrainingChoicesTests : IDisposable
 
         Assert.Null(config.DatasetConfig);
         Assert.Equal(Path.Combine(dir, "data"), config.TrainDataDir);
-        Assert.True(Directory.GetFiles(Path.Combine(dir, "data", NotebookTrainer.Datasets.SampleDataset.FolderName), "*.png").Length > 0);
+        Assert.True(Directory.GetFiles(Path.Combine(dir, "data", NotebookTrainer.World.SampleDataset.FolderName), "*.png").Length > 0);
         Assert.Equal(0.01, config.LearningRate);
         Assert.Equal(5.0, config.MinSnrGamma);   // v_pred_like_loss 0 leaves the template's min-SNR
         Assert.Equal(("sks", "sks"), (config.TokenString, config.OutputName));

@@ -5,6 +5,7 @@ using NotebookTrainer.Models;
 using NotebookTrainer.Sampling;
 using NotebookTrainer.Tokenizers;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static NotebookTrainer.Tests.Training.MethodTestSetup;
 using static TorchSharp.torch;
 

@@ -5,6 +5,7 @@ using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Training;

@@ -1,5 +1,6 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.Training;
 

@@ -3,6 +3,7 @@ using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Tests.Training;

@@ -134,17 +134,17 @@ public sealed class ValidationLossTests : IDisposable
         var second = Run("b");
         // 3 steps an epoch: passes after steps 2, 4 and 6 and at the ends of epochs 1 and 2.
         Assert.Equal([("step", 2), ("epoch", 3), ("step", 4), ("step", 6), ("epoch", 6)], first.Validation!.Select(v => (v.Kind, v.Step)));
-        var csvA = File.ReadAllText(Path.Combine(dir, "a", "logs", "v", ValidationLoss.FileName));
-        Assert.Equal(csvA, File.ReadAllText(Path.Combine(dir, "b", "logs", "v", ValidationLoss.FileName)));
+        var csvA = File.ReadAllText(Path.Combine(dir, "a", "logs", "v", RunFolder.ValidationLogFile));
+        Assert.Equal(csvA, File.ReadAllText(Path.Combine(dir, "b", "logs", "v", RunFolder.ValidationLogFile)));
         Assert.NotEqual(first.Validation![0].Loss, first.Validation[^1].Loss);   // the LoRA trained in between
 
         string state;
         using (var cancel = new CancellationTokenSource())
             state = Run("c", new StepWatcher(cancel, cancelAtStep: 4), cancel.Token).StatePath!;
         Run("c", resume: state);
-        Assert.Equal(csvA, File.ReadAllText(Path.Combine(dir, "c", "logs", "v", ValidationLoss.FileName)));
+        Assert.Equal(csvA, File.ReadAllText(Path.Combine(dir, "c", "logs", "v", RunFolder.ValidationLogFile)));
 
-        var log = RunLog.Load(Path.Combine(dir, "a", "logs", "v", RunLog.FileName));
+        var log = RunLog.Load(Path.Combine(dir, "a", "logs", "v", RunFolder.LossLogFile));
         Assert.Equal(5, log.Validation.Count);
         Assert.Equal([1, 2], log.ValidationCurve().Select(v => v.Epoch));
         Assert.Equal([200, 400, 600, 800], log.Validation[0].PerTimestep.Keys.Order());

@@ -1,4 +1,5 @@
 using NotebookTrainer.Models;
+using NotebookTrainer.Pretraining;
 using NotebookTrainer.World;
 
 namespace NotebookTrainer.Tests.World;

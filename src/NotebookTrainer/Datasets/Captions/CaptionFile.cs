@@ -1,4 +1,5 @@
 using System.Text;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Config;
 
 namespace NotebookTrainer.Datasets.Captions;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using NotebookTrainer.Configuration;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 

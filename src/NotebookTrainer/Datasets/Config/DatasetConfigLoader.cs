@@ -1,4 +1,5 @@
 using System.Globalization;
+using NotebookTrainer.Configuration;
 
 namespace NotebookTrainer.Datasets.Config;
 

@@ -1,3 +1,5 @@
+using NotebookTrainer.Configuration;
+
 namespace NotebookTrainer.Datasets.Config;
 
 /// <summary>

@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Bucketing;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Images;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Progress;
+using NotebookTrainer.Training;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Datasets.FineTune;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.Datasets.Config;
 

@@ -1,6 +1,7 @@
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.IO;
+using NotebookTrainer.Models;
 using NotebookTrainer.Models.Clip;
 using NotebookTrainer.Models.Configs;
 using NotebookTrainer.Models.Layers;
@@ -11,7 +12,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace NotebookTrainer.Models;
+namespace NotebookTrainer.World;
 
 /// <summary>The three configs of a tiny model.</summary>
 public sealed record TinyModelConfigs(UNet2DConditionConfig Unet, AutoencoderKLConfig Vae, CLIPTextConfig Text);

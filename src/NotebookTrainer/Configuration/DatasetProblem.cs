@@ -1,4 +1,4 @@
-namespace NotebookTrainer.Datasets;
+namespace NotebookTrainer.Configuration;
 
 public enum ProblemSeverity { Warning, Error }
 

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using NotebookTrainer.World;
 
-namespace NotebookTrainer.World;
+namespace NotebookTrainer.Pretraining;
 
 /// <summary>The PROVENANCE.md of an installed pretraining run: how to make the same model again, and what it measured.</summary>
 public static class PretrainingProvenance

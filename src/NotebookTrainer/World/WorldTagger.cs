@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.Progress;
-using NotebookTrainer.World;
+using NotebookTrainer.Tagging;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace NotebookTrainer.Tagging;
+namespace NotebookTrainer.World;
 
 /// <summary>How long and on what the judge trains. The defaults take about three minutes on two CPU cores.</summary>
 public sealed record WorldTaggerOptions

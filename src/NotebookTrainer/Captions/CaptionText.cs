@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace NotebookTrainer.Curation;
+namespace NotebookTrainer.Captions;
 
 /// <summary>
 /// Reads and writes booru-style caption lines. Tolerant on input (commas, full-width commas and line breaks all

@@ -1,6 +1,6 @@
-namespace NotebookTrainer.Curation;
+namespace NotebookTrainer.Images;
 
-/// <summary>The image files kohya picks up in a folder (<see cref="Images.ImageExtensions"/> in any case), sorted by path.</summary>
+/// <summary>The image files kohya picks up in a folder (<see cref="ImageExtensions"/> in any case), sorted by path.</summary>
 public static class ImageFiles
 {
     public static List<string> Enumerate(string dir, bool recursive = false)
@@ -12,11 +12,24 @@ public static class ImageFiles
                 AttributesToSkip = FileAttributes.Hidden,
                 MatchCasing = MatchCasing.CaseInsensitive,
             })
-            .Where(Images.ImageExtensions.IsImage)
+            .Where(ImageExtensions.IsImage)
             .Where(p => !p.Contains($"{Path.DirectorySeparatorChar}.trash{Path.DirectorySeparatorChar}"))
             .ToList();
         files.Sort(StringComparer.Ordinal);
         return files;
+    }
+
+    /// <summary>
+    /// <paramref name="dir"/> and each of its subfolders (not hidden ones) that hold images, <paramref name="dir"/> first:
+    /// the folders a tagger or a check goes through for a kohya dataset (<c>train/10_sks dog/</c>, …).
+    /// </summary>
+    public static IReadOnlyList<string> Folders(string dir)
+    {
+        var folders = Directory.GetDirectories(dir).Order(StringComparer.Ordinal).Prepend(dir)
+            .Where(d => !Path.GetFileName(d).StartsWith('.') && Enumerate(d).Count > 0)
+            .ToList();
+        return folders.Count > 0 ? folders
+            : throw new DirectoryNotFoundException($"{Path.GetFullPath(dir)} holds no images ({string.Join(", ", ImageExtensions.All)}), in it or in a subfolder; put the training images there or point to their folder.");
     }
 
     /// <summary>An image file's bytes: a regular file of at most <see cref="IO.InputLimits.MaxImageBytes"/>, else an <see cref="IO.UntrustedFileException"/>.</summary>

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using NotebookTrainer.World;
+using NotebookTrainer.Tagging;
 
-namespace NotebookTrainer.Tagging;
+namespace NotebookTrainer.World;
 
 /// <summary>How many images had one attribute judged right.</summary>
 public sealed record AttributeScore(string Attribute, int Correct, int Images)

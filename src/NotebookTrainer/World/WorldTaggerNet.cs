@@ -1,10 +1,10 @@
+using NotebookTrainer.Tagging;
 using NotebookTrainer.Tagging.Onnx;
-using NotebookTrainer.World;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace NotebookTrainer.Tagging;
+namespace NotebookTrainer.World;
 
 /// <summary>
 /// The world judge's network. Five 3×3 conv + batch-norm + ReLU layers (2×2 max-pool after the first three, the last

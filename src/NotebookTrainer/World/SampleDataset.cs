@@ -1,6 +1,5 @@
-using NotebookTrainer.World;
 
-namespace NotebookTrainer.Datasets;
+namespace NotebookTrainer.World;
 
 /// <summary>One generated sample image with its ground-truth tags (booru form, underscores, no activation tag).</summary>
 public sealed record SampleImage(string Path, int Width, int Height, IReadOnlyList<string> Tags);
@@ -27,7 +26,7 @@ public static class SampleDataset
     public const string ConceptShape = WorldAttributes.HeldOutShape;
 
     /// <summary>The scenes the set is drawn from: purple hearts, one or two, on every background.</summary>
-    public static SceneOptions Scenes { get; } = SceneOptions.Concept(ConceptColour, ConceptShape) with { TwoObjects = 0.3 };
+    public static SceneOptions Scenes { get; } = SceneOptions.Concept(ConceptColour, ConceptShape) with { TwoObjects = 0.3, CycleBackgrounds = true };
 
     /// <summary>Width×height cycle: square, landscape, portrait, wide, and a few small images that need upscaling.</summary>
     static readonly (int W, int H)[] Sizes =

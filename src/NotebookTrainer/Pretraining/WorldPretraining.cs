@@ -7,14 +7,16 @@ using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.IO;
+using NotebookTrainer.Images;
 using NotebookTrainer.Models;
 using NotebookTrainer.Progress;
 using NotebookTrainer.Sampling;
 using NotebookTrainer.Tagging;
 using NotebookTrainer.Training;
+using NotebookTrainer.World;
 using static TorchSharp.torch;
 
-namespace NotebookTrainer.World;
+namespace NotebookTrainer.Pretraining;
 
 /// <summary>What one finished phase of a pretraining run measured.</summary>
 public sealed record PhaseResult(string Name, double Seconds, IReadOnlyDictionary<string, string> Figures);
@@ -156,7 +158,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         {
             var batch = stack(chunk.Select(path =>
             {
-                using var bitmap = Curation.ImageFiles.Decode(path);
+                using var bitmap = ImageFiles.Decode(path);
                 return ImageTensors.FromBitmap(bitmap);
             }));
             using var posterior = vae.encode(batch);
@@ -259,7 +261,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
 
     static string? LatestState(string outputDir) =>
         Directory.Exists(outputDir)
-            ? Directory.EnumerateDirectories(outputDir, "*-state*").Where(d => File.Exists(Path.Combine(d, "train_state.json")))
+            ? Directory.EnumerateDirectories(outputDir).Where(d => RunFolder.IsStateFolder(d) && File.Exists(Path.Combine(d, "train_state.json")))
                 .OrderByDescending(d => TrainingState.ReadPosition(d).Step).FirstOrDefault()
             : null;
 
@@ -335,7 +337,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
         var logs = Path.Combine(dir, "pretraining");
         AtomicFile.WriteAllBytes(Path.Combine(logs, "vae-loss.csv"), File.ReadAllBytes(Dir("vae", "vae-loss.csv")));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "decoder-loss.csv"), File.ReadAllBytes(Dir("decoder", "vae-loss.csv")));
-        var unetLog = Directory.EnumerateFiles(Dir("unet", "output"), "loss.csv", SearchOption.AllDirectories).First();
+        var unetLog = Directory.EnumerateFiles(Dir("unet", "output"), RunFolder.LossLogFile, SearchOption.AllDirectories).First();
         AtomicFile.WriteAllBytes(Path.Combine(logs, "unet-loss.csv"), File.ReadAllBytes(unetLog));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "training.toml"), File.ReadAllBytes(Dir("unet", "training.toml")));
         AtomicFile.WriteAllBytes(Path.Combine(logs, "attribute-accuracy.json"), File.ReadAllBytes(Dir("evaluate", "attribute-accuracy.json")));

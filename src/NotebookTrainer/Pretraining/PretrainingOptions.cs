@@ -1,6 +1,7 @@
 using NotebookTrainer.Tagging;
+using NotebookTrainer.World;
 
-namespace NotebookTrainer.World;
+namespace NotebookTrainer.Pretraining;
 
 /// <summary>
 /// Sizes of a <see cref="WorldPretraining"/> run. The defaults are the run that made the embedded model (about 40

@@ -1,9 +1,9 @@
-using NotebookTrainer.Datasets;
+using NotebookTrainer.Images;
 using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace NotebookTrainer.Images;
+namespace NotebookTrainer.Datasets;
 
 /// <summary>
 /// Turns a <see cref="TrainingSample"/> into the pixels kohya feeds the VAE: decode as RGB (alpha dropped, as PIL's
@@ -144,7 +144,7 @@ public static class TrainingImageLoader
 
     static SKBitmap DecodeResized(string path, (int Width, int Height) size, bool keepAlpha)
     {
-        using var codec = Curation.ImageFiles.OpenCodec(path);
+        using var codec = ImageFiles.OpenCodec(path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
