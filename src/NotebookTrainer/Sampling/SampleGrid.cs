@@ -11,6 +11,8 @@ namespace NotebookTrainer.Sampling;
 public sealed class SampleGrid : IHtmlRenderable
 {
     const int LabelHeight = 28;
+    const int LineHeight = 17;
+    const int MaxLabelLines = 3;
     const int Margin = 4;
 
     SampleGrid(string title, IReadOnlyList<string> rows, IReadOnlyList<string> columns, byte[] png, int width, int height)
@@ -39,8 +41,10 @@ public sealed class SampleGrid : IHtmlRenderable
         using var font = new SKFont(SKTypeface.Default, 14);
         using var textPaint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         var rowLabelWidth = (int)Math.Ceiling(rowLabels.Max(l => font.MeasureText(l, textPaint))) + 2 * Margin;
+        var columnLines = columnLabels.Select(l => Wrap(l, cellSize, font, textPaint)).ToList();
+        var header = LabelHeight + columnLines.Max(l => l.Count) * LineHeight + 8;
         var width = rowLabelWidth + columnLabels.Count * (cellSize + Margin) + Margin;
-        var height = 2 * LabelHeight + rowLabels.Count * (cellSize + Margin) + Margin;
+        var height = header + rowLabels.Count * (cellSize + Margin) + Margin;
         using var bitmap = new SKBitmap(width, height);
         using (var canvas = new SKCanvas(bitmap))
         {
@@ -49,12 +53,13 @@ public sealed class SampleGrid : IHtmlRenderable
             for (var c = 0; c < columnLabels.Count; c++)
             {
                 var x = rowLabelWidth + c * (cellSize + Margin) + cellSize / 2f;
-                canvas.DrawText(Fit(columnLabels[c], cellSize, font, textPaint), x, 2 * LabelHeight - 8, SKTextAlign.Center, font, textPaint);
+                for (var line = 0; line < columnLines[c].Count; line++)
+                    canvas.DrawText(columnLines[c][line], x, LabelHeight + (line + 1) * LineHeight, SKTextAlign.Center, font, textPaint);
             }
             var sampling = new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear);
             for (var r = 0; r < rowLabels.Count; r++)
             {
-                var top = 2 * LabelHeight + r * (cellSize + Margin);
+                var top = header + r * (cellSize + Margin);
                 canvas.DrawText(rowLabels[r], Margin, top + cellSize / 2f, SKTextAlign.Left, font, textPaint);
                 for (var c = 0; c < columnLabels.Count; c++)
                 {
@@ -100,6 +105,29 @@ public sealed class SampleGrid : IHtmlRenderable
     public string ToHtml() =>
         $"<figure class=\"nt-grid\"><img src=\"data:image/png;base64,{Convert.ToBase64String(Png)}\" alt=\"{Html.Escape(Title)}\"/>" +
         $"<figcaption>{Html.Escape(Title)} ({RowLabels.Count}×{ColumnLabels.Count})</figcaption></figure>";
+
+    /// <summary>
+    /// A column label in at most <see cref="MaxLabelLines"/> lines no wider than the cell, broken after commas (a
+    /// prompt's tags) or spaces; what still does not fit ends in "…".
+    /// </summary>
+    static IReadOnlyList<string> Wrap(string label, int width, SKFont font, SKPaint paint)
+    {
+        var words = System.Text.RegularExpressions.Regex.Split(label, @"(?<=[, ])").Where(w => w.Length > 0).ToList();
+        var lines = new List<string>();
+        var current = "";
+        foreach (var word in words)
+        {
+            if (current.Length > 0 && font.MeasureText((current + word).TrimEnd(), paint) > width)
+            {
+                lines.Add(current.TrimEnd());
+                current = "";
+            }
+            current += word;
+        }
+        lines.Add(current.TrimEnd());
+        if (lines.Count > MaxLabelLines) lines = [.. lines.Take(MaxLabelLines - 1), string.Join(" ", lines.Skip(MaxLabelLines - 1))];
+        return lines.Select(l => Fit(l, width, font, paint)).ToList();
+    }
 
     static string Fit(string label, int width, SKFont font, SKPaint paint)
     {

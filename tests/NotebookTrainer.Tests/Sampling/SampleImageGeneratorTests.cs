@@ -93,6 +93,20 @@ public class SampleImageGeneratorTests
     }
 
     [Fact]
+    public void Long_column_labels_wrap_after_commas_into_more_header_lines_instead_of_being_cut()
+    {
+        using var blank = new SKBitmap(8, 8);
+        var white = ImageTensors.ToPng(blank);
+        SampleGrid Grid(string label) => SampleGrid.Compose("t", ["row"], [label], (_, _) => white, cellSize: 128);
+        var oneLine = Grid("sks, purple heart");
+        var wrapped = Grid("sks, purple heart, gradient background");
+        var capped = Grid("sks, purple heart, two shapes, gradient background, and more tags than three lines hold");
+        Assert.True(wrapped.Height > oneLine.Height, $"{wrapped.Height} vs {oneLine.Height}");
+        Assert.True(capped.Height - oneLine.Height <= 2 * 17 + 1, $"at most three lines: {capped.Height} vs {oneLine.Height}");
+        Assert.Equal(oneLine.Width, capped.Width);
+    }
+
+    [Fact]
     public void HtmlEscapesPromptText()
     {
         var image = new GeneratedImage(new SamplePrompt("<script>alert(1)</script>"), 1, "ddim", 1, [1, 2, 3]);
