@@ -25,8 +25,17 @@ public static class SampleDataset
     public const string ConceptColour = WorldAttributes.HeldOutColour;
     public const string ConceptShape = WorldAttributes.HeldOutShape;
 
-    /// <summary>The scenes the set is drawn from: purple hearts, one or two, on every background.</summary>
-    public static SceneOptions Scenes { get; } = SceneOptions.Concept(ConceptColour, ConceptShape) with { TwoObjects = 0.3, CycleBackgrounds = true };
+    /// <summary>
+    /// The scenes the set is drawn from: purple hearts, mostly one, on every background in turn — the gradient, on which
+    /// the base model draws shapes worst, twice as often as white and black. Measured on the shipped base (LoCon of 05,
+    /// 5 epochs, 24 judged samples): random backgrounds and 30 % pairs 62 %, backgrounds in turn 67 %, this 71 %.
+    /// </summary>
+    public static SceneOptions Scenes { get; } = SceneOptions.Concept(ConceptColour, ConceptShape) with
+    {
+        TwoObjects = 0.15,
+        CycleBackgrounds = true,
+        Backgrounds = ["white", "gradient", "black", "gradient"],
+    };
 
     /// <summary>Width×height cycle: square, landscape, portrait, wide, and a few small images that need upscaling.</summary>
     static readonly (int W, int H)[] Sizes =

@@ -12,7 +12,10 @@ public sealed record SceneOptions
     /// <summary>Chance that a scene holds two objects (never overlapping) instead of one.</summary>
     public double TwoObjects { get; init; } = 0.25;
 
-    /// <summary>Backgrounds in turn (white, black, gradient, white, …) instead of at random: a small set shows each as often.</summary>
+    /// <summary>
+    /// <see cref="Backgrounds"/> in turn instead of at random: a small set shows each as often as the list says (a
+    /// background listed twice comes twice as often).
+    /// </summary>
     public bool CycleBackgrounds { get; init; }
 
     /// <summary>Chance that a scene is unnamed clutter instead (random colours and outlines; for the VAE's training set).</summary>

@@ -147,14 +147,15 @@ public sealed record DatasetConfig(string SourceFile, IReadOnlyList<DatasetOptio
     /// <summary>
     /// The first dataset of a template pointed at <paramref name="imageDir"/>, plus a regularisation subset (one repeat,
     /// class <paramref name="regularizationClass"/>) when <paramref name="regularizationDir"/> is given, with the
-    /// dataset-level values <paramref name="change"/> sets: what notebook 04 writes from a template.
+    /// dataset-level values <paramref name="change"/> sets, and shuffle_caption when <paramref name="shuffleCaption"/> is
+    /// given: what notebook 04 writes from a template.
     /// </summary>
     public DatasetConfig ForImages(string imageDir, string? regularizationDir = null, Func<DatasetOptions, DatasetOptions>? change = null,
-        string regularizationClass = "shape")
+        bool? shuffleCaption = null, string regularizationClass = "shape")
     {
         var dataset = Datasets.Count > 0 && Datasets[0].Subsets.Count > 0 ? Datasets[0]
             : throw new InvalidDataException($"{SourceFile}: the template has no [[datasets.subsets]] entry to point at {imageDir}; add one.");
-        var subject = dataset.Subsets[0] with { ImageDir = Path.GetFullPath(imageDir) };
+        var subject = dataset.Subsets[0] with { ImageDir = Path.GetFullPath(imageDir), ShuffleCaption = shuffleCaption ?? dataset.Subsets[0].ShuffleCaption };
         IReadOnlyList<SubsetOptions> subsets = regularizationDir is null ? [subject]
             : [subject, subject with { ImageDir = Path.GetFullPath(regularizationDir), IsReg = true, NumRepeats = 1, ClassTokens = regularizationClass }];
         return this with { Datasets = [(change ?? (d => d))(dataset with { Subsets = subsets })] };
