@@ -60,7 +60,9 @@ public sealed record TrainingRun(string Directory, string? LogPath, IReadOnlyLis
     /// </param>
     public static TrainingRun Open(string dir, string? logSearchRoot = null)
     {
-        var outputs = FindOutputs(dir)
+        var found = FindOutputs(dir).ToList();
+        var name = LatestOutputName(dir, found);
+        var outputs = found.Where(f => RunFolder.OutputNameOf(f.Path) == name)
             .OrderBy(f => f.Epoch ?? int.MaxValue).ThenBy(f => f.Path, StringComparer.Ordinal).ToList();
         var log = NewestLog(Path.Combine(dir, "logs"), _ => true);
         if (log is null && logSearchRoot is not null && outputs.Count > 0)
@@ -71,6 +73,21 @@ public sealed record TrainingRun(string Directory, string? LogPath, IReadOnlyLis
         var samples = RunFolder.SampleDirOf(dir);
         return new TrainingRun(dir, log, outputs, System.IO.Directory.Exists(samples) ? samples : null);
     }
+
+    /// <summary>
+    /// One output_dir can hold several runs (kohya names each save after output_name): the run is the one that
+    /// run/training.toml records (the trainer rewrites it at every start), else the one whose output was written last.
+    /// </summary>
+    static string? LatestOutputName(string dir, IReadOnlyList<TrainedOutput> outputs)
+    {
+        var names = outputs.Select(o => RunFolder.OutputNameOf(o.Path)).ToHashSet(StringComparer.Ordinal);
+        if (File.Exists(RunFolder.RecordedConfigOf(dir)) && TrainingConfig.Load(RunFolder.RecordedConfigOf(dir)).OutputName is { } recorded && names.Contains(recorded))
+            return recorded;
+        return outputs.OrderByDescending(o => System.IO.Directory.Exists(o.Path) ? System.IO.Directory.GetLastWriteTimeUtc(o.Path) : File.GetLastWriteTimeUtc(o.Path)).Select(o => RunFolder.OutputNameOf(o.Path)).FirstOrDefault();
+    }
+
+    /// <summary>The output_name of the run (its saves' names without the epoch suffix), null before the first save.</summary>
+    public string? OutputName => Outputs.Count == 0 ? null : RunFolder.OutputNameOf(Outputs[^1].Path);
 
     static IEnumerable<TrainedOutput> FindOutputs(string dir)
     {

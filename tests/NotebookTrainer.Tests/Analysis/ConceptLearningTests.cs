@@ -47,8 +47,11 @@ public sealed class ConceptLearningTests : IDisposable
         }
         TextualInversionEmbedding.Save(Path.Combine(run, "sks-000002.safetensors"), randn(2, TinyStableDiffusion.TextConfig.HiddenSize) * 5);
         File.Copy(model, Path.Combine(run, "base-copy.safetensors"));   // a base model beside the outputs is no output
-        var outputs = TrainingRun.Open(run).Outputs;
-        Assert.Equal([TrainedOutputKind.Lora, TrainedOutputKind.Embedding, TrainedOutputKind.Checkpoint], outputs.Select(o => o.Kind));   // by epoch, final last
+        Assert.Null(TrainingRun.KindOf(Path.Combine(run, "base-copy.safetensors")));
+        // Three runs' outputs side by side (TrainingRun.Open would pick one of them): one of each kind, by epoch, final last.
+        var outputs = new (string Name, int? Epoch)[] { ("lora-000001", 1), ("sks-000002", 2), ("tuned", null) }
+            .Select(f => Path.Combine(run, f.Name + ".safetensors") is var path ? new TrainedOutput(f.Epoch, path, TrainingRun.KindOf(path)!.Value) : null!).ToList();
+        Assert.Equal([TrainedOutputKind.Lora, TrainedOutputKind.Embedding, TrainedOutputKind.Checkpoint], outputs.Select(o => o.Kind));
 
         // A real judge, barely trained: these checks are about which weights drew each row, not about accuracy.
         var judgeFit = WorldTagger.Train(Path.Combine(dir, "judge"), 3, new WorldTaggerOptions { TrainImages = 32, Steps = 2, BatchSize = 16, TestImages = 8 });

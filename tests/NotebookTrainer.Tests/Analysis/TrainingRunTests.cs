@@ -47,6 +47,31 @@ public class TrainingRunTests
         Assert.Equal(Path.Combine(dir.Path, "train2", "logs", "sample_lora", RunFolder.LossLogFile), separate.LogPath);
     }
 
+    /// <summary>05 run twice with two methods into one output_dir: 06 reads the run the folder's record names, not both.</summary>
+    [Fact]
+    public void An_output_folder_with_two_runs_gives_the_recorded_one_else_the_newest()
+    {
+        using var tiny = new TinyPipeline();
+        using var dir = new TempDir();
+        using var network = LoraNetwork.Create(tiny.Unet, null, new NetworkOptions { Dim = 2 });
+        foreach (var name in new[] { "sample_locon-000001", "sample_locon", "sample_lora-000001", "sample_lora" })
+            SafeTensorsWriter.Write(Path.Combine(dir.Path, name + ".safetensors"), network.StateDict());
+        foreach (var name in new[] { "sample_locon-000001", "sample_locon" })
+            File.SetLastWriteTimeUtc(Path.Combine(dir.Path, name + ".safetensors"), DateTime.UtcNow.AddHours(1));
+
+        var newest = TrainingRun.Open(dir.Path);
+        Assert.Equal("sample_locon", newest.OutputName);
+        Assert.Equal(2, newest.Outputs.Count);
+
+        var recorded = NotebookTrainer.Training.TrainingConfig.Parse("pretrained_model_name_or_path = \"x\"\ntrain_data_dir = \"d\"\noutput_name = \"sample_lora\"\n");
+        Directory.CreateDirectory(RunFolder.RecordDirOf(dir.Path));
+        File.WriteAllText(RunFolder.RecordedConfigOf(dir.Path), recorded.ToToml());
+        var run = TrainingRun.Open(dir.Path);
+        Assert.Equal("sample_lora", run.OutputName);
+        Assert.Equal([1, null], run.Outputs.Select(o => o.Epoch));
+        Assert.All(run.Outputs, o => Assert.StartsWith("sample_lora", Path.GetFileName(o.Path)));
+    }
+
     /// <summary>Full-model and Textual Inversion runs: checkpoints (files this trainer wrote, or diffusers folders in a run folder) and embeddings.</summary>
     [Fact]
     public void Checkpoints_diffusers_folders_and_embeddings_are_a_runs_outputs_and_step_saves_and_base_models_are_not()
