@@ -1,4 +1,5 @@
 using System.Globalization;
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
@@ -219,7 +220,7 @@ public sealed partial class TrainingConfig
             }
             if (!Keys.TryGetValue(key, out var spec))
             {
-                var suggestion = Suggest(key);
+                var suggestion = KeySuggestion.Closest(key, Keys.Keys.Concat(Ignored.Keys).Concat(Refused.Keys));
                 problems.Add(new ConfigProblem(file, line, key, $"unknown key{(suggestion is null ? "" : $"; did you mean '{suggestion}'?")} (keys are sd-scripts argument names)."));
                 continue;
             }
@@ -352,21 +353,4 @@ public sealed partial class TrainingConfig
         "bf16" => TorchSharp.torch.ScalarType.BFloat16,
         _ => TorchSharp.torch.ScalarType.Float32,
     };
-
-    static string? Suggest(string key)
-    {
-        var best = Keys.Keys.Concat(Ignored.Keys).Concat(Refused.Keys).Select(k => (k, d: Distance(key, k))).OrderBy(x => x.d).First();
-        return best.d <= Math.Max(2, key.Length / 4) ? best.k : null;
-    }
-
-    static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-            for (var j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        return d[a.Length, b.Length];
-    }
 }

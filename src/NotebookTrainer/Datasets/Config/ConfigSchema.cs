@@ -1,3 +1,5 @@
+using NotebookTrainer.Configuration;
+
 namespace NotebookTrainer.Datasets.Config;
 
 public enum ConfigValueKind { Bool, Int, Number, String, NumberPair, Table, Resolution }
@@ -77,25 +79,6 @@ public static class ConfigSchema
     };
 
     /// <summary>The closest key allowed at <paramref name="level"/>, if it is a plausible typo.</summary>
-    public static string? DidYouMean(string name, ConfigLevel level)
-    {
-        var best = Keys.Where(k => (k.Levels & level) != 0)
-            .Select(k => (k.Name, Distance: EditDistance(name.ToLowerInvariant(), k.Name)))
-            .MinBy(x => x.Distance);
-        return best.Name != null && best.Distance <= Math.Max(2, name.Length / 3) ? best.Name : null;
-    }
-
-    static int EditDistance(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        var current = new int[b.Length + 1];
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
-    }
+    public static string? DidYouMean(string name, ConfigLevel level) =>
+        KeySuggestion.Closest(name.ToLowerInvariant(), Keys.Where(k => (k.Levels & level) != 0).Select(k => k.Name));
 }
