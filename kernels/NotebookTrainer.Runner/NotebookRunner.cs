@@ -124,6 +124,7 @@ public static partial class NotebookRunner
             Console.SetOut(new CellStreamWriter("stdout", router, originalOut));
             Console.SetError(new CellStreamWriter("stderr", router, originalError));
             Directory.SetCurrentDirectory(Path.GetDirectoryName(notebook.Path)!);
+            NotebookTrainer.Runtime.NotebookHost.IsHeadless = true;
             var executionCount = 0;
             for (var i = 0; i < notebook.Cells.Count; i++)
             {
@@ -137,7 +138,6 @@ public static partial class NotebookRunner
                 try
                 {
                     NotebookTrainer.Runtime.NotebookHost.Cancellation = cancellationToken;
-                    NotebookTrainer.Runtime.NotebookHost.IsHeadless = true;
                     result = session.RunCellAsync(cellNumber, cell.Source, cancellationToken).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -65,11 +65,8 @@ public sealed record TrainingRun(string Directory, string? LogPath, IReadOnlyLis
         var outputs = found.Where(f => RunFolder.OutputNameOf(f.Path) == name)
             .OrderBy(f => f.Epoch ?? int.MaxValue).ThenBy(f => f.Path, StringComparer.Ordinal).ToList();
         var log = NewestLog(Path.Combine(dir, "logs"), _ => true);
-        if (log is null && logSearchRoot is not null && outputs.Count > 0)
-        {
-            var outputName = RunFolder.OutputNameOf(outputs[^1].Path);
-            log = NewestLog(logSearchRoot, folder => Path.GetFileName(folder).EndsWith(outputName, StringComparison.Ordinal));
-        }
+        if (log is null && logSearchRoot is not null && name is not null)
+            log = NewestLog(logSearchRoot, folder => Path.GetFileName(folder).EndsWith(name, StringComparison.Ordinal));
         var samples = RunFolder.SampleDirOf(dir);
         return new TrainingRun(dir, log, outputs, System.IO.Directory.Exists(samples) ? samples : null);
     }

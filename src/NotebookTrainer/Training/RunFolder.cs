@@ -14,7 +14,7 @@ public sealed partial record RunFolder(string OutputDir, string OutputName, stri
 {
     public const string LossLogFile = "loss.csv";
     public const string ValidationLogFile = "validation.csv";
-    public const string RecordFolderName = "run";
+    const string RecordFolderName = "run";
     public const string RecordedConfigFile = "training.toml";
     const string StateSuffix = "-state";
 

@@ -110,7 +110,7 @@ public sealed class Trainer : IDisposable
     internal Action<string>? BeforeCommit { get; set; }
 
     /// <summary>Where this run's saves, states, samples, record and logs go.</summary>
-    public RunFolder Run => RunFolder.Of(config, Target.OutputExtension);
+    RunFolder Run => RunFolder.Of(config, Target.OutputExtension);
 
     TrainingPlan BuildPlan(int stepsPerEpoch, int epochs, int totalSteps, long warmup)
     {

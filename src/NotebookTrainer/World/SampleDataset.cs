@@ -74,6 +74,9 @@ public static class SampleDataset
             .ToList();
 
     /// <summary>Draws the regularisation set (<see cref="GenerateRegularization"/>) and returns its folder.</summary>
-    public static string GenerateRegularizationFolder(string dir, int seed = 43) =>
-        System.IO.Path.GetDirectoryName(GenerateRegularization(dir, seed)[0].Path)!;
+    public static string GenerateRegularizationFolder(string dir, int seed = 43)
+    {
+        GenerateRegularization(dir, seed);
+        return System.IO.Path.GetFullPath(System.IO.Path.Combine(dir, RegularizationFolderName));
+    }
 }
