@@ -254,6 +254,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             mixed_precision = "no"
             cache_latents = true
             cache_latents_to_disk = true
+            vae_batch_size = {options.UnetBatchSize}
             seed = {options.Seed}
             """));
         return path;

@@ -67,34 +67,76 @@ public sealed class LatentCache : IDisposable
         $"{ImageHash(imagePath)[..24]}-{VaeHash[..16]}-{bucket.Width}x{bucket.Height}{(flip ? "-flip" : "")}";
 
     /// <summary>Unscaled latents (4, h, w) in float32; the caller owns the returned tensor.</summary>
-    public Tensor Get(TrainingSample sample, (int Width, int Height) bucket, bool flip)
+    public Tensor Get(TrainingSample sample, (int Width, int Height) bucket, bool flip) =>
+        TryCached(sample, bucket, flip) ?? Keep(sample, bucket, flip, Encode([(sample, flip)], bucket)[0]);
+
+    /// <summary>
+    /// Encodes every latent of <paramref name="work"/> that is not cached yet, up to <paramref name="batchSize"/> images of a
+    /// bucket per VAE pass (sd-scripts' vae_batch_size: one pass draws the posterior noise for the whole batch, so the
+    /// batch size changes which draw a latent gets, not their distribution). <paramref name="done"/> is called per item.
+    /// </summary>
+    public void CacheAll(IReadOnlyList<(TrainingSample Sample, (int Width, int Height) Bucket, bool Flip)> work, int batchSize, Action<TrainingSample> done, CancellationToken cancellationToken)
     {
-        var imagePath = sample.ImagePath;
-        var key = Key(imagePath, bucket, flip);
+        var pending = new Dictionary<(int, int), List<(TrainingSample Sample, bool Flip)>>();
+        void Flush((int Width, int Height) bucket)
+        {
+            var items = pending[bucket];
+            var latents = Encode(items, bucket);
+            for (var i = 0; i < items.Count; i++)
+            {
+                Keep(items[i].Sample, bucket, items[i].Flip, latents[i]).Dispose();
+                done(items[i].Sample);
+            }
+            items.Clear();
+        }
+        foreach (var (sample, bucket, flip) in work)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (TryCached(sample, bucket, flip) is { } cached)
+            {
+                cached.Dispose();
+                done(sample);
+                continue;
+            }
+            if (!pending.TryGetValue(bucket, out var items)) pending[bucket] = items = [];
+            items.Add((sample, flip));
+            if (items.Count >= batchSize) Flush(bucket);
+        }
+        foreach (var bucket in pending.Keys.Where(b => pending[b].Count > 0).ToList()) Flush(bucket);
+    }
+
+    /// <summary>The latents from memory, the sample's .npz or the disk cache; null when they must be encoded.</summary>
+    Tensor? TryCached(TrainingSample sample, (int Width, int Height) bucket, bool flip)
+    {
+        var key = Key(sample.ImagePath, bucket, flip);
         if (memory.TryGetValue(key, out var cached)) return cached.clone();
-        var file = diskDir is null ? null : Path.Combine(diskDir, key + ".safetensors");
+        var file = DiskFile(key);
         Tensor latents;
         if (sample.LatentsNpz is { } npz && ReadNpz(npz, bucket, flip) is { } cachedByPrepare)
-        {
             latents = cachedByPrepare;
-            ReadFromDisk++;
-        }
         else if (file is not null && File.Exists(file))
         {
             using var st = SafeTensorsFile.Open(file);
             latents = st.Load("latents", ScalarType.Float32);
-            ReadFromDisk++;
         }
-        else
-        {
-            latents = Encode(sample, bucket, flip);
-            Encoded++;
-            if (file is not null)
-                SafeTensorsWriter.Write(file, [new("latents", latents)], new Dictionary<string, string> { ["image"] = Path.GetFileName(imagePath), ["vae_sha256"] = VaeHash });
-        }
+        else return null;
+        ReadFromDisk++;
         if (keepInMemory) memory[key] = latents.clone().DetachFromDisposeScope();
         return latents;
     }
+
+    /// <summary>Records freshly encoded <paramref name="latents"/> on disk and in memory, as asked; returns them.</summary>
+    Tensor Keep(TrainingSample sample, (int Width, int Height) bucket, bool flip, Tensor latents)
+    {
+        var key = Key(sample.ImagePath, bucket, flip);
+        Encoded++;
+        if (DiskFile(key) is { } file)
+            SafeTensorsWriter.Write(file, [new("latents", latents)], new Dictionary<string, string> { ["image"] = Path.GetFileName(sample.ImagePath), ["vae_sha256"] = VaeHash });
+        if (keepInMemory) memory[key] = latents.clone().DetachFromDisposeScope();
+        return latents;
+    }
+
+    string? DiskFile(string key) => diskDir is null ? null : Path.Combine(diskDir, key + ".safetensors");
 
     /// <summary>
     /// Latents from a fine-tune image's .npz (prepare-buckets or sd-scripts), as sd-scripts' fine-tune dataset uses them,
@@ -123,14 +165,16 @@ public sealed class LatentCache : IDisposable
         return alpha.to(ScalarType.Float32) / 255;
     }
 
-    Tensor Encode(TrainingSample sample, (int Width, int Height) bucket, bool flip)
+    /// <summary>One VAE pass over <paramref name="items"/> (all in <paramref name="bucket"/>): float32 latents (4, h, w) each, owned by the caller.</summary>
+    Tensor[] Encode(IReadOnlyList<(TrainingSample Sample, bool Flip)> items, (int Width, int Height) bucket)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var weight = vae.parameters().First();
-        var image = TrainingPixels(sample, bucket, flip, new Random(0)).unsqueeze(0).to(weight.dtype).to(weight.device);
-        using var posterior = vae.encode(image);
-        return posterior.sample(generator).squeeze(0).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
+        var images = stack(items.Select(item => TrainingPixels(item.Sample, bucket, item.Flip, new Random(0)))).to(weight.dtype).to(weight.device);
+        using var posterior = vae.encode(images);
+        var latents = posterior.sample(generator).to(ScalarType.Float32).cpu();
+        return Enumerable.Range(0, items.Count).Select(i => latents[i].clone().MoveToOuterDisposeScope()).ToArray();
     }
 
     /// <summary>

@@ -395,12 +395,7 @@ public sealed class Trainer : IDisposable
                 foreach (var flip in s.FlipAllowed ? new[] { false, true } : [false])
                     if (seen.Add($"{s.ImagePath}|{flip}")) work.Add((s, batch.Resolution, flip));
         var tracker = new ProgressTracker("caching latents", work.Count, progress);
-        foreach (var (sample, bucket, flip) in work)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            cache.Get(sample, bucket, flip).Dispose();
-            tracker.Advance(detail: Path.GetFileName(sample.ImagePath));
-        }
+        cache.CacheAll(work, config.VaeBatchSize, sample => tracker.Advance(detail: Path.GetFileName(sample.ImagePath)), cancellationToken);
         log($"latents: {cache.Encoded} encoded, {cache.ReadFromDisk} read from the disk cache.");
     }
 

@@ -131,6 +131,8 @@ public sealed partial class TrainingConfig
     public double TokenWarmupStep { get; set; }
     public bool CacheLatents { get; set; }
     public bool CacheLatentsToDisk { get; set; }
+    /// <summary>Images per VAE pass when caching latents (sd-scripts' vae_batch_size; 1 as there).</summary>
+    public int VaeBatchSize { get; set; } = 1;
 
     // Validation (train_network.py): the dataset's validation_split / validation_seed fall back to these.
     public double ValidationSplit { get; set; }
@@ -272,6 +274,7 @@ public sealed partial class TrainingConfig
             Error("max_token_length", $"{mtl} is not 75, 150 or 225.");
         if (ClipSkip is { } cs && cs is < 1 or > 12) Error("clip_skip", $"{cs} is out of range; use 1 (last layer) to 12.");
         if (TrainBatchSize < 1) Error("train_batch_size", "must be at least 1.");
+        if (VaeBatchSize < 1) Error("vae_batch_size", "must be at least 1.");
         if (GradientAccumulationSteps < 1) Error("gradient_accumulation_steps", "must be at least 1.");
         if (MaxTrainEpochs is < 1) Error("max_train_epochs", "must be at least 1.");
         if (MaxTrainSteps < 1) Error("max_train_steps", "must be at least 1.");

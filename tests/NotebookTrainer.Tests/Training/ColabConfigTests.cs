@@ -85,7 +85,7 @@ public sealed class ColabConfigTests : IDisposable
         TinyVaeFiles.WritePickle(vae).Dispose();
         var (log, output) = TrainTwoSteps("lq.toml", new() { ["vae"] = Q(vae) });
 
-        Assert.Contains("vae_batch_size is ignored", log);
+        Assert.Contains("max_data_loader_n_workers is ignored", log);
         using var lora = SafeTensorsFile.Open(Path.Combine(output, "x.safetensors"));
         Assert.Equal("anime.vae.pt", lora.Metadata["ss_vae_name"]);
         Assert.Equal("x", lora.Metadata["ss_training_comment"]);

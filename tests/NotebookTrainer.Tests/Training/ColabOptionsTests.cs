@@ -69,8 +69,8 @@ public sealed class ColabOptionsTests : IDisposable
     [Fact]
     public void Ignored_arguments_warn_with_the_reason_and_refused_ones_are_errors_unless_neutral()
     {
-        var ignored = TrainingConfig.Parse(Required + "vae_batch_size = 4\nhuggingface_token = \"hf_secret\"\n", "c.toml");
-        Assert.Contains("c.toml:3: vae_batch_size is ignored: latents are encoded one image at a time", string.Join("\n", ignored.Warnings));
+        var ignored = TrainingConfig.Parse(Required + "max_data_loader_n_workers = 4\nhuggingface_token = \"hf_secret\"\n", "c.toml");
+        Assert.Contains("c.toml:3: max_data_loader_n_workers is ignored: data loading runs in-process", string.Join("\n", ignored.Warnings));
         Assert.DoesNotContain(ignored.Warnings, w => w.Contains("hf_secret"));
 
         var neutral = TrainingConfig.Parse(Required + "zero_terminal_snr = false\nweighted_captions = false\ndebug_dataset = false\nloss_type = \"l2\"\nhuber_c = 0.1\nbase_weights = []\nlr_scheduler_args = []\n");
