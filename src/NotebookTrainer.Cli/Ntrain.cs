@@ -98,7 +98,7 @@ public static class Ntrain
         or Downloads.DownloadException or HttpRequestException or UnauthorizedAccessException
         or Checkpoints.CheckpointFormatException or SafeTensors.SafeTensorsFormatException or Models.Configs.ModelConfigException
         or Models.ModelWeightsException or Models.FixtureException or Tokenizers.TokenizerFormatException
-        or Training.TrainingException or Training.TrainingConfigException or Datasets.Config.DatasetConfigException
+        or Training.TrainingException or Configuration.ConfigException
         or Tagging.TaggerModelException or Curation.CurationLockedException or Curation.CurationConflictException
         or IO.UntrustedFileException;
 

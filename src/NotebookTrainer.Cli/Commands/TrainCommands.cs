@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Training;
 
@@ -49,7 +50,7 @@ public static class TrainCommands
             Console.WriteLine($"done: {result.Steps} steps; {trainer.Target.OutputKind} {result.OutputPath}" + (result.StatePath is null ? "" : $"; state {result.StatePath}"));
             return 0;
         }
-        catch (Exception e) when (e is TrainingConfigException or TrainingException or DatasetConfigException)
+        catch (Exception e) when (e is ConfigException or TrainingException)
         {
             throw new CliException(e.Message);
         }

@@ -3,7 +3,7 @@ namespace NotebookTrainer.Configuration;
 public enum ProblemSeverity { Warning, Error }
 
 /// <summary>
-/// Something wrong with a dataset file or config entry. <see cref="File"/> is the file it is about; <see cref="Line"/>
+/// Something wrong with an input: a dataset's file, or an entry of a dataset or training config. <see cref="File"/> is the file it is about; <see cref="Line"/>
 /// and <see cref="Key"/> (a key path such as <c>datasets[0].subsets[0].image_dir</c>) are set for config entries.
 /// The message says what is wrong and how to fix it.
 /// </summary>

@@ -26,7 +26,7 @@ public static class DatasetInspector
         {
             (kind, config) = Load(configOrFolder, options);
         }
-        catch (DatasetConfigException e)
+        catch (ConfigException e)
         {
             return new DatasetReport(configOrFolder, Directory.Exists(configOrFolder) ? "folders" : "config", null, e.Problems);
         }
@@ -42,7 +42,7 @@ public static class DatasetInspector
     {
         if (File.Exists(path)) return ("config", DatasetConfig.Load(path, options.Arguments));
         if (!Directory.Exists(path))
-            throw new DatasetConfigException([DatasetProblem.Error(path, "no such file or folder; give a dataset_config.toml/.json or a train_data_dir folder.")]);
+            throw new ConfigException([DatasetProblem.Error(path, "no such file or folder; give a dataset_config.toml/.json or a train_data_dir folder.")]);
 
         var hasRepeatFolders = Directory.GetDirectories(path).Any(d => LegacyFolders.ParseFolderName(Path.GetFileName(d)) != null);
         var hasImages = Directory.EnumerateFiles(path).Any(ImageExtensions.IsImage);

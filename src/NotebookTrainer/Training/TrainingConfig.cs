@@ -3,8 +3,6 @@ using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
-using Tomlyn.Parsing;
-using Tomlyn.Syntax;
 
 namespace NotebookTrainer.Training;
 
@@ -189,71 +187,68 @@ public sealed partial class TrainingConfig
     public static TrainingConfig Parse(string toml, string file = "training.toml", string? datasetConfig = null)
     {
         var config = new TrainingConfig { SourcePath = file };
-        var problems = new List<ConfigProblem>();
-        var document = SyntaxParser.Parse(toml, file, validate: true);
-        if (document.HasErrors)
-        {
-            problems.AddRange(document.Diagnostics.Where(d => d.Kind == DiagnosticMessageKind.Error)
-                .Select(d => new ConfigProblem(file, d.Span.Start.Line + 1, null, $"TOML syntax: {d.Message}")));
-            throw new TrainingConfigException(problems);
-        }
+        var problems = new List<DatasetProblem>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        var entries = document.KeyValues.Select(kv => (Section: (string?)null, kv))
-            .Concat(document.Tables.SelectMany(t => t.Items.Select(kv => (Section: (string?)t.Name!.ToString().Trim(), kv))));
-        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (section, kv) in entries)
+        foreach (var (key, line, node) in Entries(ConfigTree.ParseToml(toml, file), file))
         {
-            var key = kv.Key!.ToString().Trim().Trim('"');
-            var line = kv.Span.Start.Line + 1;
             if (seen.TryGetValue(key, out var first))
             {
-                problems.Add(new ConfigProblem(file, line, key, $"given twice (first on line {first}); keep one."));
+                problems.Add(DatasetProblem.Error(file, $"given twice (first on line {first}); keep one.", line, key));
                 continue;
             }
             seen[key] = line;
-            lines[key] = line;
-            if (Ignored.TryGetValue(key, out var why)) { config.Warnings.Add($"{file}:{line}: {key} is ignored: {why}"); continue; }
-            if (Refused.TryGetValue(key, out var refusal))
-            {
-                var given = ToValue(kv.Value!);
-                if (!refusal.Accepts(given))
-                    problems.Add(new ConfigProblem(file, line, key, refusal.Problem(key, given)));
-                continue;
-            }
-            if (!Keys.TryGetValue(key, out var spec))
-            {
-                var suggestion = KeySuggestion.Closest(key, Keys.Keys.Concat(Ignored.Keys).Concat(Refused.Keys));
-                problems.Add(new ConfigProblem(file, line, key, $"unknown key{(suggestion is null ? "" : $"; did you mean '{suggestion}'?")} (keys are sd-scripts argument names)."));
-                continue;
-            }
             try
             {
-                spec.Set(config, ToValue(kv.Value!));
+                if (Ignored.TryGetValue(key, out var why)) config.Warnings.Add($"{file}:{line}: {key} is ignored: {why}");
+                else if (Refused.TryGetValue(key, out var refusal))
+                {
+                    var given = ToValue(node);
+                    if (!refusal.Accepts(given)) problems.Add(DatasetProblem.Error(file, refusal.Problem(key, given), line, key));
+                }
+                else if (Keys.TryGetValue(key, out var spec)) spec.Set(config, ToValue(node));
+                else
+                {
+                    var suggestion = KeySuggestion.Closest(key, Keys.Keys.Concat(Ignored.Keys).Concat(Refused.Keys));
+                    problems.Add(DatasetProblem.Error(file, $"unknown key{(suggestion is null ? "" : $"; did you mean '{suggestion}'?")} (keys are sd-scripts argument names).", line, key));
+                }
             }
             catch (FormatException e)
             {
-                problems.Add(new ConfigProblem(file, line, key, e.Message));
+                problems.Add(DatasetProblem.Error(file, e.Message, line, key));
             }
         }
         if (datasetConfig is not null) config.DatasetConfig = datasetConfig;
-        config.Validate(problems, lines, file);
-        if (problems.Count > 0) throw new TrainingConfigException(problems);
+        config.Validate(problems, seen, file);
+        if (problems.Count > 0) throw new ConfigException(problems);
         return config;
     }
 
-    static object? ToValue(ValueSyntax value) => value switch
+    /// <summary>Top-level keys and the keys of each [section], flattened as kohya's --config_file reads them.</summary>
+    static IEnumerable<(string Key, int Line, ConfigNode Value)> Entries(ConfigTable root, string file)
     {
-        StringValueSyntax s => s.Value,
-        IntegerValueSyntax i => i.Value,
-        FloatValueSyntax f => f.Value,
-        BooleanValueSyntax b => b.Value,
-        ArraySyntax a => a.Items.Select(item => ToValue(item.Value!)).ToList(),
-        _ => throw new FormatException($"a {value.GetType().Name.Replace("ValueSyntax", "").Replace("Syntax", "")} is not a valid value here."),
+        foreach (var entry in root.Entries)
+        {
+            if (entry.Value is not ConfigTable section)
+            {
+                if (entry.Value is ConfigArray { Items: [ConfigTable, ..] })
+                    throw new ConfigException([DatasetProblem.Error(file, $"[[{entry.Key}]] is an array of tables; a training config holds keys, at top level or in [sections] (datasets go in the dataset config).", entry.Line, entry.Key)]);
+                yield return (entry.Key, entry.Line, entry.Value);
+                continue;
+            }
+            foreach (var inner in section.Entries) yield return (inner.Key, inner.Line, inner.Value);
+        }
+    }
+
+    static object? ToValue(ConfigNode node) => node switch
+    {
+        ConfigScalar s => s.Value,
+        ConfigArray a => a.Items.Select(ToValue).ToList(),
+        _ => throw new FormatException("a table is not a valid value here."),
     };
 
-    void Validate(List<ConfigProblem> problems, Dictionary<string, int> lines, string file)
+    void Validate(List<DatasetProblem> problems, Dictionary<string, int> lines, string file)
     {
-        void Error(string key, string message) => problems.Add(new ConfigProblem(file, lines.TryGetValue(key, out var l) ? l : null, key, message));
+        void Error(string key, string message) => problems.Add(DatasetProblem.Error(file, message, lines.TryGetValue(key, out var l) ? l : null, key));
 
         if (string.IsNullOrWhiteSpace(PretrainedModelNameOrPath))
             Error("pretrained_model_name_or_path", "required: the base checkpoint (.safetensors file or diffusers folder) to train on.");

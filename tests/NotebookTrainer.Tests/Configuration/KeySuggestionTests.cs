@@ -18,7 +18,7 @@ public sealed class KeySuggestionTests
     [Fact]
     public void Training_and_dataset_configs_both_suggest_through_it()
     {
-        var training = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse("pretrained_model_name_or_path = \"x\"\ntrain_data_dir = \"d\"\ncaptoin_extnsion = \".txt\"\n"));
+        var training = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("pretrained_model_name_or_path = \"x\"\ntrain_data_dir = \"d\"\ncaptoin_extnsion = \".txt\"\n"));
         Assert.Contains("did you mean 'caption_extension'?", training.Message);
         var dataset = Assert.ThrowsAny<Exception>(() => NotebookTrainer.Datasets.Config.DatasetConfig.Parse("[general]\ncaptoin_extnsion = \".txt\"\n[[datasets]]\n[[datasets.subsets]]\nimage_dir = \"x\"\n", "d.toml"));
         Assert.Contains("Did you mean 'caption_extension'?", dataset.Message);

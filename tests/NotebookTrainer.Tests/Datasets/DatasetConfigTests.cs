@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
 
@@ -91,8 +92,8 @@ public sealed class DatasetConfigTests : TempDir
 
     static DatasetConfig Parse(string toml, string file = "dataset.toml") => DatasetConfig.Parse(toml, file);
 
-    static DatasetConfigException Fails(string toml, string file = "dataset.toml") =>
-        Assert.Throws<DatasetConfigException>(() => DatasetConfig.Parse(toml, file));
+    static ConfigException Fails(string toml, string file = "dataset.toml") =>
+        Assert.Throws<ConfigException>(() => DatasetConfig.Parse(toml, file));
 
     [Fact]
     public void Kohya_docs_example_resolves_values_subset_then_dataset_then_general()
@@ -306,7 +307,7 @@ public sealed class DatasetConfigTests : TempDir
               ]
             }
             """;
-        var error = Assert.Throws<DatasetConfigException>(() => DatasetConfig.Parse(json, "cfg.json"));
+        var error = Assert.Throws<ConfigException>(() => DatasetConfig.Parse(json, "cfg.json"));
         var problem = Assert.Single(error.Problems);
         Assert.Equal(8, problem.Line);
         Assert.Contains("'keep_tokens'", problem.Message);

@@ -101,7 +101,7 @@ public sealed class ColabConfigTests : IDisposable
 
         Assert.Equal(2, code);
         var line = File.ReadAllLines(config).ToList().FindIndex(l => l.StartsWith("debug_dataset")) + 1;
-        Assert.Contains($"lq.toml:{line}: debug_dataset: debug_dataset = true is not supported", log);
+        Assert.Contains($"lq.toml:{line}: debug_dataset: error: debug_dataset = true is not supported", log);
         Assert.Contains("remove debug_dataset or set it to false", log);
         Assert.DoesNotContain("   at ", log);
     }

@@ -1,3 +1,4 @@
+using NotebookTrainer.Configuration;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Training;
 
@@ -65,7 +66,7 @@ public class TrainingConfigTests
     [Fact]
     public void UnknownKeyGetsLineAndSuggestion()
     {
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse("""
+        var e = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("""
             pretrained_model_name_or_path = "m.safetensors"
             train_data_dir = "t"
             netwrok_dim = 16
@@ -80,7 +81,7 @@ public class TrainingConfigTests
     [Fact]
     public void WrongTypesAndImpossibleCombinationsAreAllReported()
     {
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse("""
+        var e = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("""
             pretrained_model_name_or_path = "m.safetensors"
             dataset_config = "d.toml"
             train_batch_size = "two"
@@ -106,7 +107,7 @@ public class TrainingConfigTests
     [Fact]
     public void MissingModelAndDataAreNamed()
     {
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse("seed = 1\n"));
+        var e = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("seed = 1\n"));
         Assert.Contains(e.Problems, p => p.Key == "pretrained_model_name_or_path");
         Assert.Contains(e.Problems, p => p.Key == "dataset_config" && p.Message.Contains("train_data_dir"));
     }
@@ -114,8 +115,28 @@ public class TrainingConfigTests
     [Fact]
     public void SyntaxErrorsGiveTheLine()
     {
-        var e = Assert.Throws<TrainingConfigException>(() => TrainingConfig.Parse("seed = 1\nnetwork_dim = = 4\n"));
+        var e = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("seed = 1\nnetwork_dim = = 4\n"));
         Assert.Contains(e.Problems, p => p.Line == 2 && p.Message.StartsWith("TOML syntax"));
+    }
+
+    [Fact]
+    public void The_training_config_parses_through_the_dataset_configs_parser()
+    {
+        // A Windows path in double quotes: one problem for the line (not one per backslash), with the fix.
+        var path = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("seed = 1\noutput_dir = \"C:\\Users\\me\\lora\"\n", "w.toml"));
+        var problem = Assert.Single(path.Problems);
+        Assert.Equal(2, problem.Line);
+        Assert.Contains("write it in single quotes", problem.Message);
+
+        var header = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("[model]\nseed = 1\n[model]\nv2 = true\n", "h.toml"));
+        Assert.Contains("table [model] is already defined on line 1", Assert.Single(header.Problems).ToString());
+
+        var datasets = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("seed = 1\n[[datasets]]\nresolution = 512\n", "d.toml"));
+        Assert.Contains("datasets go in the dataset config", Assert.Single(datasets.Problems).Message);
+
+        // The same key in two [sections] is one setting given twice.
+        var twice = Assert.Throws<ConfigException>(() => TrainingConfig.Parse("[a]\nseed = 1\n[b]\nseed = 2\n", "t.toml"));
+        Assert.Contains(twice.Problems, p => p.Key == "seed" && p.Line == 4 && p.Message.Contains("first on line 2"));
     }
 
     [Fact]

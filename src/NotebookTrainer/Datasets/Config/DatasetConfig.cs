@@ -132,7 +132,7 @@ public sealed record DatasetArguments
     }
 }
 
-/// <summary>A loaded, validated dataset config. Warnings are kohya's skip/rounding messages; errors throw <see cref="DatasetConfigException"/>.</summary>
+/// <summary>A loaded, validated dataset config. Warnings are kohya's skip/rounding messages; errors throw <see cref="ConfigException"/>.</summary>
 public sealed record DatasetConfig(string SourceFile, IReadOnlyList<DatasetOptions> Datasets, IReadOnlyList<DatasetProblem> Warnings)
 {
     public static DatasetConfig Load(string path, DatasetArguments? arguments = null) => DatasetConfigLoader.Load(path, arguments);

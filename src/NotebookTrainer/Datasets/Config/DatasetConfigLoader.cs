@@ -12,10 +12,10 @@ static class DatasetConfigLoader
     public static DatasetConfig Load(string path, DatasetArguments? arguments)
     {
         if (IO.UntrustedFile.KindOf(path) == IO.FileKind.Missing)
-            throw new DatasetConfigException([DatasetProblem.Error(path, "dataset config file not found; check the path.")]);
+            throw new ConfigException([DatasetProblem.Error(path, "dataset config file not found; check the path.")]);
         string text;
         try { text = IO.UntrustedFile.ReadAllText(path, IO.InputLimits.Current.MaxConfigBytes, nameof(IO.InputLimits.MaxConfigBytes)); }
-        catch (IO.UntrustedFileException e) { throw new DatasetConfigException([DatasetProblem.Error(path, e.Reason)]); }
+        catch (IO.UntrustedFileException e) { throw new ConfigException([DatasetProblem.Error(path, e.Reason)]); }
         return Parse(text, path, arguments);
     }
 
@@ -58,7 +58,7 @@ static class DatasetConfigLoader
             for (var d = 0; datasets != null && d < datasets.Items.Count; d++)
                 if (ResolveDataset((ConfigTable)datasets.Items[d], d, general) is { } dataset) resolved.Add(dataset);
 
-            if (errors.Count > 0) throw new DatasetConfigException(errors);
+            if (errors.Count > 0) throw new ConfigException(errors);
             return new DatasetConfig(file, resolved, warnings);
         }
 

@@ -20,7 +20,7 @@ public static class LegacyFolders
     {
         arguments ??= new DatasetArguments();
         if (!Directory.Exists(trainDataDir))
-            throw new DatasetConfigException([DatasetProblem.Error(trainDataDir, "train_data_dir not found; check the path.")]);
+            throw new ConfigException([DatasetProblem.Error(trainDataDir, "train_data_dir not found; check the path.")]);
         var warnings = new List<DatasetProblem>();
         var subsets = new List<SubsetOptions>();
         AddSubsets(trainDataDir, isReg: false);

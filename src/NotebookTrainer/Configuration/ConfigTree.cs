@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using NotebookTrainer.Configuration;
 using Tomlyn.Parsing;
 using Tomlyn.Syntax;
 
-namespace NotebookTrainer.Datasets.Config;
+namespace NotebookTrainer.Configuration;
 
 /// <summary>A parsed config value that remembers its 1-based source line, so errors can point at it.</summary>
 public abstract record ConfigNode(int Line);
@@ -31,14 +30,20 @@ public sealed record ConfigTable(int Line, List<ConfigEntry> Entries) : ConfigNo
 
 public sealed record ConfigEntry(string Key, int Line, ConfigNode Value);
 
-/// <summary>Thrown when the file is not valid TOML/JSON at all; carries the problems with their lines.</summary>
-public sealed class DatasetConfigException(IReadOnlyList<DatasetProblem> problems)
+/// <summary>
+/// A dataset or training config that cannot be used: not valid TOML/JSON, or keys with wrong names, types or values.
+/// <see cref="Problems"/> lists every error found (with file, line and key), not only the first.
+/// </summary>
+public sealed class ConfigException(IReadOnlyList<DatasetProblem> problems)
     : Exception(string.Join(Environment.NewLine, problems))
 {
     public IReadOnlyList<DatasetProblem> Problems { get; } = problems;
 }
 
-/// <summary>Turns TOML (via Tomlyn's syntax tree, which keeps positions) or JSON text into a <see cref="ConfigTable"/>.</summary>
+/// <summary>
+/// Turns TOML (via Tomlyn's syntax tree, which keeps positions) or JSON text into a <see cref="ConfigTable"/>: the one
+/// parser of dataset configs and training configs.
+/// </summary>
 public static class ConfigTree
 {
     /// <summary>
@@ -55,7 +60,7 @@ public static class ConfigTree
         if (document.HasErrors)
         {
             var lines = text.Split('\n');
-            throw new DatasetConfigException(document.Diagnostics
+            throw new ConfigException(document.Diagnostics
                 .Where(d => d.Kind == DiagnosticMessageKind.Error)
                 .Select(d => TomlSyntaxProblem(file, d, lines))
                 .DistinctBy(p => p.Line) // one message per line: a Windows path yields one per backslash
@@ -181,7 +186,7 @@ public static class ConfigTree
         return DatasetProblem.Error(file, message, line);
     }
 
-    static DatasetConfigException Fail(string file, int line, string message) =>
+    static ConfigException Fail(string file, int line, string message) =>
         new([DatasetProblem.Error(file, message, line)]);
 
     static int LineOf(SyntaxNode node) => node.Span.Start.Line + 1;
