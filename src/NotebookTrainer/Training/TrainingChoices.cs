@@ -25,7 +25,8 @@ public sealed record TrainingChoices(string Method, int Epochs, int NetworkDim, 
         {
             var dataDir = Path.GetDirectoryName(Path.GetFullPath(datasetConfig))!;
             if (!Directory.Exists(Path.Combine(dataDir, SampleDataset.FolderName))) SampleDataset.Generate(dataDir);
-            (config.DatasetConfig, config.TrainDataDir, config.CaptionExtension, config.Resolution) = (null, dataDir, ".txt", (128, 128));
+            (config.DatasetConfig, config.TrainDataDir, config.Resolution) = (null, dataDir, (128, 128));
+            config.DatasetArguments = config.DatasetArguments with { CaptionExtension = ".txt" };
         }
         config.MaxTrainEpochs = Epochs;
         (config.NetworkDim, config.NetworkAlpha) = (NetworkDim, NetworkDim);

@@ -103,38 +103,19 @@ public sealed partial class TrainingConfig
     public string? TrainDataDir { get; set; }
     public string? RegDataDir { get; set; }
     public (int Width, int Height)? Resolution { get; set; }
-    public bool EnableBucket { get; set; }
-    public int MinBucketReso { get; set; } = DatasetDefaults.MinBucketReso;
-    public int MaxBucketReso { get; set; } = DatasetDefaults.MaxBucketReso;
-    public int BucketResoSteps { get; set; } = DatasetDefaults.BucketResoSteps;
-    public bool BucketNoUpscale { get; set; }
-    public string CaptionExtension { get; set; } = DatasetDefaults.CaptionExtension;
-    public bool ShuffleCaption { get; set; }
-    public int KeepTokens { get; set; }
-    public bool FlipAug { get; set; }
-    public bool AlphaMask { get; set; }
     public bool MaskedLoss { get; set; }
-    public bool ColorAug { get; set; }
-    public bool RandomCrop { get; set; }
-    public double CaptionDropoutRate { get; set; }
-    public int CaptionDropoutEveryNEpochs { get; set; }
-    public double CaptionTagDropoutRate { get; set; }
-    public string KeepTokensSeparator { get; set; } = "";
-    public string SecondarySeparator { get; set; } = "";
-    public string? CaptionSeparator { get; set; }
-    public string CaptionPrefix { get; set; } = "";
-    public string CaptionSuffix { get; set; } = "";
-    public bool EnableWildcard { get; set; }
-    public int? TokenWarmupMin { get; set; }
-    public double TokenWarmupStep { get; set; }
+    /// <summary>
+    /// sd-scripts' dataset arguments given here (flip_aug, caption_prefix, keep_tokens, validation_split, …): the
+    /// fallback for what the dataset config leaves out, as in kohya; <see cref="Resolution"/> and
+    /// <see cref="TrainBatchSize"/> join them when the dataset is built (<see cref="TrainingDataset"/>).
+    /// </summary>
+    public DatasetArguments DatasetArguments { get; set; } = new();
     public bool CacheLatents { get; set; }
     public bool CacheLatentsToDisk { get; set; }
     /// <summary>Images per VAE pass when caching latents (sd-scripts' vae_batch_size; 1 as there).</summary>
     public int VaeBatchSize { get; set; } = 1;
 
-    // Validation (train_network.py): the dataset's validation_split / validation_seed fall back to these.
-    public double ValidationSplit { get; set; }
-    public int? ValidationSeed { get; set; }
+    // Validation (train_network.py); validation_split / validation_seed are dataset arguments.
     public int? ValidateEveryNSteps { get; set; }
     public int? ValidateEveryNEpochs { get; set; }
     public int? MaxValidationSteps { get; set; }
@@ -254,8 +235,8 @@ public sealed partial class TrainingConfig
             Error("pretrained_model_name_or_path", "required: the base checkpoint (.safetensors file or diffusers folder) to train on.");
         if (DatasetConfig is null && TrainDataDir is null)
             Error("dataset_config", "set dataset_config (a dataset TOML) or train_data_dir (folders named <repeats>_<class tokens>).");
-        if (CacheLatents && (RandomCrop || ColorAug))
-            Error(RandomCrop ? "random_crop" : "color_aug", "cannot be used with cache_latents (a cached latent cannot be re-cropped or re-coloured); turn one of them off.");
+        if (CacheLatents && (DatasetArguments.RandomCrop == true || DatasetArguments.ColorAug == true))
+            Error(DatasetArguments.RandomCrop == true ? "random_crop" : "color_aug", "cannot be used with cache_latents (a cached latent cannot be re-cropped or re-coloured); turn one of them off.");
         if (NetworkTrainUnetOnly && NetworkTrainTextEncoderOnly)
             Error("network_train_text_encoder_only", "network_train_unet_only is also set; choose at most one.");
         if (MixedPrecision is not ("no" or "fp16" or "bf16"))
@@ -292,9 +273,9 @@ public sealed partial class TrainingConfig
         if ((MinTimestep ?? 0) >= (MaxTimestep ?? 1000)) Error(MaxTimestep is null ? "min_timestep" : "max_timestep", $"min_timestep {MinTimestep ?? 0} must be below max_timestep {MaxTimestep ?? 1000} (timesteps are drawn from [min, max)).");
         if (IpNoiseGamma is < 0) Error("ip_noise_gamma", "must not be negative (0.1 is the usual value).");
         if (ScaleWeightNorms is < 0) Error("scale_weight_norms", "must not be negative (1.0 is the usual value; 0 turns it off).");
-        if (CaptionDropoutRate is < 0 or > 1) Error("caption_dropout_rate", "must be between 0 and 1 (a probability).");
-        if (CaptionTagDropoutRate is < 0 or > 1) Error("caption_tag_dropout_rate", "must be between 0 and 1 (a probability).");
-        if (CaptionDropoutEveryNEpochs < 0) Error("caption_dropout_every_n_epochs", "must not be negative.");
+        if (DatasetArguments.CaptionDropoutRate is < 0 or > 1) Error("caption_dropout_rate", "must be between 0 and 1 (a probability).");
+        if (DatasetArguments.CaptionTagDropoutRate is < 0 or > 1) Error("caption_tag_dropout_rate", "must be between 0 and 1 (a probability).");
+        if (DatasetArguments.CaptionDropoutEveryNEpochs < 0) Error("caption_dropout_every_n_epochs", "must not be negative.");
         if (!Sampling.SamplerCatalog.Names.Contains(SampleSampler, StringComparer.OrdinalIgnoreCase))
             Error("sample_sampler", $"\"{SampleSampler}\" is not a known sampler; use one of {string.Join(", ", Sampling.SamplerCatalog.Names)}.");
         if (AdaptiveNoiseScale is not null && NoiseOffset is not > 0) Error("adaptive_noise_scale", "needs noise_offset (it scales the offset by each latent's mean).");
@@ -326,7 +307,7 @@ public sealed partial class TrainingConfig
         if (NumVectorsPerToken is < 1 or > 75) Error("num_vectors_per_token", $"{NumVectorsPerToken} is out of range; use 1 to 75 (the vectors share one 75-token window).");
         if (TokenString is { } token && (token.Length == 0 || token.Any(char.IsWhiteSpace)))
             Error("token_string", $"\"{token}\" must be one word without spaces (it is replaced by the new token in captions and prompts).");
-        if (ValidationSplit is < 0 or >= 1) Error("validation_split", $"{ValidationSplit} is out of range; use a fraction in [0, 1), e.g. 0.1 to hold out a tenth of the images.");
+        if (DatasetArguments.ValidationSplit is < 0 or >= 1) Error("validation_split", $"{DatasetArguments.ValidationSplit} is out of range; use a fraction in [0, 1), e.g. 0.1 to hold out a tenth of the images.");
         if (ValidateEveryNSteps is < 1) Error("validate_every_n_steps", "must be at least 1.");
         if (ValidateEveryNEpochs is < 1) Error("validate_every_n_epochs", "must be at least 1.");
         if (MaxValidationSteps is < 1) Error("max_validation_steps", "must be at least 1.");

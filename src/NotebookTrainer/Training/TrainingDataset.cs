@@ -11,37 +11,7 @@ public static class TrainingDataset
     public static DatasetPlan Build(TrainingConfig config, string? datasetConfig = null, IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
     {
         // Training arguments are the fallback for values the dataset file leaves out, as in kohya.
-        var arguments = new DatasetArguments
-        {
-            Resolution = config.Resolution?.Width,
-            BatchSize = config.TrainBatchSize,
-            EnableBucket = config.EnableBucket ? true : null,
-            BucketNoUpscale = config.BucketNoUpscale ? true : null,
-            MinBucketReso = config.MinBucketReso,
-            MaxBucketReso = config.MaxBucketReso,
-            CaptionExtension = config.CaptionExtension,
-            ShuffleCaption = config.ShuffleCaption ? true : null,
-            KeepTokens = config.KeepTokens > 0 ? config.KeepTokens : null,
-            BucketResoSteps = config.BucketResoSteps,
-            FlipAug = config.FlipAug ? true : null,
-            AlphaMask = config.AlphaMask ? true : null,
-            ColorAug = config.ColorAug ? true : null,
-            RandomCrop = config.RandomCrop ? true : null,
-            CaptionDropoutRate = config.CaptionDropoutRate > 0 ? config.CaptionDropoutRate : null,
-            CaptionDropoutEveryNEpochs = config.CaptionDropoutEveryNEpochs > 0 ? config.CaptionDropoutEveryNEpochs : null,
-            CaptionTagDropoutRate = config.CaptionTagDropoutRate > 0 ? config.CaptionTagDropoutRate : null,
-            KeepTokensSeparator = NonEmpty(config.KeepTokensSeparator),
-            SecondarySeparator = NonEmpty(config.SecondarySeparator),
-            CaptionSeparator = config.CaptionSeparator,
-            CaptionPrefix = NonEmpty(config.CaptionPrefix),
-            CaptionSuffix = NonEmpty(config.CaptionSuffix),
-            EnableWildcard = config.EnableWildcard ? true : null,
-            TokenWarmupMin = config.TokenWarmupMin,
-            TokenWarmupStep = config.TokenWarmupStep > 0 ? config.TokenWarmupStep : null,
-            ValidationSplit = config.ValidationSplit > 0 ? config.ValidationSplit : null,
-            ValidationSeed = config.ValidationSeed,
-        };
-        static string? NonEmpty(string s) => s.Length > 0 ? s : null;
+        var arguments = config.DatasetArguments with { Resolution = config.Resolution?.Width, BatchSize = config.TrainBatchSize };
         var file = datasetConfig ?? config.DatasetConfig;
         DatasetConfig dataset;
         if (file is not null)

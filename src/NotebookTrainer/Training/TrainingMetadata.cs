@@ -60,7 +60,7 @@ public static class TrainingMetadata
             ["ss_huber_c"] = S(config.HuberC),
             ["ss_huber_scale"] = S(config.HuberScale),
             ["ss_prior_loss_weight"] = S(config.PriorLossWeight),
-            ["ss_caption_dropout_rate"] = S(config.CaptionDropoutRate),
+            ["ss_caption_dropout_rate"] = S(config.DatasetArguments.CaptionDropoutRate ?? 0),
             ["ss_gradient_accumulation_steps"] = S(config.GradientAccumulationSteps),
             ["ss_max_grad_norm"] = S(config.MaxGradNorm),
             ["ss_sd_model_name"] = models.ModelName,

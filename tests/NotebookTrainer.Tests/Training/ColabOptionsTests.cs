@@ -107,11 +107,11 @@ public sealed class ColabOptionsTests : IDisposable
             """, "c.toml");
         Assert.Equal((true, 5e-6, 100, "diffusers"), (config.TrainTextEncoder, config.LearningRateTe, config.StopTextEncoderTraining, config.SaveModelAs));
         Assert.Equal(("mychar", "person", 4, "start.safetensors"), (config.TokenString, config.InitWord, config.NumVectorsPerToken, config.Weights));
-        Assert.Equal((0.1, 3, 50, 2, 8), (config.ValidationSplit, config.ValidationSeed, config.ValidateEveryNSteps, config.ValidateEveryNEpochs, config.MaxValidationSteps));
+        Assert.Equal((0.1, 3, 50, 2, 8), (config.DatasetArguments.ValidationSplit, config.DatasetArguments.ValidationSeed, config.ValidateEveryNSteps, config.ValidateEveryNEpochs, config.MaxValidationSteps));
         Assert.Contains(config.Warnings, w => w.Contains("no_token_padding is ignored"));
         Assert.False(config.OutputNameGiven);
         var again = TrainingConfig.Parse(config.ToToml());
-        Assert.Equal((0.1, 4, "diffusers"), (again.ValidationSplit, again.NumVectorsPerToken, again.SaveModelAs));
+        Assert.Equal((0.1, 4, "diffusers"), (again.DatasetArguments.ValidationSplit, again.NumVectorsPerToken, again.SaveModelAs));
 
         var e = Assert.Throws<ConfigException>(() => TrainingConfig.Parse(Required + "save_model_as = \"onnx\"\nvalidation_split = 1.5\nnum_vectors_per_token = 0\ntoken_string = \"two words\"\nmax_validation_steps = 0\n"));
         Assert.Equal(["max_validation_steps", "num_vectors_per_token", "save_model_as", "token_string", "validation_split"], e.Problems.Select(p => p.Key!).Order());

@@ -31,12 +31,12 @@ public sealed class LearningRegressionTests(ITestOutputHelper output) : IDisposa
         config.PretrainedModelNameOrPath = modelPath;
         config.DatasetConfig = null;
         config.TrainDataDir = Path.Combine(dir, "data");
-        config.CaptionExtension = ".txt";
         config.Resolution = (WorldModel.Resolution, WorldModel.Resolution);
-        config.EnableBucket = true;
-        config.MinBucketReso = WorldModel.Resolution;
-        config.MaxBucketReso = 2 * WorldModel.Resolution;
-        config.BucketResoSteps = WorldModel.Resolution;
+        config.DatasetArguments = config.DatasetArguments with
+        {
+            CaptionExtension = ".txt", EnableBucket = true,
+            MinBucketReso = WorldModel.Resolution, MaxBucketReso = 2 * WorldModel.Resolution, BucketResoSteps = WorldModel.Resolution,
+        };
         config.OutputDir = Path.Combine(dir, "output");
         config.LoggingDir = null;
         config.MaxTrainEpochs = 2;
