@@ -1,5 +1,5 @@
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.Runtime;

@@ -1,7 +1,7 @@
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Clip;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
 using static TorchSharp.torch;

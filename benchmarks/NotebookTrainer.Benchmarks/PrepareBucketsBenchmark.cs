@@ -3,7 +3,7 @@ using System.Globalization;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.FineTune;
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.World;
 using static TorchSharp.torch;

@@ -1,4 +1,4 @@
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.World;
 using static TorchSharp.torch;

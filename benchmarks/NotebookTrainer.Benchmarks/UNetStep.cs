@@ -1,5 +1,5 @@
 using System.Text.Json;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Runtime;
 using static TorchSharp.torch;

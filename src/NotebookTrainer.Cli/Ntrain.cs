@@ -96,7 +96,7 @@ public static class Ntrain
     /// <summary>Errors whose message already names the file, key or value and the fix: printed as they are, exit code 2.</summary>
     static bool IsUserFacing(Exception e) => e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or Downloads.DownloadException or HttpRequestException or UnauthorizedAccessException
-        or Checkpoints.CheckpointFormatException or SafeTensors.SafeTensorsFormatException or Models.Configs.ModelConfigException
+        or Checkpoints.CheckpointFormatException or SafeTensors.SafeTensorsFormatException or ModelConfigs.ModelConfigException
         or Models.ModelWeightsException or Models.FixtureException or Tokenizers.TokenizerFormatException
         or Training.TrainingException or Configuration.ConfigException
         or Tagging.TaggerModelException or Curation.CurationLockedException or Curation.CurationConflictException

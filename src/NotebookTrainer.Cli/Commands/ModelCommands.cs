@@ -1,7 +1,7 @@
 using System.Globalization;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tokenizers;
 using NotebookTrainer.World;

@@ -61,16 +61,16 @@ public static class ArchitectureDetector
     /// <summary>A diffusers folder is identified by its U-Net config, since every family shares the folder layout.</summary>
     public static ArchitectureDetection DetectDiffusers(DiffusersConfigs configs)
     {
-        var layout = configs.UNetLayout;
-        var inpainting = layout.InChannels == 9 ? ", inpainting (9 input channels)" : "";
+        var unet = configs.UnetConfig;
+        var inpainting = unet.InChannels == 9 ? ", inpainting (9 input channels)" : "";
         var v = configs.PredictionType == "v_prediction" ? ", v-prediction" : "";
-        return layout.CrossAttentionDim switch
+        return unet.CrossAttentionDim switch
         {
             768 => new(ModelArchitecture.StableDiffusion1, true, $"Stable Diffusion 1.x (cross-attention 768){inpainting}{v}"),
             1024 => new(ModelArchitecture.StableDiffusion2, true, $"Stable Diffusion 2.x (cross-attention 1024){inpainting}{v}"),
             2048 => new(ModelArchitecture.StableDiffusionXL, false, $"SDXL (cross-attention 2048) is not supported. {SupportedHint}"),
             // Reduced-width models (the embedded tiny one, reference fixtures): the folder's config.json files give every width.
-            < 768 and var small => layout.UseLinearProjection
+            < 768 and var small => unet.UseLinearProjection
                 ? new(ModelArchitecture.StableDiffusion2, true, $"Stable Diffusion 2.x architecture at reduced width (cross-attention {small}, linear projections){inpainting}{v}")
                 : new(ModelArchitecture.StableDiffusion1, true, $"Stable Diffusion 1.x architecture at reduced width (cross-attention {small}){inpainting}{v}"),
             var other => new(ModelArchitecture.Unknown, false, $"a U-Net with cross_attention_dim {other}, which matches no supported model. {SupportedHint}"),

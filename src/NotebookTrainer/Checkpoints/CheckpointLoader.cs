@@ -167,8 +167,8 @@ public static class CheckpointLoader
             };
             if (!detection.Supported) return analysis;
 
-            var expected = ClipTextKeyMap.BuildHuggingFace(configs.TextLayout).Select(m => m with { LdmName = m.DiffusersName })
-                .Concat(UNetKeyMap.Build(configs.UNetLayout)).Concat(VaeKeyMap.Build(configs.VaeLayout));
+            var expected = ClipTextKeyMap.BuildHuggingFace(configs.TextEncoderConfig).Select(m => m with { LdmName = m.DiffusersName })
+                .Concat(UNetKeyMap.Build(configs.UnetConfig)).Concat(VaeKeyMap.Build(configs.VaeConfig));
             var used = sources.ToDictionary(s => s, _ => new HashSet<string>(StringComparer.Ordinal));
             foreach (var mapping in expected)
             {

@@ -1,3 +1,5 @@
+using NotebookTrainer.ModelConfigs;
+
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
@@ -13,21 +15,21 @@ public static class ClipTextKeyMap
     public const string PositionIds = "text_model.embeddings.position_ids";
 
     /// <summary>SD1: the single file uses the diffusers names under <see cref="HfPrefix"/>.</summary>
-    public static List<KeyMapping> BuildHuggingFace(ClipTextLayout layout)
+    public static List<KeyMapping> BuildHuggingFace(CLIPTextConfig config)
     {
         var map = new KeyMapBuilder("text_encoder", HfPrefix, "");
-        foreach (var (name, shape) in HuggingFaceNames(layout))
+        foreach (var (name, shape) in HuggingFaceNames(config))
             map.Add(name, name, shape);
         return map.Mappings;
     }
 
-    public static List<KeyMapping> BuildOpenClip(ClipTextLayout layout)
+    public static List<KeyMapping> BuildOpenClip(CLIPTextConfig config)
     {
         var map = new KeyMapBuilder("text_encoder", OpenClipPrefix, "text_model.");
-        var c = layout.HiddenSize;
-        map.Add("token_embedding.weight", "embeddings.token_embedding.weight", [layout.VocabSize, c]);
-        map.Add("positional_embedding", "embeddings.position_embedding.weight", [layout.MaxPositions, c]);
-        for (var i = 0; i < layout.Layers; i++)
+        var c = config.HiddenSize;
+        map.Add("token_embedding.weight", "embeddings.token_embedding.weight", [config.VocabSize, c]);
+        map.Add("positional_embedding", "embeddings.position_embedding.weight", [config.MaxPositionEmbeddings, c]);
+        for (var i = 0; i < config.NumHiddenLayers; i++)
         {
             var ldm = $"transformer.resblocks.{i}";
             var hf = $"encoder.layers.{i}";
@@ -41,19 +43,19 @@ public static class ClipTextKeyMap
             }
             map.WeightAndBias($"{ldm}.attn.out_proj", $"{hf}.self_attn.out_proj", [c, c]);
             map.Norm($"{ldm}.ln_2", $"{hf}.layer_norm2", c);
-            map.WeightAndBias($"{ldm}.mlp.c_fc", $"{hf}.mlp.fc1", [layout.IntermediateSize, c]);
-            map.WeightAndBias($"{ldm}.mlp.c_proj", $"{hf}.mlp.fc2", [c, layout.IntermediateSize]);
+            map.WeightAndBias($"{ldm}.mlp.c_fc", $"{hf}.mlp.fc1", [config.IntermediateSize, c]);
+            map.WeightAndBias($"{ldm}.mlp.c_proj", $"{hf}.mlp.fc2", [c, config.IntermediateSize]);
         }
         map.Norm("ln_final", "final_layer_norm", c);
         return map.Mappings;
     }
 
-    static IEnumerable<(string Name, long[] Shape)> HuggingFaceNames(ClipTextLayout layout)
+    static IEnumerable<(string Name, long[] Shape)> HuggingFaceNames(CLIPTextConfig config)
     {
-        var c = layout.HiddenSize;
-        yield return ("text_model.embeddings.token_embedding.weight", [layout.VocabSize, c]);
-        yield return ("text_model.embeddings.position_embedding.weight", [layout.MaxPositions, c]);
-        for (var i = 0; i < layout.Layers; i++)
+        var c = config.HiddenSize;
+        yield return ("text_model.embeddings.token_embedding.weight", [config.VocabSize, c]);
+        yield return ("text_model.embeddings.position_embedding.weight", [config.MaxPositionEmbeddings, c]);
+        for (var i = 0; i < config.NumHiddenLayers; i++)
         {
             var layer = $"text_model.encoder.layers.{i}";
             foreach (var projection in new[] { "k_proj", "v_proj", "q_proj", "out_proj" })
@@ -63,9 +65,9 @@ public static class ClipTextKeyMap
             }
             yield return ($"{layer}.layer_norm1.weight", [c]);
             yield return ($"{layer}.layer_norm1.bias", [c]);
-            yield return ($"{layer}.mlp.fc1.weight", [layout.IntermediateSize, c]);
-            yield return ($"{layer}.mlp.fc1.bias", [layout.IntermediateSize]);
-            yield return ($"{layer}.mlp.fc2.weight", [c, layout.IntermediateSize]);
+            yield return ($"{layer}.mlp.fc1.weight", [config.IntermediateSize, c]);
+            yield return ($"{layer}.mlp.fc1.bias", [config.IntermediateSize]);
+            yield return ($"{layer}.mlp.fc2.weight", [c, config.IntermediateSize]);
             yield return ($"{layer}.mlp.fc2.bias", [c]);
             yield return ($"{layer}.layer_norm2.weight", [c]);
             yield return ($"{layer}.layer_norm2.bias", [c]);

@@ -1,13 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NotebookTrainer.IO;
+using NotebookTrainer.ModelConfigs;
 
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
 /// The config.json of each diffusers component. Single files carry none, so they come from a diffusers folder
 /// (<c>--config DIR</c>, like diffusers' <c>from_single_file(config=...)</c>) or from built-in SD1/SD2 defaults.
-/// The modules engineer builds UNet2DConditionModel / AutoencoderKL / CLIPTextModel from these objects.
+/// The JSON objects are kept as read (they are written back unchanged); <see cref="UnetConfig"/> and its siblings are the
+/// typed configs that the key maps and the modules take.
 /// </summary>
 public sealed class DiffusersConfigs
 {
@@ -28,9 +30,10 @@ public sealed class DiffusersConfigs
     /// <summary>Where the configs came from: a folder path or "built-in … defaults".</summary>
     public string Source { get; }
 
-    public UNetLayout UNetLayout => UNetLayout.From(Unet, ComponentSource("unet"));
-    public VaeLayout VaeLayout => VaeLayout.From(Vae, ComponentSource("vae"));
-    public ClipTextLayout TextLayout => ClipTextLayout.From(TextEncoder, ComponentSource("text_encoder"));
+    public UNet2DConditionConfig UnetConfig => UNet2DConditionConfig.FromJson(Unet, ComponentSource("unet"));
+    public AutoencoderKLConfig VaeConfig => AutoencoderKLConfig.FromJson(Vae, ComponentSource("vae"));
+    public CLIPTextConfig TextEncoderConfig => CLIPTextConfig.FromJson(TextEncoder, ComponentSource("text_encoder"));
+    public NoiseSchedulerConfig? SchedulerConfig => Scheduler is { } s ? NoiseSchedulerConfig.FromJson(s, ComponentSource("scheduler")) : null;
 
     /// <summary>"epsilon" or "v_prediction". SD2 768-v needs v_prediction and the weights cannot tell, so this comes from a scheduler config.</summary>
     public string? PredictionType => Scheduler?["prediction_type"]?.GetValue<string>();

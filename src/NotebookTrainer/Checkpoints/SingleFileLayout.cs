@@ -18,12 +18,12 @@ public static class SingleFileLayout
 
     public static List<KeyMapping> Mappings(ModelArchitecture architecture, DiffusersConfigs configs)
     {
-        var mappings = UNetKeyMap.Build(configs.UNetLayout);
-        mappings.AddRange(VaeKeyMap.Build(configs.VaeLayout));
+        var mappings = UNetKeyMap.Build(configs.UnetConfig);
+        mappings.AddRange(VaeKeyMap.Build(configs.VaeConfig));
         mappings.AddRange(architecture switch
         {
-            ModelArchitecture.StableDiffusion1 => ClipTextKeyMap.BuildHuggingFace(configs.TextLayout),
-            ModelArchitecture.StableDiffusion2 => ClipTextKeyMap.BuildOpenClip(configs.TextLayout),
+            ModelArchitecture.StableDiffusion1 => ClipTextKeyMap.BuildHuggingFace(configs.TextEncoderConfig),
+            ModelArchitecture.StableDiffusion2 => ClipTextKeyMap.BuildOpenClip(configs.TextEncoderConfig),
             _ => throw new ArgumentException($"no single-file layout for {architecture}.", nameof(architecture)),
         });
         return mappings;

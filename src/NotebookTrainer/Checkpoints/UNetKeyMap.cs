@@ -1,3 +1,5 @@
+using NotebookTrainer.ModelConfigs;
+
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
@@ -9,16 +11,16 @@ public static class UNetKeyMap
 {
     public const string LdmPrefix = "model.diffusion_model.";
 
-    public static List<KeyMapping> Build(UNetLayout layout)
+    public static List<KeyMapping> Build(UNet2DConditionConfig config)
     {
         var map = new KeyMapBuilder("unet", LdmPrefix, "");
-        var channels = layout.BlockOutChannels;
+        var channels = config.BlockOutChannels;
         var timeEmbed = channels[0] * 4;
-        var layers = layout.LayersPerBlock;
+        var layers = config.LayersPerBlock;
 
         map.WeightAndBias("time_embed.0", "time_embedding.linear_1", [timeEmbed, channels[0]]);
         map.WeightAndBias("time_embed.2", "time_embedding.linear_2", [timeEmbed, timeEmbed]);
-        map.Conv("input_blocks.0.0", "conv_in", channels[0], layout.InChannels, 3);
+        map.Conv("input_blocks.0.0", "conv_in", channels[0], config.InChannels, 3);
 
         for (var i = 0; i < channels.Length; i++)
         {
@@ -28,8 +30,8 @@ public static class UNetKeyMap
             {
                 var ldm = $"input_blocks.{1 + i * (layers + 1) + j}";
                 Resnet(map, $"{ldm}.0", $"down_blocks.{i}.resnets.{j}", j == 0 ? input : output, output, timeEmbed);
-                if (layout.DownBlockHasAttention(i))
-                    Attention(map, $"{ldm}.1", $"down_blocks.{i}.attentions.{j}", output, layout);
+                if (config.DownBlockHasAttention(i))
+                    Attention(map, $"{ldm}.1", $"down_blocks.{i}.attentions.{j}", output, config.TransformerDepth(i), config);
             }
             if (i < channels.Length - 1)
                 map.Conv($"input_blocks.{(i + 1) * (layers + 1)}.0.op", $"down_blocks.{i}.downsamplers.0.conv", output, output, 3);
@@ -37,7 +39,7 @@ public static class UNetKeyMap
 
         var top = channels[^1];
         Resnet(map, "middle_block.0", "mid_block.resnets.0", top, top, timeEmbed);
-        Attention(map, "middle_block.1", "mid_block.attentions.0", top, layout);
+        Attention(map, "middle_block.1", "mid_block.attentions.0", top, config.TransformerDepth(channels.Length - 1), config);
         Resnet(map, "middle_block.2", "mid_block.resnets.1", top, top, timeEmbed);
 
         var reversed = channels.Reverse().ToArray();
@@ -46,7 +48,7 @@ public static class UNetKeyMap
         {
             var output = reversed[i];
             var input = reversed[Math.Min(i + 1, reversed.Length - 1)];
-            var attention = layout.UpBlockHasAttention(i);
+            var attention = config.UpBlockHasAttention(i);
             for (var j = 0; j <= layers; j++)
             {
                 var skip = j == layers ? input : output;
@@ -54,7 +56,7 @@ public static class UNetKeyMap
                 var ldm = $"output_blocks.{i * (layers + 1) + j}";
                 Resnet(map, $"{ldm}.0", $"up_blocks.{i}.resnets.{j}", resnetIn, output, timeEmbed);
                 if (attention)
-                    Attention(map, $"{ldm}.1", $"up_blocks.{i}.attentions.{j}", output, layout);
+                    Attention(map, $"{ldm}.1", $"up_blocks.{i}.attentions.{j}", output, config.TransformerDepth(channels.Length - 1 - i), config);
             }
             if (i < reversed.Length - 1)
                 map.Conv($"output_blocks.{i * (layers + 1) + layers}.{(attention ? 2 : 1)}.conv", $"up_blocks.{i}.upsamplers.0.conv", output, output, 3);
@@ -62,7 +64,7 @@ public static class UNetKeyMap
         }
 
         map.Norm("out.0", "conv_norm_out", channels[0]);
-        map.Conv("out.2", "conv_out", layout.OutChannels, channels[0], 3);
+        map.Conv("out.2", "conv_out", config.OutChannels, channels[0], 3);
         return map.Mappings;
     }
 
@@ -78,15 +80,15 @@ public static class UNetKeyMap
     }
 
     /// <summary>SpatialTransformer and Transformer2DModel share the inner names; only the prefix changes.</summary>
-    static void Attention(KeyMapBuilder map, string ldm, string diffusers, long c, UNetLayout layout)
+    static void Attention(KeyMapBuilder map, string ldm, string diffusers, long c, int depth, UNet2DConditionConfig config)
     {
-        long[] projection = layout.UseLinearProjection ? [c, c] : [c, c, 1, 1];
+        long[] projection = config.UseLinearProjection ? [c, c] : [c, c, 1, 1];
         map.Norm($"{ldm}.norm", $"{diffusers}.norm", c);
         map.WeightAndBias($"{ldm}.proj_in", $"{diffusers}.proj_in", projection);
-        for (var b = 0; b < layout.TransformerLayersPerBlock; b++)
+        for (var b = 0; b < depth; b++)
         {
             var block = $"transformer_blocks.{b}";
-            foreach (var (attn, context) in new[] { ("attn1", c), ("attn2", layout.CrossAttentionDim) })
+            foreach (var (attn, context) in new[] { ("attn1", c), ("attn2", config.CrossAttentionDim) })
             {
                 map.Add($"{ldm}.{block}.{attn}.to_q.weight", $"{diffusers}.{block}.{attn}.to_q.weight", [c, c]);
                 map.Add($"{ldm}.{block}.{attn}.to_k.weight", $"{diffusers}.{block}.{attn}.to_k.weight", [c, context]);

@@ -1,3 +1,4 @@
+using NotebookTrainer.ModelConfigs;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Checkpoints;
@@ -9,8 +10,8 @@ namespace NotebookTrainer.Checkpoints;
 /// </summary>
 public static class VaeFile
 {
-    /// <summary>The file's VAE weights under diffusers names for a VAE of <paramref name="layout"/>, in float32.</summary>
-    public static Dictionary<string, Tensor> Load(string path, VaeLayout layout)
+    /// <summary>The file's VAE weights under diffusers names for a VAE of <paramref name="config"/>, in float32.</summary>
+    public static Dictionary<string, Tensor> Load(string path, AutoencoderKLConfig config)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such VAE file.", path);
         var isPickle = CheckpointLoader.PickleExtensions.Contains(Path.GetExtension(path).ToLowerInvariant()) || PickleCheckpoint.LooksLikePickle(path);
@@ -19,7 +20,7 @@ public static class VaeFile
         var found = new List<(KeyMapping Mapping, string Stored)>();
         var missing = new List<string>();
         var misShaped = new List<string>();
-        foreach (var mapping in VaeKeyMap.Build(layout))
+        foreach (var mapping in VaeKeyMap.Build(config))
         {
             var stored = StoredNames(mapping).FirstOrDefault(source.Names.Contains);
             if (stored is null) { missing.Add(mapping.LdmName[VaeKeyMap.LdmPrefix.Length..]); continue; }

@@ -1,3 +1,5 @@
+using NotebookTrainer.ModelConfigs;
+
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
@@ -8,15 +10,15 @@ public static class VaeKeyMap
 {
     public const string LdmPrefix = "first_stage_model.";
 
-    public static List<KeyMapping> Build(VaeLayout layout)
+    public static List<KeyMapping> Build(AutoencoderKLConfig config)
     {
         var map = new KeyMapBuilder("vae", LdmPrefix, "");
-        var channels = layout.BlockOutChannels;
-        var layers = layout.LayersPerBlock;
+        var channels = config.BlockOutChannels;
+        var layers = config.LayersPerBlock;
         var top = channels[^1];
-        var latent = layout.LatentChannels;
+        var latent = config.LatentChannels;
 
-        map.Conv("encoder.conv_in", "encoder.conv_in", channels[0], layout.InChannels, 3);
+        map.Conv("encoder.conv_in", "encoder.conv_in", channels[0], config.InChannels, 3);
         for (var i = 0; i < channels.Length; i++)
         {
             var input = i == 0 ? channels[0] : channels[i - 1];
@@ -46,7 +48,7 @@ public static class VaeKeyMap
             previous = reversed[i];
         }
         map.Norm("decoder.norm_out", "decoder.conv_norm_out", channels[0]);
-        map.Conv("decoder.conv_out", "decoder.conv_out", layout.OutChannels, channels[0], 3);
+        map.Conv("decoder.conv_out", "decoder.conv_out", config.OutChannels, channels[0], 3);
         return map.Mappings;
     }
 

@@ -1,4 +1,4 @@
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 
 namespace NotebookTrainer.Diffusion;
 

@@ -1,5 +1,5 @@
 using NotebookTrainer.Checkpoints;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Progress;
 using static TorchSharp.torch;
 
@@ -21,12 +21,8 @@ public static class StableDiffusion
     {
         using var weights = CheckpointLoader.Load(path, configDir, dtype, progress, cancellationToken);
         var configs = weights.Configs;
-        var unet = UNet2DConditionConfig.FromJson(configs.Unet.ToJsonString(), configs.ComponentSource("unet"));
-        var vae = AutoencoderKLConfig.FromJson(configs.Vae.ToJsonString(), configs.ComponentSource("vae"));
-        var text = CLIPTextConfig.FromJson(configs.TextEncoder.ToJsonString(), configs.ComponentSource("text_encoder"));
-        var scheduler = configs.Scheduler is { } s
-            ? NoiseSchedulerConfig.FromJson(s.ToJsonString(), configs.ComponentSource("scheduler"))
-            : NoiseSchedulerConfig.Epsilon;
+        var (unet, vae, text) = (configs.UnetConfig, configs.VaeConfig, configs.TextEncoderConfig);
+        var scheduler = configs.SchedulerConfig ?? NoiseSchedulerConfig.Epsilon;
         return StableDiffusionModel.FromWeights(path, unet, weights.Unet, vae, weights.Vae, text, weights.TextEncoder,
             scheduler, weights.TokenizerDir, dtype, device);
     }

@@ -1,6 +1,6 @@
 using NotebookTrainer.Diffusion;
 using NotebookTrainer.Models.Clip;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Models;

@@ -5,7 +5,7 @@ using NotebookTrainer.Datasets.Captions;
 using NotebookTrainer.Diffusion;
 using NotebookTrainer.IO;
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.Progress;

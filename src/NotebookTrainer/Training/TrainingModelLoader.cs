@@ -60,10 +60,8 @@ public static class TrainingModelLoader
     {
         if (!File.Exists(file))
             throw new TrainingException($"vae: {file} does not exist; give a VAE file (.safetensors, .pt or .ckpt) or remove vae to use the base model's VAE.");
-        var c = vae.Config;
-        var layout = new VaeLayout(c.BlockOutChannels.Select(x => (long)x).ToArray(), c.LayersPerBlock, c.InChannels, c.OutChannels, c.LatentChannels);
         Dictionary<string, Tensor> weights;
-        try { weights = VaeFile.Load(file, layout); }
+        try { weights = VaeFile.Load(file, vae.Config); }
         catch (CheckpointFormatException e) { throw new TrainingException($"vae: {e.Message}", e); }
         try { ModuleWeights.Assign(vae, weights, file, ScalarType.Float32, device); }
         finally

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.IO;
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Optimizers;
 using NotebookTrainer.World;

@@ -3,7 +3,7 @@ using NotebookTrainer.Datasets;
 using NotebookTrainer.IO;
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Clip;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Layers;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;

@@ -1,5 +1,5 @@
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 
 namespace NotebookTrainer.World;
 

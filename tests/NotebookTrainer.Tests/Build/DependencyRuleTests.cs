@@ -10,7 +10,7 @@ public sealed class DependencyRuleTests
     public static readonly string[][] Layers =
     [
         ["IO", "Progress", "Optimizers"],
-        ["Display", "SafeTensors", "Npz", "Tokenizers", "Downloads", "Configuration"],
+        ["Display", "SafeTensors", "Npz", "Tokenizers", "Downloads", "Configuration", "ModelConfigs"],
         ["Runtime", "Images", "Checkpoints", "Captions"],
         ["Models"],
         ["Diffusion", "Networks", "Embeddings", "Tagging"],

@@ -1,3 +1,4 @@
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.SafeTensors;
@@ -101,8 +102,8 @@ public class BadBaseModelTests
         var unetConfig = Path.Combine(config, "unet", "config.json");
         File.WriteAllText(unetConfig, File.ReadAllText(unetConfig).Replace("\"layers_per_block\"", "\"layers_per_blok\""));
         var path = TinyCheckpoints.Write(dir.File("model.safetensors"), TinyCheckpoints.LdmTensors(ModelArchitecture.StableDiffusion1));
-        var e = Assert.Throws<CheckpointFormatException>(() => CheckpointLoader.Load(path, config));
+        var e = Assert.Throws<ModelConfigException>(() => CheckpointLoader.Load(path, config));
         Assert.Contains(unetConfig, e.Message);
-        Assert.Contains("layers_per_block", e.Message);
+        Assert.Contains("missing key 'layers_per_block'", e.Message);
     }
 }

@@ -1,4 +1,5 @@
 using NotebookTrainer.Checkpoints;
+using NotebookTrainer.ModelConfigs;
 
 namespace NotebookTrainer.Tests.Checkpoints;
 
@@ -63,7 +64,7 @@ public class KeyMapTests
     [Fact]
     public void VAE_mid_attention_is_a_1x1_conv_in_the_file_and_linear_in_diffusers()
     {
-        var q = Assert.Single(VaeKeyMap.Build(DiffusersConfigs.Defaults(ModelArchitecture.StableDiffusion1).VaeLayout), m => m.LdmName == "first_stage_model.decoder.mid.attn_1.proj_out.weight");
+        var q = Assert.Single(VaeKeyMap.Build(DiffusersConfigs.Defaults(ModelArchitecture.StableDiffusion1).VaeConfig), m => m.LdmName == "first_stage_model.decoder.mid.attn_1.proj_out.weight");
         Assert.Equal("decoder.mid_block.attentions.0.to_out.0.weight", q.DiffusersName);
         Assert.Equal(KeyTransform.ConvToLinear, q.Transform);
         Assert.Equal(new long[] { 512, 512 }, q.Shape);
@@ -92,5 +93,28 @@ public class KeyMapTests
         Assert.Contains(text, m => m.LdmName == "cond_stage_model.model.ln_final.bias" && m.DiffusersName == "text_model.final_layer_norm.bias");
         Assert.DoesNotContain(text, m => m.LdmName.Contains("resblocks.23"));
         Assert.Equal(340_387_840, Parameters(text));
+    }
+
+    [Fact]
+    public void The_key_maps_read_the_typed_model_config_and_its_transformer_depth_per_block()
+    {
+        // diffusers: down block i has transformer_layers_per_block[i] blocks, the mid block the last entry, up block i
+        // the reversed list's entry (SDXL writes [1, 2, 10]).
+        var unet = UNet2DConditionConfig.Tiny with { TransformerLayersPerBlock = [1, 2] };
+        var names = UNetKeyMap.Build(unet).Select(m => m.DiffusersName).ToList();
+        bool Deep(string prefix) => names.Any(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.Contains(".transformer_blocks.1."));
+        Assert.False(Deep("down_blocks.0."));
+        Assert.True(Deep("mid_block."));
+        Assert.False(Deep("up_blocks.1."));
+        Assert.Equal(UNetKeyMap.Build(UNet2DConditionConfig.Tiny).Count, UNetKeyMap.Build(UNet2DConditionConfig.Tiny with { TransformerLayersPerBlock = [1, 1] }).Count);
+
+        // The same config.json text read as a folder's file and as DiffusersConfigs' parsed object gives the same record.
+        var json = (unet with { }).ToJson();
+        var fromObject = UNet2DConditionConfig.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject(), "unet/config.json");
+        Assert.Equal([1, 2], fromObject.TransformerLayersPerBlock);
+        Assert.Equal(names, UNetKeyMap.Build(fromObject).Select(m => m.DiffusersName));
+        var bad = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        bad["layers_per_block"] = "two";
+        Assert.Contains("unet/config.json: key 'layers_per_block' must be an integer", Assert.Throws<ModelConfigException>(() => UNet2DConditionConfig.FromJson(bad, "unet/config.json")).Message);
     }
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Cli;
 using NotebookTrainer.Models;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.SafeTensors;

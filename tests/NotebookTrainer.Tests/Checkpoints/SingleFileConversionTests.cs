@@ -126,7 +126,7 @@ public class SingleFileConversionTests
         var tensors = TinyCheckpoints.LdmTensors(ModelArchitecture.StableDiffusion2);
         var path = TinyCheckpoints.Write(dir.File("sd2.safetensors"), tensors);
         using var analysis = CheckpointLoader.Analyze(path);
-        Assert.Equal(2, analysis.Configs!.TextLayout.Layers);
+        Assert.Equal(2, analysis.Configs!.TextEncoderConfig.NumHiddenLayers);
         Assert.Contains("v-prediction", analysis.Detection.Description);
         // Built-in SD2.1 widths do not fit the small test weights: reported as mismatches, not a crash.
         Assert.NotEmpty(analysis.ShapeMismatches);

@@ -17,8 +17,12 @@ static class TinyCheckpoints
     {
         var configs = DiffusersConfigs.Defaults(architecture).Clone();
         configs.Unet["block_out_channels"] = new JsonArray(4, 8, 16, 16);
+        configs.Unet["attention_head_dim"] = new JsonArray(1, 2, 4, 4);
+        configs.Unet["norm_num_groups"] = 4;
         configs.Vae["block_out_channels"] = new JsonArray(4, 8, 16, 16);
+        configs.Vae["norm_num_groups"] = 4;
         configs.TextEncoder["hidden_size"] = 8;
+        configs.TextEncoder["num_attention_heads"] = 2;
         configs.TextEncoder["intermediate_size"] = 16;
         configs.TextEncoder["num_hidden_layers"] = 2;
         configs.TextEncoder["vocab_size"] = 40;

@@ -3,7 +3,7 @@ using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Datasets.FineTune;
 using NotebookTrainer.Images;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Npz;
 using NotebookTrainer.Tests.Npz;

@@ -1,4 +1,4 @@
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Layers;
 using NotebookTrainer.Models.UNet;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using NotebookTrainer.Models;
 using NotebookTrainer.Models.Clip;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Layers;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;

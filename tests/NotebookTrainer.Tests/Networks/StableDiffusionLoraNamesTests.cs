@@ -1,5 +1,5 @@
 using NotebookTrainer.Models.Clip;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Networks;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using NotebookTrainer.Diffusion;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Sampling.Samplers;
 using NotebookTrainer.Sampling;
 using TorchSharp;

@@ -1,5 +1,5 @@
 using NotebookTrainer.Diffusion;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Networks;
 using NotebookTrainer.Sampling;

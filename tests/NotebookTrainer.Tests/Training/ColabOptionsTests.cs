@@ -1,7 +1,7 @@
 using NotebookTrainer.Configuration;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Diffusion;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Networks;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Training;

@@ -1,7 +1,7 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Models.Clip;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Training;

@@ -1,5 +1,5 @@
 using NotebookTrainer.Checkpoints;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.Checkpoints;
@@ -13,9 +13,6 @@ public static class TinyVaeFiles
 {
     public enum Naming { StandaloneLdm, FullCheckpointLdm, Diffusers }
 
-    public static VaeLayout Layout(AutoencoderKLConfig c) =>
-        new(c.BlockOutChannels.Select(x => (long)x).ToArray(), c.LayersPerBlock, c.InChannels, c.OutChannels, c.LatentChannels);
-
     /// <summary>A fresh VAE (seeded) and its weights under <paramref name="naming"/>, LDM attention as 1×1 convs.</summary>
     public static (AutoencoderKL Vae, List<(string Name, Tensor Tensor)> Tensors) Make(Naming naming, int seed = 123)
     {
@@ -23,7 +20,7 @@ public static class TinyVaeFiles
         var vae = new AutoencoderKL(WorldModel.Configs.Vae);
         var parameters = vae.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         var tensors = new List<(string, Tensor)>();
-        foreach (var m in VaeKeyMap.Build(Layout(WorldModel.Configs.Vae)))
+        foreach (var m in VaeKeyMap.Build(WorldModel.Configs.Vae))
         {
             var value = parameters[m.DiffusersName].detach();
             tensors.Add(naming switch

@@ -1,6 +1,6 @@
 using NotebookTrainer.Datasets;
 using NotebookTrainer.Datasets.Config;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Vae;
 using NotebookTrainer.Training;
 using NotebookTrainer.World;

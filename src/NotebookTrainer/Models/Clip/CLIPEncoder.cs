@@ -9,7 +9,7 @@ public sealed class CLIPEncoder : nn.Module
 {
     public readonly ModuleList<CLIPEncoderLayer> layers = new();
 
-    public CLIPEncoder(Configs.CLIPTextConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(CLIPEncoder))
+    public CLIPEncoder(ModelConfigs.CLIPTextConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(CLIPEncoder))
     {
         for (var i = 0; i < config.NumHiddenLayers; i++)
             layers.Add(new CLIPEncoderLayer(config, dtype, device));

@@ -12,7 +12,7 @@ public sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor>
     public readonly CLIPMLP mlp;
     public readonly LayerNorm layer_norm2;
 
-    public CLIPEncoderLayer(Configs.CLIPTextConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(CLIPEncoderLayer))
+    public CLIPEncoderLayer(ModelConfigs.CLIPTextConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(CLIPEncoderLayer))
     {
         self_attn = new CLIPAttention(config.HiddenSize, config.NumAttentionHeads, dtype, device);
         layer_norm1 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);

@@ -1,4 +1,4 @@
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -11,7 +11,7 @@ public sealed class CLIPTextTransformer : nn.Module
     public readonly CLIPEncoder encoder;
     public readonly LayerNorm final_layer_norm;
 
-    public CLIPTextTransformer(Configs.CLIPTextConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(CLIPTextTransformer))
+    public CLIPTextTransformer(ModelConfigs.CLIPTextConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(CLIPTextTransformer))
     {
         embeddings = new CLIPTextEmbeddings(config.VocabSize, config.HiddenSize, config.MaxPositionEmbeddings, dtype, device);
         encoder = new CLIPEncoder(config, dtype, device);

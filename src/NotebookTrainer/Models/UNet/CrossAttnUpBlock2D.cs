@@ -1,5 +1,5 @@
 using NotebookTrainer.Models.Blocks;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

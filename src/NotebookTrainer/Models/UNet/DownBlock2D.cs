@@ -1,4 +1,4 @@
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,5 +1,5 @@
 using NotebookTrainer.Models.Blocks;
-using NotebookTrainer.Models.Configs;
+using NotebookTrainer.ModelConfigs;
 using NotebookTrainer.Models.Layers;
 using TorchSharp;
 using TorchSharp.Modules;

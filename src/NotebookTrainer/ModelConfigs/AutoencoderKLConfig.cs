@@ -1,4 +1,4 @@
-namespace NotebookTrainer.Models.Configs;
+namespace NotebookTrainer.ModelConfigs;
 
 /// <summary>The fields of diffusers' <c>vae/config.json</c>. The VAE downsamples by 2^(blocks − 1).</summary>
 public sealed record AutoencoderKLConfig
@@ -28,6 +28,12 @@ public sealed record AutoencoderKLConfig
 
     /// <param name="source">The file (or description) named in error messages.</param>
     public static AutoencoderKLConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    /// <summary>A checkpoint's config (a diffusers folder's, or the built-in defaults of a single file): the keys that decide parameter names and shapes must be given.</summary>
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static AutoencoderKLConfig FromJson(System.Text.Json.Nodes.JsonObject json, string source) => From(ConfigJson.From(json, source).Requiring(ShapeKeys));
+
+    static readonly string[] ShapeKeys = ["block_out_channels", "layers_per_block", "in_channels", "out_channels", "latent_channels"];
 
     static AutoencoderKLConfig From(ConfigJson json)
     {

@@ -1,4 +1,4 @@
-namespace NotebookTrainer.Models.Configs;
+namespace NotebookTrainer.ModelConfigs;
 
 /// <summary>The fields of transformers' <c>text_encoder/config.json</c> (CLIPTextConfig).</summary>
 public sealed record CLIPTextConfig
@@ -31,6 +31,12 @@ public sealed record CLIPTextConfig
 
     /// <param name="source">The file (or description) named in error messages.</param>
     public static CLIPTextConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    /// <summary>A checkpoint's config (a diffusers folder's, or the built-in defaults of a single file): the keys that decide parameter names and shapes must be given.</summary>
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static CLIPTextConfig FromJson(System.Text.Json.Nodes.JsonObject json, string source) => From(ConfigJson.From(json, source).Requiring(ShapeKeys));
+
+    static readonly string[] ShapeKeys = ["hidden_size", "intermediate_size", "num_hidden_layers", "vocab_size", "max_position_embeddings"];
 
     static CLIPTextConfig From(ConfigJson json)
     {

@@ -1,4 +1,4 @@
-namespace NotebookTrainer.Models.Configs;
+namespace NotebookTrainer.ModelConfigs;
 
 /// <summary>The fields of diffusers' <c>scheduler/scheduler_config.json</c> that training and sampling read.</summary>
 public sealed record NoiseSchedulerConfig
@@ -17,6 +17,9 @@ public sealed record NoiseSchedulerConfig
 
     /// <param name="source">The file (or description) named in error messages.</param>
     public static NoiseSchedulerConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static NoiseSchedulerConfig FromJson(System.Text.Json.Nodes.JsonObject json, string source) => From(ConfigJson.From(json, source));
 
     static NoiseSchedulerConfig From(ConfigJson json)
     {

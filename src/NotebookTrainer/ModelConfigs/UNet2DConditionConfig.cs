@@ -1,4 +1,4 @@
-namespace NotebookTrainer.Models.Configs;
+namespace NotebookTrainer.ModelConfigs;
 
 /// <summary>
 /// The fields of diffusers' <c>unet/config.json</c> that Stable Diffusion 1.x/2.x U-Nets use.
@@ -23,6 +23,16 @@ public sealed record UNet2DConditionConfig
     public int[] AttentionHeads { get; init; } = [8, 8, 8, 8];
     public bool UseLinearProjection { get; init; }
     public bool UpcastAttention { get; init; }
+
+    /// <summary>
+    /// Transformer blocks per attention of each down block (null: one each, as in SD 1/2). SDXL's deeper blocks are read
+    /// so its files are recognised and named; the modules build one per attention.
+    /// </summary>
+    public int[]? TransformerLayersPerBlock { get; init; }
+
+    public int TransformerDepth(int downBlock) => TransformerLayersPerBlock?[downBlock] ?? 1;
+    public bool DownBlockHasAttention(int i) => DownBlockTypes[i].StartsWith("CrossAttn", StringComparison.Ordinal);
+    public bool UpBlockHasAttention(int i) => UpBlockTypes[i].StartsWith("CrossAttn", StringComparison.Ordinal);
 
     public static UNet2DConditionConfig StableDiffusion15 { get; } = new();
 
@@ -51,6 +61,12 @@ public sealed record UNet2DConditionConfig
 
     /// <param name="source">The file (or description) named in error messages.</param>
     public static UNet2DConditionConfig FromJson(string json, string source) => From(ConfigJson.Parse(json, source));
+
+    /// <summary>A checkpoint's config (a diffusers folder's, or the built-in defaults of a single file): the keys that decide parameter names and shapes must be given.</summary>
+    /// <param name="source">The file (or description) named in error messages.</param>
+    public static UNet2DConditionConfig FromJson(System.Text.Json.Nodes.JsonObject json, string source) => From(ConfigJson.From(json, source).Requiring(ShapeKeys));
+
+    static readonly string[] ShapeKeys = ["block_out_channels", "down_block_types", "up_block_types", "layers_per_block", "in_channels", "out_channels", "cross_attention_dim"];
 
     static UNet2DConditionConfig From(ConfigJson json)
     {
@@ -86,6 +102,7 @@ public sealed record UNet2DConditionConfig
             AttentionHeads = heads,
             UseLinearProjection = json.Bool("use_linear_projection", d.UseLinearProjection),
             UpcastAttention = json.Bool("upcast_attention", d.UpcastAttention),
+            TransformerLayersPerBlock = json.IntOrInts("transformer_layers_per_block", blockOut.Length),
         };
         for (var i = 0; i < blockOut.Length; i++)
         {
@@ -97,26 +114,31 @@ public sealed record UNet2DConditionConfig
         return config;
     }
 
-    public string ToJson() => ConfigJson.Write(new()
+    public string ToJson()
     {
-        ["_class_name"] = "UNet2DConditionModel",
-        ["sample_size"] = SampleSize,
-        ["in_channels"] = InChannels,
-        ["out_channels"] = OutChannels,
-        ["flip_sin_to_cos"] = FlipSinToCos,
-        ["freq_shift"] = FreqShift,
-        ["down_block_types"] = DownBlockTypes,
-        ["up_block_types"] = UpBlockTypes,
-        ["block_out_channels"] = BlockOutChannels,
-        ["layers_per_block"] = LayersPerBlock,
-        ["downsample_padding"] = DownsamplePadding,
-        ["mid_block_scale_factor"] = 1,
-        ["act_fn"] = "silu",
-        ["norm_num_groups"] = NormNumGroups,
-        ["norm_eps"] = NormEps,
-        ["cross_attention_dim"] = CrossAttentionDim,
-        ["attention_head_dim"] = AttentionHeads,
-        ["use_linear_projection"] = UseLinearProjection,
-        ["upcast_attention"] = UpcastAttention,
-    });
+        var values = new Dictionary<string, object>
+        {
+            ["_class_name"] = "UNet2DConditionModel",
+            ["sample_size"] = SampleSize,
+            ["in_channels"] = InChannels,
+            ["out_channels"] = OutChannels,
+            ["flip_sin_to_cos"] = FlipSinToCos,
+            ["freq_shift"] = FreqShift,
+            ["down_block_types"] = DownBlockTypes,
+            ["up_block_types"] = UpBlockTypes,
+            ["block_out_channels"] = BlockOutChannels,
+            ["layers_per_block"] = LayersPerBlock,
+            ["downsample_padding"] = DownsamplePadding,
+            ["mid_block_scale_factor"] = 1,
+            ["act_fn"] = "silu",
+            ["norm_num_groups"] = NormNumGroups,
+            ["norm_eps"] = NormEps,
+            ["cross_attention_dim"] = CrossAttentionDim,
+            ["attention_head_dim"] = AttentionHeads,
+            ["use_linear_projection"] = UseLinearProjection,
+            ["upcast_attention"] = UpcastAttention,
+        };
+        if (TransformerLayersPerBlock is { } depth) values["transformer_layers_per_block"] = depth;
+        return ConfigJson.Write(values);
+    }
 }

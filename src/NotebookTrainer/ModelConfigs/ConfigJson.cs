@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace NotebookTrainer.Models.Configs;
+namespace NotebookTrainer.ModelConfigs;
 
 /// <summary>
 /// Reads diffusers-style config.json files key by key, so a wrong or missing value is reported with the
@@ -24,6 +24,9 @@ internal sealed class ConfigJson
         return Parse(File.ReadAllText(file), file);
     }
 
+    /// <summary>A config already parsed (a diffusers folder's, or the built-in defaults a single file is read with).</summary>
+    public static ConfigJson From(System.Text.Json.Nodes.JsonObject json, string source) => new(source, JsonSerializer.SerializeToElement(json));
+
     /// <param name="source">The file (or description) named in error messages.</param>
     public static ConfigJson Parse(string json, string source)
     {
@@ -38,6 +41,14 @@ internal sealed class ConfigJson
         {
             throw new ModelConfigException($"{source}: line {e.LineNumber + 1}: not valid JSON ({e.Message}).");
         }
+    }
+
+    /// <summary>This config, after checking that every one of <paramref name="keys"/> is given (no class default stands in).</summary>
+    public ConfigJson Requiring(IEnumerable<string> keys)
+    {
+        foreach (var key in keys)
+            if (!TryGet(key, out _)) throw new ModelConfigException($"{_file}: missing key '{key}'; a checkpoint's config must give it, as it decides parameter names and shapes.");
+        return this;
     }
 
     bool TryGet(string key, out JsonElement value) =>
