@@ -4,8 +4,8 @@ using NotebookTrainer.World;
 namespace NotebookTrainer.Pretraining;
 
 /// <summary>
-/// Sizes of a <see cref="WorldPretraining"/> run. The defaults are the run that made the embedded model (about 40
-/// minutes on 2 CPU cores); <see cref="Smoke"/> runs every phase in about a minute, for tests.
+/// Sizes of a <see cref="WorldPretraining"/> run. The defaults are the run that made the embedded model (PROVENANCE.md has its
+/// time per phase); <see cref="Smoke"/> runs every phase in about a minute, for tests.
 /// </summary>
 public sealed record PretrainingOptions
 {
