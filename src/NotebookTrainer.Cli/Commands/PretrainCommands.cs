@@ -14,7 +14,8 @@ public static class PretrainCommands
         options = options with { UnetSteps = a.Int("unet-steps", options.UnetSteps) };
         var pretraining = new WorldPretraining(options, Console.WriteLine);
         var results = pretraining.Run(new ConsoleProgress(), Ntrain.Cancellation);
-        pretraining.RecordCommand(CommandLine(args));
+        // A run whose phases were all done before (e.g. only --install) made nothing: the provenance lists what did.
+        if (pretraining.PhasesRun.Count > 0) pretraining.RecordCommand(CommandLine(args));
         foreach (var r in results)
             Console.WriteLine($"{r.Name,-9} {r.Seconds,7:0} s  {string.Join(", ", r.Figures.Select(f => $"{f.Key} {f.Value}"))}");
         if (a.Option("install") is { } install)

@@ -55,8 +55,14 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
     public string FinalModel => Dir("final", WorldModel.ModelFileName);
     public string TaggerDir => Dir("tagger");
 
+    /// <summary>The phases the last <see cref="Run"/> worked on (none when every phase was done before).</summary>
+    public IReadOnlyCollection<string> PhasesRun => rerun;
+
+    readonly HashSet<string> rerun = [];
+
     public IReadOnlyList<PhaseResult> Run(IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
     {
+        rerun.Clear();
         Directory.CreateDirectory(root);
         var phases = new (string Name, string[] DependsOn, Func<Dictionary<string, string>> Work)[]
         {
@@ -69,7 +75,6 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             ("evaluate", ["decoder", "judge"], () => Evaluate(progress, cancellationToken)),
         };
         var results = new List<PhaseResult>();
-        var rerun = new HashSet<string>();
         foreach (var (name, dependsOn, work) in phases)
         {
             var record = Dir("phases", name + ".json");

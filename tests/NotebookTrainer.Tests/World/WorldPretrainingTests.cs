@@ -40,6 +40,11 @@ public sealed class WorldPretrainingTests : IDisposable
         Assert.Contains(log, l => l.StartsWith("judge: done before, skipped", StringComparison.Ordinal));
         Assert.Contains(log, l => l.StartsWith("vae: done before, skipped", StringComparison.Ordinal));
         Assert.Contains(log, l => l.Contains("at step 6", StringComparison.Ordinal) || l.Contains("step 6,", StringComparison.Ordinal));
+        Assert.Equal(["decoder", "evaluate", "unet"], second.PhasesRun.Order());
+
+        var third = new WorldPretraining(options with { UnetSteps = 8 });
+        third.Run();
+        Assert.Empty(third.PhasesRun);   // all done before: ntrain pretrain --install records no command for it
 
         var install = Path.Combine(dir, "installed");
         second.Install(install, again);
