@@ -21,12 +21,8 @@ public sealed record SceneOptions
     /// <summary>Chance that a scene is unnamed clutter instead (random colours and outlines; for the VAE's training set).</summary>
     public double Clutter { get; init; }
 
-    /// <summary>
-    /// The base model's pretraining world: the seen shapes and colours only, every background, the gradient half the
-    /// time — shapes are hardest to draw on it (with the backgrounds in equal thirds the base drew the asked shape on
-    /// 53 % of its gradient samples against 81–87 % on black and white).
-    /// </summary>
-    public static SceneOptions Pretraining { get; } = new() { Backgrounds = ["white", "black", "gradient", "gradient"] };
+    /// <summary>The base model's pretraining world: every background, the seen shapes and colours only.</summary>
+    public static SceneOptions Pretraining { get; } = new();
 
     /// <summary>Every attribute, held-out ones included (the judge's training and test sets).</summary>
     public static SceneOptions Everything { get; } = new() { Shapes = WorldAttributes.Shapes, Colours = WorldAttributes.Colours };
