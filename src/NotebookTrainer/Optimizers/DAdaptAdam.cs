@@ -35,8 +35,7 @@ public sealed class DAdaptAdam : Optimizer
         var sqrtBeta2 = Math.Sqrt(beta2);
         var numeratorAccum = 0.0;
         var skL1 = 0.0;
-        var active = ParametersWithGradients().ToList();
-        foreach (var (group, i, p, rawGrad) in active)
+        foreach (var (group, i, p, rawGrad) in ParametersWithGradients())
         {
             var grad = weightDecay != 0 && !decouple ? rawGrad.add(p, weightDecay) : rawGrad;
             var s = StateOf(i, "s", () => zeros_like(p));
@@ -59,7 +58,7 @@ public sealed class DAdaptAdam : Optimizer
         }
         Scalars["d"] = d;
         Scalars["numerator_weighted"] = numeratorWeighted;
-        foreach (var (_, i, p, _) in active)
+        foreach (var (_, i, p, _) in ParametersWithGradients())
         {
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));

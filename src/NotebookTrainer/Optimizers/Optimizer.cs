@@ -52,15 +52,23 @@ public abstract class Optimizer : IDisposable
     /// <summary>One update; runs under no_grad inside a dispose scope (state tensors must come from <see cref="StateOf"/>).</summary>
     protected abstract void StepCore();
 
-    /// <summary>(group, index in all parameters, parameter, gradient) for every parameter that has a gradient.</summary>
+    /// <summary>
+    /// (group, index in all parameters, parameter, gradient) for every parameter that has a gradient, each inside its
+    /// own dispose scope: what the caller makes while updating one parameter is freed before the next one comes, so a
+    /// step holds one parameter's temporaries at a time, not the whole model's (several times its weights for
+    /// Adafactor on bf16 weights). Use each item inside the loop that takes it.
+    /// </summary>
     protected IEnumerable<(ParameterGroup Group, int Index, Parameter Param, Tensor Grad)> ParametersWithGradients()
     {
         var index = 0;
         foreach (var group in Groups)
             foreach (var p in group.Parameters)
             {
-                var grad = p.grad;
-                if (grad is not null) yield return (group, index, p, grad);
+                using (NewDisposeScope())
+                {
+                    var grad = p.grad;
+                    if (grad is not null) yield return (group, index, p, grad);
+                }
                 index++;
             }
     }

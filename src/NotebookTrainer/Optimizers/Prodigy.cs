@@ -40,8 +40,7 @@ public sealed class Prodigy : Optimizer
         var dlr = d * lr * biasCorrection;
         var dNumerator = Scalars["d_numerator"] * beta3;
         var dDenom = 0.0;
-        var active = ParametersWithGradients().ToList();
-        foreach (var (group, i, p, rawGrad) in active)
+        foreach (var (group, i, p, rawGrad) in ParametersWithGradients())
         {
             var grad = weightDecay != 0 && !decouple ? rawGrad.add(p, weightDecay) : rawGrad;
             var s = StateOf(i, "s", () => zeros_like(p));
@@ -66,7 +65,7 @@ public sealed class Prodigy : Optimizer
         Scalars["d"] = d;
         Scalars["d_max"] = dMax;
         Scalars["d_numerator"] = dNumerator;
-        foreach (var (group, i, p, _) in active)
+        foreach (var (group, i, p, _) in ParametersWithGradients())
         {
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));
