@@ -105,7 +105,7 @@ public static class Ntrain
         if (parse.UnmatchedTokens.Count > 0)
         {
             var token = parse.UnmatchedTokens[0];
-            var error = parse.Errors.First(e => e.Message.Contains($"'{token}'", StringComparison.Ordinal)).Message;
+            var error = (parse.Errors.FirstOrDefault(e => e.Message.Contains($"'{token}'", StringComparison.Ordinal)) ?? parse.Errors[0]).Message;
             return TypoCorrections(parse, token) is { Count: > 0 } suggestions
                 ? $"{error} Did you mean {string.Join(" or ", suggestions)}?"
                 : $"{error} See '{command} --help'.";
