@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NotebookTrainer.Analysis;
 using NotebookTrainer.Models;
 using NotebookTrainer.Sampling;
@@ -12,28 +13,34 @@ namespace NotebookTrainer.Cli.Commands;
 /// </summary>
 public static class AccuracyCommands
 {
-    public static int Run(string[] args)
+    public static Command Accuracy()
     {
-        var a = new CliArgs(args, ["model", "judge", "seeds", "steps", "cfg", "out"], ["json"]);
-        var judgeDir = a.Option("judge") ?? WorldModel.TaggerDirectory;
-        if (!File.Exists(Path.Combine(judgeDir, WdTaggerModel.ModelFileName)))
-            throw new CliException($"--judge: {judgeDir} has no {WdTaggerModel.ModelFileName}; pass the folder of a world tagger ('ntrain tagger world --out DIR' trains one).");
-        var seeds = a.Int("seeds", 8);
-        if (seeds < 1) throw new CliException($"--seeds must be at least 1, not {seeds}.");
         var defaults = new AccuracyOptions();
-        var options = new AccuracyOptions { Seeds = seeds, Steps = a.Int("steps", defaults.Steps), CfgScale = a.Double("cfg", defaults.CfgScale) };
-        using var judge = WdTaggerModel.Load(judgeDir, preferGpu: false);
-
-        var path = Resolve(a.Required("model"));
-        using (var model = StableDiffusion.Load(path))
+        var model = new Option<string>("--model") { Description = "the model to judge: a checkpoint, a diffusers folder or embedded:tiny", HelpName = "PATH", Required = true };
+        var judge = new Option<string?>("--judge") { Description = "the world tagger's folder (default: the embedded one)", HelpName = "DIR" };
+        var seeds = NumberOptions.Whole("--seeds", 8, "samples per prompt", min: 1);
+        var steps = NumberOptions.Whole("--steps", defaults.Steps, "sampling steps");
+        var cfg = NumberOptions.Decimal("--cfg", defaults.CfgScale, "classifier-free guidance scale");
+        var output = new Option<string?>("--out") { Description = "where the judged images go (default: a temporary folder)", HelpName = "DIR" };
+        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var command = new Command("accuracy", "Judged attribute accuracy over every colour × shape × background") { model, judge, seeds, steps, cfg, output, json };
+        command.SetAction(parse =>
         {
-            var generator = new SampleImageGenerator(StableDiffusionPipeline.Create(model, path));
+            var judgeDir = parse.GetValue(judge) ?? WorldModel.TaggerDirectory;
+            if (!File.Exists(Path.Combine(judgeDir, WdTaggerModel.ModelFileName)))
+                throw new CliException($"--judge: {judgeDir} has no {WdTaggerModel.ModelFileName}; pass the folder of a world tagger ('ntrain tagger world --out DIR' trains one).");
+            var options = new AccuracyOptions { Seeds = parse.GetValue(seeds), Steps = parse.GetValue(steps), CfgScale = parse.GetValue(cfg) };
+            using var tagger = WdTaggerModel.Load(judgeDir, preferGpu: false);
+
+            var path = Resolve(parse.GetRequiredValue(model));
+            using var diffusion = StableDiffusion.Load(path);
+            var generator = new SampleImageGenerator(StableDiffusionPipeline.Create(diffusion, path));
             var prompts = AttributePrompt.Grid(WorldAttributes.Colours, WorldAttributes.Shapes, WorldAttributes.Backgrounds);
-            var accuracy = AttributeAccuracy.Measure(generator, judge, prompts, a.Option("out") ?? Path.Combine(Path.GetTempPath(), $"ntrain-accuracy-{Guid.NewGuid():N}"),
+            var accuracy = AttributeAccuracy.Measure(generator, tagger, prompts, parse.GetValue(output) ?? Path.Combine(Path.GetTempPath(), $"ntrain-accuracy-{Guid.NewGuid():N}"),
                 options with { Label = Path.GetFileName(path) }, progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
-            Console.WriteLine(a.Flag("json") ? accuracy.ToJson() : accuracy.ToString());
-        }
-        return 0;
+            Console.WriteLine(parse.GetValue(json) ? accuracy.ToJson() : accuracy.ToString());
+        });
+        return command;
     }
 
     /// <summary>A model path, or embedded:tiny (copied out of this build beside the temporary folder's other runs).</summary>

@@ -1,72 +1,80 @@
+using System.CommandLine;
 using System.Globalization;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.World;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain dataset inspect|sample</c>: argument parsing and printing; the work is in NotebookTrainer.Datasets.</summary>
+/// <summary><c>ntrain dataset inspect|sample</c>: options and printing; the work is in NotebookTrainer.Datasets.</summary>
 public static class DatasetCommands
 {
-    public static int Run(string[] args)
-    {
-        if (args.Length == 0) throw new CliException("missing subcommand: use 'dataset inspect <config|folder>' or 'dataset sample --out DIR'.");
-        return args[0] switch
-        {
-            "inspect" => Inspect(args[1..]),
-            "sample" => Sample(args[1..]),
-            _ => throw new CliException($"unknown subcommand '{args[0]}': use 'dataset inspect' or 'dataset sample'."),
-        };
-    }
+    public static Command Dataset() => new("dataset", "Inspect a dataset, or generate the built-in sample one") { Inspect(), Sample() };
 
     /// <summary>Exit 0 when trainable without errors, 1 when some files or subsets have errors, 2 when the config cannot be loaded.</summary>
-    static int Inspect(string[] args)
+    static Command Inspect()
     {
-        var a = new CliArgs(args, ["resolution", "batch-size", "caption-extension", "reg-data-dir", "seed"], ["json", "no-bucket"]);
-        var target = a.Positional(0, "a dataset_config.toml/.json or a folder");
-        if (a.Positionals.Count > 1) throw new CliException($"give one config file or folder, got {a.Positionals.Count}: {string.Join(", ", a.Positionals)}.");
         var defaults = new InspectOptions().Arguments;
-        var options = new InspectOptions
+        var target = new Argument<string>("config|folder") { Description = "a dataset_config.toml/.json or a folder" };
+        var resolution = NumberOptions.Whole("--resolution", defaults.Resolution!.Value, "training resolution (a folder's, or the config's default)");
+        var batchSize = NumberOptions.OptionalWhole("--batch-size", "batch size (default: the config's)");
+        var captionExtension = new Option<string?>("--caption-extension") { Description = $"caption file extension (default {defaults.CaptionExtension})", HelpName = "EXT" };
+        var regDataDir = new Option<string?>("--reg-data-dir") { Description = "a folder of regularization images", HelpName = "DIR" };
+        var seed = NumberOptions.Whole("--seed", 42, "the shuffle seed of the epoch plan");
+        var noBucket = new Option<bool>("--no-bucket") { Description = "no aspect-ratio buckets" };
+        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var command = new Command("inspect", "Images, captions, buckets, steps per epoch and problems")
+            { target, resolution, batchSize, captionExtension, regDataDir, seed, noBucket, json };
+        command.SetAction(parse =>
         {
-            Arguments = defaults with
+            var options = new InspectOptions
             {
-                Resolution = a.Int("resolution", defaults.Resolution!.Value),
-                BatchSize = a.Option("batch-size") is null ? null : a.Int("batch-size", 1),
-                CaptionExtension = a.Option("caption-extension") ?? defaults.CaptionExtension,
-                EnableBucket = !a.Flag("no-bucket"),
-            },
-            RegDataDir = a.Option("reg-data-dir"),
-            Plan = new DatasetPlanOptions { Seed = a.Int("seed", 42) },
-        };
+                Arguments = defaults with
+                {
+                    Resolution = parse.GetValue(resolution),
+                    BatchSize = parse.GetValue(batchSize),
+                    CaptionExtension = parse.GetValue(captionExtension) ?? defaults.CaptionExtension,
+                    EnableBucket = !parse.GetValue(noBucket),
+                },
+                RegDataDir = parse.GetValue(regDataDir),
+                Plan = new DatasetPlanOptions { Seed = parse.GetValue(seed) },
+            };
 
-        var report = DatasetInspector.Inspect(target, options, cancellationToken: Ntrain.Cancellation);
-        if (a.Flag("json"))
-        {
-            Console.WriteLine(report.ToJson());
-        }
-        else
-        {
-            foreach (var line in report.LogLines) Console.WriteLine(line);
-            foreach (var problem in report.Problems) Console.WriteLine(problem);
-            Console.WriteLine(report.Plan == null
-                ? $"{report.ErrorCount} error(s): the dataset could not be loaded."
-                : string.Create(CultureInfo.InvariantCulture,
-                    $"{report.UsableImages.Count(i => !i.IsReg)} train images ({report.Plan.NumTrainImages} with repeats), {report.Plan.NumRegImages} reg with repeats, {report.Plan.BatchesPerEpoch} steps per epoch; {report.ErrorCount} error(s), {report.WarningCount} warning(s)."));
-        }
-        return report.Plan == null ? 2 : report.ErrorCount > 0 ? 1 : 0;
+            var report = DatasetInspector.Inspect(parse.GetRequiredValue(target), options, cancellationToken: Ntrain.Cancellation);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(report.ToJson());
+            }
+            else
+            {
+                foreach (var line in report.LogLines) Console.WriteLine(line);
+                foreach (var problem in report.Problems) Console.WriteLine(problem);
+                Console.WriteLine(report.Plan == null
+                    ? $"{report.ErrorCount} error(s): the dataset could not be loaded."
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"{report.UsableImages.Count(i => !i.IsReg)} train images ({report.Plan.NumTrainImages} with repeats), {report.Plan.NumRegImages} reg with repeats, {report.Plan.BatchesPerEpoch} steps per epoch; {report.ErrorCount} error(s), {report.WarningCount} warning(s)."));
+            }
+            return report.Plan == null ? 2 : report.ErrorCount > 0 ? 1 : 0;
+        });
+        return command;
     }
 
-    static int Sample(string[] args)
+    static Command Sample()
     {
-        var a = new CliArgs(args, ["out", "seed", "count"], ["regularization"]);
-        var output = a.Required("out");
-        var count = a.Option("count") is null ? (int?)null : a.Int("count", SampleDataset.DefaultCount);
-        if (count is < 1) throw new CliException("--count must be at least 1.");
-        var regularization = a.Flag("regularization");
-        var images = regularization
-            ? SampleDataset.GenerateRegularization(output, a.Int("seed", 43), count ?? SampleDataset.DefaultCount)
-            : SampleDataset.Generate(output, a.Int("seed", 42), count);
-        var folder = regularization ? SampleDataset.RegularizationFolderName : SampleDataset.FolderName;
-        Console.WriteLine($"wrote {images.Count} images with captions to {Path.Combine(Path.GetFullPath(output), folder)}");
-        return 0;
+        var output = new Option<string>("--out") { Description = "the folder to write into", HelpName = "DIR", Required = true };
+        var seed = NumberOptions.OptionalWhole("--seed", "random seed (default 42, or 43 with --regularization)");
+        var count = NumberOptions.OptionalWhole("--count", $"how many images (default {SampleDataset.DefaultCount})", min: 1);
+        var regularization = new Option<bool>("--regularization") { Description = "DreamBooth reg images of what the base model already draws (1_shape)" };
+        var command = new Command("sample", "Generate the built-in sample dataset (purple hearts, 10_sks heart) or its regularization images")
+            { output, seed, count, regularization };
+        command.SetAction(parse =>
+        {
+            var folder = parse.GetRequiredValue(output);
+            var images = parse.GetValue(regularization)
+                ? SampleDataset.GenerateRegularization(folder, parse.GetValue(seed) ?? 43, parse.GetValue(count) ?? SampleDataset.DefaultCount)
+                : SampleDataset.Generate(folder, parse.GetValue(seed) ?? 42, parse.GetValue(count));
+            var written = parse.GetValue(regularization) ? SampleDataset.RegularizationFolderName : SampleDataset.FolderName;
+            Console.WriteLine($"wrote {images.Count} images with captions to {Path.Combine(Path.GetFullPath(folder), written)}");
+        });
+        return command;
     }
 }

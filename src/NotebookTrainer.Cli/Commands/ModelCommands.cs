@@ -1,93 +1,98 @@
+using System.CommandLine;
 using System.Globalization;
 using NotebookTrainer.Checkpoints;
 using NotebookTrainer.Models;
-using NotebookTrainer.ModelConfigs;
-using NotebookTrainer.SafeTensors;
-using NotebookTrainer.Tokenizers;
 using NotebookTrainer.World;
 using static TorchSharp.torch;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain model tiny|verify|inspect|load</c>: argument parsing and printing; the work is in NotebookTrainer.Models.</summary>
+/// <summary><c>ntrain model tiny|verify|inspect|load</c>: options and printing; the work is in NotebookTrainer.Models.</summary>
 public static class ModelCommands
 {
-    public static int Run(string[] args)
-    {
-        if (args.Length == 0) throw new CliException("missing subcommand: use 'model tiny --out DIR', 'model verify FIXTURE_DIR', 'model inspect MODEL' or 'model load MODEL'.");
-        try
-        {
-            return args[0] switch
-            {
-                "tiny" => Tiny(args[1..]),
-                "verify" => Verify(args[1..]),
-                "inspect" => Inspect(args[1..]),
-                "load" => Load(args[1..]),
-                _ => throw new CliException($"unknown subcommand '{args[0]}': use 'model tiny', 'model verify', 'model inspect' or 'model load'."),
-            };
-        }
-        catch (Exception e) when (e is ModelConfigException or ModelWeightsException or FixtureException or CheckpointFormatException or SafeTensorsFormatException or TokenizerFormatException)
-        {
-            throw new CliException(e.Message);
-        }
-    }
+    public static Command Model() => new("model", "The embedded tiny model, reference checks, and what a checkpoint holds") { Tiny(), Verify(), Inspect(), Load() };
 
-    static int Tiny(string[] args)
+    static Command Tiny()
     {
-        var a = new CliArgs(args, ["out", "seed"], ["random"]);
-        var path = a.Flag("random") ? TinyStableDiffusion.Write(a.Required("out"), a.Int("seed", 1234)) : World.WorldModel.Install(a.Required("out"));
-        Console.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1024.0 / 1024.0:F1} MiB) and {Path.Combine(Path.GetDirectoryName(path)!, TinyStableDiffusion.ConfigFolder)}/");
-        return 0;
+        var output = new Option<string>("--out") { Description = "the folder to write into", HelpName = "DIR", Required = true };
+        var random = new Option<bool>("--random") { Description = "write one with random weights instead" };
+        var seed = NumberOptions.Whole("--seed", 1234, "the random weights' seed");
+        var command = new Command("tiny", "Copy out the embedded tiny SD model (single file + config/ + tokenizer/), or write one with random weights")
+            { output, random, seed };
+        command.SetAction(parse =>
+        {
+            var folder = parse.GetRequiredValue(output);
+            var path = parse.GetValue(random) ? TinyStableDiffusion.Write(folder, parse.GetValue(seed)) : WorldModel.Install(folder);
+            Console.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1024.0 / 1024.0:F1} MiB) and {Path.Combine(Path.GetDirectoryName(path)!, TinyStableDiffusion.ConfigFolder)}/");
+        });
+        return command;
     }
 
     /// <summary>Exit 0 when every check is within tolerance, 1 when any is not.</summary>
-    static int Verify(string[] args)
+    static Command Verify()
     {
-        var a = new CliArgs(args, [], []);
-        var fixture = a.Positional(0, "a fixture folder (fixture.json, inputs.safetensors, expected.safetensors)");
-        var report = ModelVerifier.Run(fixture, (model, config) => StableDiffusion.Load(model, config, ScalarType.Float32),
-            new ConsoleProgress(), Ntrain.Cancellation);
-        foreach (var c in report.Checks)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(c.Passed ? "pass" : "FAIL")}  {c.Name} ({c.Component}): max abs error {c.MaxAbsError:G3}, max rel error {c.MaxRelError:G3} (atol {c.Atol:G3}, rtol {c.Rtol:G3})"));
-        Console.WriteLine(report.Passed ? $"all {report.Checks.Count} checks passed" : $"{report.Checks.Count(c => !c.Passed)} of {report.Checks.Count} checks FAILED");
-        return report.Passed ? 0 : 1;
+        var fixture = new Argument<string>("fixture-dir") { Description = "a fixture folder (fixture.json, inputs.safetensors, expected.safetensors)" };
+        var command = new Command("verify", "Compare our modules with reference outputs (exit 1 on mismatch)") { fixture };
+        command.SetAction(parse =>
+        {
+            var report = ModelVerifier.Run(parse.GetRequiredValue(fixture), (model, config) => StableDiffusion.Load(model, config, ScalarType.Float32),
+                new ConsoleProgress(), Ntrain.Cancellation);
+            foreach (var c in report.Checks)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(c.Passed ? "pass" : "FAIL")}  {c.Name} ({c.Component}): max abs error {c.MaxAbsError:G3}, max rel error {c.MaxRelError:G3} (atol {c.Atol:G3}, rtol {c.Rtol:G3})"));
+            Console.WriteLine(report.Passed ? $"all {report.Checks.Count} checks passed" : $"{report.Checks.Count(c => !c.Passed)} of {report.Checks.Count} checks FAILED");
+            return report.Passed ? 0 : 1;
+        });
+        return command;
     }
 
+    static Option<string?> ConfigFolder() => new("--config") { Description = "the model's config folder, for a single file", HelpName = "DIR" };
+
     /// <summary>What a checkpoint file is, without building the model: format, architecture, keys, hashes.</summary>
-    static int Inspect(string[] args)
+    static Command Inspect()
     {
-        var a = new CliArgs(args, ["config"], ["json"]);
-        var inspection = ModelInspection.Inspect(a.Positional(0, "a checkpoint path (.safetensors, .ckpt/.pt, or a diffusers folder)"), a.Option("config"), new ConsoleProgress(), Ntrain.Cancellation);
-        Console.Write(a.Flag("json") ? inspection.ToJson() + Environment.NewLine : inspection.ToText());
-        return 0;
+        var path = new Argument<string>("path") { Description = "a checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)" };
+        var config = ConfigFolder();
+        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var command = new Command("inspect", "Format, architecture, dtypes, parameters, missing keys and hashes of a checkpoint") { path, config, json };
+        command.SetAction(parse =>
+        {
+            var inspection = ModelInspection.Inspect(parse.GetRequiredValue(path), parse.GetValue(config), new ConsoleProgress(), Ntrain.Cancellation);
+            Console.Write(parse.GetValue(json) ? inspection.ToJson() + Environment.NewLine : inspection.ToText());
+        });
+        return command;
     }
 
     /// <summary>Builds the model from a checkpoint, as training does, and reports parameters and peak memory.</summary>
-    static int Load(string[] args)
+    static Command Load()
     {
-        var a = new CliArgs(args, ["config", "dtype"], []);
-        var path = a.Positional(0, "a model file or diffusers folder");
-        ScalarType dtype = a.Option("dtype") switch
+        var path = new Argument<string>("model") { Description = "a model file or diffusers folder" };
+        var config = ConfigFolder();
+        var dtype = new Option<string>("--dtype") { Description = "weights' precision: fp32, fp16 or bf16", HelpName = "fp32|fp16|bf16", DefaultValueFactory = _ => "fp32" };
+        var command = new Command("load", "Build the model as training does; parameters, dtype, peak memory") { path, config, dtype };
+        command.SetAction(parse =>
         {
-            null or "fp32" or "float" => ScalarType.Float32,
-            "fp16" => ScalarType.Float16,
-            "bf16" => ScalarType.BFloat16,
-            var other => throw new CliException($"--dtype must be fp32, fp16 or bf16, not '{other}'."),
-        };
-        ProcessMemory.ResetPeak();
-        var before = ProcessMemory.ResidentBytes();
-        using var model = StableDiffusion.Load(path, a.Option("config"), dtype, progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
-        var peak = ProcessMemory.PeakResidentBytes();
-        foreach (var (name, module) in new (string, nn.Module)[] { ("unet", model.Unet), ("vae", model.Vae), ("text_encoder", model.TextEncoder) })
-        {
-            var parameters = module.parameters().ToList();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-13} {parameters.Sum(p => p.numel()) / 1e6,9:F2}M parameters, {module.state_dict().Count} keys, {parameters[0].dtype}"));
-        }
-        Console.WriteLine($"prediction: {model.Scheduler.PredictionType}; tokenizer: {model.TokenizerDir ?? "none with the model"}");
-        if (before is { } b && peak is { } p)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak resident memory while loading: +{(p - b) / 1024.0 / 1024.0:F0} MiB ({p / 1024.0 / 1024.0:F0} MiB total)"));
-        return 0;
+            ScalarType scalarType = parse.GetRequiredValue(dtype) switch
+            {
+                "fp32" or "float" => ScalarType.Float32,
+                "fp16" => ScalarType.Float16,
+                "bf16" => ScalarType.BFloat16,
+                var other => throw new CliException($"--dtype must be fp32, fp16 or bf16, not '{other}'."),
+            };
+            ProcessMemory.ResetPeak();
+            var before = ProcessMemory.ResidentBytes();
+            using var model = StableDiffusion.Load(parse.GetRequiredValue(path), parse.GetValue(config), scalarType, progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
+            var peak = ProcessMemory.PeakResidentBytes();
+            foreach (var (name, module) in new (string, nn.Module)[] { ("unet", model.Unet), ("vae", model.Vae), ("text_encoder", model.TextEncoder) })
+            {
+                var parameters = module.parameters().ToList();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name,-13} {parameters.Sum(p => p.numel()) / 1e6,9:F2}M parameters, {module.state_dict().Count} keys, {parameters[0].dtype}"));
+            }
+            Console.WriteLine($"prediction: {model.Scheduler.PredictionType}; tokenizer: {model.TokenizerDir ?? "none with the model"}");
+            if (before is { } b && peak is { } p)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak resident memory while loading: +{(p - b) / 1024.0 / 1024.0:F0} MiB ({p / 1024.0 / 1024.0:F0} MiB total)"));
+        });
+        return command;
     }
 }

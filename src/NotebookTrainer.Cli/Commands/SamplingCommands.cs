@@ -1,3 +1,4 @@
+using System.CommandLine;
 using NotebookTrainer.Analysis;
 using NotebookTrainer.Diffusion;
 using NotebookTrainer.Sampling;
@@ -5,34 +6,39 @@ using NotebookTrainer.Training;
 
 namespace NotebookTrainer.Cli.Commands;
 
-/// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample prompts</c>, <c>ntrain log</c>, <c>ntrain judge</c>.</summary>
+/// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample [prompts]</c>, <c>ntrain log</c>, <c>ntrain judge</c>: options and printing.</summary>
 public static class SamplingCommands
 {
-    public static int Run(string command, string[] args) => command switch
-    {
-        "lora" => Lora(args),
-        "sample" => Sample(args),
-        "judge" => Judge(args),
-        _ => Log(args),
-    };
+    public static Command Lora() => new("lora", "Inspect and compare LoRA files") { LoraInspect(), LoraDiff() };
 
-    public static int Lora(string[] args)
+    static Option<bool> Json() => new("--json") { Description = "print JSON" };
+
+    static Command LoraInspect()
     {
-        var a = new CliArgs(args, ["top-tags"], ["json"]);
-        var what = a.Positional(0, "what to do: inspect FILE or diff A B");
-        switch (what)
+        var file = new Argument<string>("file.safetensors") { Description = "the LoRA file" };
+        var json = Json();
+        var topTags = NumberOptions.Whole("--top-tags", 20, "tags of the training captions to list");
+        var command = new Command("inspect", "LoRA metadata, tag frequency, modules per block, rank/alpha, ‖ΔW‖") { file, json, topTags };
+        command.SetAction(parse =>
         {
-            case "inspect":
-                var report = LoadReport(a.Positional(1, "the LoRA .safetensors file"), a.Int("top-tags", 20));
-                Console.WriteLine(a.Flag("json") ? report.ToJson() : report.ToText());
-                return 0;
-            case "diff":
-                var comparison = new LoraComparison(LoadReport(a.Positional(1, "the first LoRA file"), 20), LoadReport(a.Positional(2, "the second LoRA file"), 20));
-                Console.WriteLine(a.Flag("json") ? comparison.ToJson() : comparison.ToText());
-                return 0;
-            default:
-                throw new CliException($"unknown lora command '{what}': use 'inspect FILE [--json]' or 'diff A B [--json]'.");
-        }
+            var report = LoadReport(parse.GetRequiredValue(file), parse.GetValue(topTags));
+            Console.WriteLine(parse.GetValue(json) ? report.ToJson() : report.ToText());
+        });
+        return command;
+    }
+
+    static Command LoraDiff()
+    {
+        var first = new Argument<string>("a.safetensors") { Description = "the first LoRA file" };
+        var second = new Argument<string>("b.safetensors") { Description = "the second LoRA file" };
+        var json = Json();
+        var command = new Command("diff", "Modules only in one file, rank/alpha differences, norm ratios") { first, second, json };
+        command.SetAction(parse =>
+        {
+            var comparison = new LoraComparison(LoadReport(parse.GetRequiredValue(first), 20), LoadReport(parse.GetRequiredValue(second), 20));
+            Console.WriteLine(parse.GetValue(json) ? comparison.ToJson() : comparison.ToText());
+        });
+        return command;
     }
 
     static LoraReport LoadReport(string path, int topTags)
@@ -41,96 +47,116 @@ public static class SamplingCommands
         return LoraReport.Load(path, topTags);
     }
 
+    static Option<string?> SamplerName() => new("--sampler") { Description = "the sampler for every prompt (kohya/A1111 names)", HelpName = "NAME" };
+
+    static void CheckSampler(string? sampler)
+    {
+        if (sampler is null) return;
+        try { SamplerCatalog.Create(sampler, NoiseSchedule.StableDiffusion); }
+        catch (ArgumentException e) { throw new CliException("--sampler: " + e.Message); }
+    }
+
     /// <summary>
     /// <c>ntrain sample --model PATH --prompts FILE --out DIR [--lora FILE[:WEIGHT]]… [--embedding FILE[:WORD]]…</c> writes
     /// kohya-named sample images; <c>ntrain sample prompts FILE</c> only checks a prompts file.
     /// </summary>
-    public static int Sample(string[] args)
+    public static Command Sample()
     {
-        var a = new CliArgs(args, ["steps", "sampler", "seed", "model", "config", "tokenizer", "lora", "embedding", "prompts", "out", "name", "epoch", "clip-skip", "dtype"], []);
-        if (a.Positionals.Count == 0) return Generate(a);
-        var what = a.Positional(0, "what to do: prompts FILE");
-        if (what != "prompts") throw new CliException($"unknown sample command '{what}': use 'ntrain sample --model PATH --prompts FILE --out DIR' or 'ntrain sample prompts FILE'.");
-        SamplePromptFile file;
-        try { file = SamplePromptFile.Load(a.Positional(1, "the sample prompts file")); }
-        catch (FormatException e) { throw new CliException(e.Message); }
-        foreach (var warning in file.Warnings) Console.Error.WriteLine("warning: " + warning);
-        var sampler = a.Option("sampler");
-        if (sampler is not null)
-            try { SamplerCatalog.Create(sampler, NoiseSchedule.StableDiffusion); }
-            catch (ArgumentException e) { throw new CliException("--sampler: " + e.Message); }
-        var seed = a.Option("seed") is null ? (long?)null : a.Int("seed", 0);
-        for (var i = 0; i < file.Prompts.Count; i++)
+        var model = new Option<string>("--model") { Description = "the base model: a checkpoint or a diffusers folder", HelpName = "PATH", Required = true };
+        var config = new Option<string?>("--config") { Description = "the model's config folder, for a single file", HelpName = "DIR" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "the tokenizer folder, if the model has none", HelpName = "DIR" };
+        var promptsFile = new Option<string>("--prompts") { Description = "kohya sample prompts (one per line, --w --h --s --l --d --n options)", HelpName = "FILE", Required = true };
+        var output = new Option<string>("--out") { Description = "images go to DIR/sample", HelpName = "DIR", Required = true };
+        var lora = new Option<string[]>("--lora") { Description = "a LoRA to apply, at WEIGHT (default 1); repeatable", HelpName = "FILE[:WEIGHT]" };
+        var embedding = new Option<string[]>("--embedding") { Description = "a textual-inversion embedding, its word the file name unless given; repeatable", HelpName = "FILE[:WORD]" };
+        var steps = NumberOptions.OptionalWhole("--steps", "sampling steps (default: each prompt's --s, else 30)", min: 1, max: 1000);
+        var sampler = SamplerName();
+        var seed = NumberOptions.OptionalWhole("--seed", "seed of the first prompt, +1 for each next (default: each prompt's --d, else random)");
+        var name = new Option<string?>("--name") { Description = "the file names' prefix (default: the first LoRA's or the model's name)", HelpName = "NAME" };
+        var epoch = NumberOptions.Whole("--epoch", 0, "the epoch in the file names");
+        var clipSkip = NumberOptions.Whole("--clip-skip", 1, "text encoder layers to skip from the end");
+        var dtype = new Option<string>("--dtype") { Description = "weights' precision: fp32, fp16 or bf16", HelpName = "fp32|fp16|bf16", DefaultValueFactory = _ => "fp32" };
+        var command = new Command("sample", "Sample images with LoRAs and embeddings applied, kohya names in DIR/sample")
+            { model, config, tokenizer, promptsFile, output, lora, embedding, steps, sampler, seed, name, epoch, clipSkip, dtype, SamplePrompts() };
+        command.SetAction(parse =>
         {
-            var p = file.Prompts[i];
-            var name = sampler ?? p.Sampler ?? "ddim";
-            var usedSeed = p.Seed ?? (seed is { } s ? s + i : null);
-            Console.WriteLine($"{i:D2} line {p.Line}: {p.Width}x{p.Height}, {a.Int("steps", p.Steps)} steps, CFG {p.CfgScale}, {SamplerCatalog.Describe(name)}, seed {usedSeed?.ToString() ?? "random"}");
-            Console.WriteLine($"   {p.Prompt}");
-            if (p.NegativePrompt.Length > 0) Console.WriteLine($"   negative: {p.NegativePrompt}");
-        }
-        return 0;
+            var modelPath = parse.GetRequiredValue(model);
+            var prompts = LoadPrompts(parse.GetRequiredValue(promptsFile));
+            foreach (var warning in prompts.Warnings) Console.Error.WriteLine("warning: " + warning);
+            if (prompts.Prompts.Count == 0) throw new CliException($"{prompts.Path} has no prompts (only comments or blank lines).");
+            CheckSampler(parse.GetValue(sampler));
+            var loraSpecs = (parse.GetValue(lora) ?? []).Select(ParseLora).ToList();
+            var scalarType = parse.GetRequiredValue(dtype) switch
+            {
+                "fp32" => TorchSharp.torch.ScalarType.Float32,
+                "fp16" => TorchSharp.torch.ScalarType.Float16,
+                "bf16" => TorchSharp.torch.ScalarType.BFloat16,
+                var other => throw new CliException($"--dtype must be fp32, fp16 or bf16, not '{other}'."),
+            };
+            var device = Runtime.TorchRuntime.DefaultDevice;
+            using var diffusion = Models.StableDiffusion.Load(modelPath, parse.GetValue(config), scalarType, device, new ConsoleProgress(), Ntrain.Cancellation);
+            var embeddings = (parse.GetValue(embedding) ?? []).Select(ParseEmbedding).Select(e => Embeddings.TextualInversionEmbedding.Load(e.Path, e.Word)).ToList();
+            foreach (var e in embeddings) Console.WriteLine($"embedding '{e.Word}': {e.Vectors.shape[0]} vectors");
+            var pipeline = StableDiffusionPipeline.Create(diffusion, modelPath, parse.GetValue(tokenizer), parse.GetValue(clipSkip), embeddings);
+            var loras = new List<(Networks.LoraNetwork Network, float Weight)>();
+            try
+            {
+                foreach (var (path, weight) in loraSpecs)
+                {
+                    var (network, _) = Networks.LoraFile.Load(path, diffusion.Unet, diffusion.TextEncoder, device);
+                    if (network.UnmatchedNames.Count > 0)
+                        Console.Error.WriteLine($"warning: {path}: {network.UnmatchedNames.Count} modules match no layer of the model (e.g. {network.UnmatchedNames[0]}).");
+                    loras.Add((network, weight));
+                }
+                var prefix = parse.GetValue(name) ?? (loraSpecs.Count > 0 ? Path.GetFileNameWithoutExtension(loraSpecs[0].Path) : Path.GetFileNameWithoutExtension(modelPath));
+                var options = new SampleRunOptions(parse.GetRequiredValue(output), prefix, parse.GetValue(epoch))
+                {
+                    Sampler = parse.GetValue(sampler),
+                    Steps = parse.GetValue(steps),
+                    Seed = parse.GetValue(seed),
+                };
+                var set = new SampleImageGenerator(pipeline).Run(prompts.Prompts, options, loras, new ConsoleProgress(), Ntrain.Cancellation);
+                foreach (var image in set.Images)
+                    Console.WriteLine($"{image.Path}  seed {image.Seed}, {image.Sampler}, {image.Steps} steps");
+                Console.WriteLine($"{set.Images.Count} images in {set.Elapsed.TotalSeconds:0.0} s");
+            }
+            finally
+            {
+                foreach (var (network, _) in loras) network.Dispose();
+            }
+        });
+        return command;
+    }
+
+    static Command SamplePrompts()
+    {
+        var file = new Argument<string>("prompts.txt") { Description = "the sample prompts file" };
+        var sampler = SamplerName();
+        var seed = NumberOptions.OptionalWhole("--seed", "seed of the first prompt, +1 for each next");
+        var steps = NumberOptions.OptionalWhole("--steps", "sampling steps for every prompt");
+        var command = new Command("prompts", "Check a kohya sample-prompts file: size, steps, CFG, sampler, seed") { file, sampler, seed, steps };
+        command.SetAction(parse =>
+        {
+            var prompts = LoadPrompts(parse.GetRequiredValue(file));
+            foreach (var warning in prompts.Warnings) Console.Error.WriteLine("warning: " + warning);
+            CheckSampler(parse.GetValue(sampler));
+            for (var i = 0; i < prompts.Prompts.Count; i++)
+            {
+                var p = prompts.Prompts[i];
+                var samplerName = parse.GetValue(sampler) ?? p.Sampler ?? "ddim";
+                var usedSeed = p.Seed ?? (parse.GetValue(seed) is { } s ? (long)s + i : null);
+                Console.WriteLine($"{i:D2} line {p.Line}: {p.Width}x{p.Height}, {parse.GetValue(steps) ?? p.Steps} steps, CFG {p.CfgScale}, {SamplerCatalog.Describe(samplerName)}, seed {usedSeed?.ToString() ?? "random"}");
+                Console.WriteLine($"   {p.Prompt}");
+                if (p.NegativePrompt.Length > 0) Console.WriteLine($"   negative: {p.NegativePrompt}");
+            }
+        });
+        return command;
     }
 
     static SamplePromptFile LoadPrompts(string path)
     {
         try { return SamplePromptFile.Load(path); }
         catch (FormatException e) { throw new CliException(e.Message); }
-    }
-
-    static int Generate(CliArgs a)
-    {
-        var modelPath = a.Required("model");
-        var prompts = LoadPrompts(a.Required("prompts"));
-        foreach (var warning in prompts.Warnings) Console.Error.WriteLine("warning: " + warning);
-        if (prompts.Prompts.Count == 0) throw new CliException($"{prompts.Path} has no prompts (only comments or blank lines).");
-        var sampler = a.Option("sampler");
-        if (sampler is not null)
-            try { SamplerCatalog.Create(sampler, NoiseSchedule.StableDiffusion); }
-            catch (ArgumentException e) { throw new CliException("--sampler: " + e.Message); }
-        var steps = a.Option("steps") is null ? (int?)null : a.Int("steps", 30);
-        if (steps is < 1 or > 1000) throw new CliException($"--steps must be 1 to 1000, not {steps}.");
-        var loraSpecs = a.Options("lora").Select(ParseLora).ToList();
-        var dtype = a.Option("dtype") switch
-        {
-            null or "fp32" => TorchSharp.torch.ScalarType.Float32,
-            "fp16" => TorchSharp.torch.ScalarType.Float16,
-            "bf16" => TorchSharp.torch.ScalarType.BFloat16,
-            var other => throw new CliException($"--dtype must be fp32, fp16 or bf16, not '{other}'."),
-        };
-        var device = Runtime.TorchRuntime.DefaultDevice;
-        using var model = Models.StableDiffusion.Load(modelPath, a.Option("config"), dtype, device, new ConsoleProgress(), Ntrain.Cancellation);
-        var embeddings = a.Options("embedding").Select(ParseEmbedding).Select(e => Embeddings.TextualInversionEmbedding.Load(e.Path, e.Word)).ToList();
-        foreach (var e in embeddings) Console.WriteLine($"embedding '{e.Word}': {e.Vectors.shape[0]} vectors");
-        var pipeline = StableDiffusionPipeline.Create(model, modelPath, a.Option("tokenizer"), a.Int("clip-skip", 1), embeddings);
-        var loras = new List<(Networks.LoraNetwork Network, float Weight)>();
-        try
-        {
-            foreach (var (path, weight) in loraSpecs)
-            {
-                var (network, _) = Networks.LoraFile.Load(path, model.Unet, model.TextEncoder, device);
-                if (network.UnmatchedNames.Count > 0)
-                    Console.Error.WriteLine($"warning: {path}: {network.UnmatchedNames.Count} modules match no layer of the model (e.g. {network.UnmatchedNames[0]}).");
-                loras.Add((network, weight));
-            }
-            var output = a.Required("out");
-            var name = a.Option("name") ?? (loraSpecs.Count > 0 ? Path.GetFileNameWithoutExtension(loraSpecs[0].Path) : Path.GetFileNameWithoutExtension(modelPath));
-            var options = new SampleRunOptions(output, name, a.Int("epoch", 0))
-            {
-                Sampler = sampler,
-                Steps = steps,
-                Seed = a.Option("seed") is null ? null : a.Int("seed", 0),
-            };
-            var set = new SampleImageGenerator(pipeline).Run(prompts.Prompts, options, loras, new ConsoleProgress(), Ntrain.Cancellation);
-            foreach (var image in set.Images)
-                Console.WriteLine($"{image.Path}  seed {image.Seed}, {image.Sampler}, {image.Steps} steps");
-            Console.WriteLine($"{set.Images.Count} images in {set.Elapsed.TotalSeconds:0.0} s");
-            return 0;
-        }
-        finally
-        {
-            foreach (var (network, _) in loras) network.Dispose();
-        }
     }
 
     /// <summary>"file.safetensors" or "file.safetensors:0.8".</summary>
@@ -150,67 +176,81 @@ public static class SamplingCommands
     }
 
     /// <summary><c>ntrain log RUN_DIR|loss.csv</c>: per-epoch mean loss of a training run.</summary>
-    public static int Log(string[] args)
+    public static Command Log()
     {
-        var a = new CliArgs(args, [], []);
-        var target = a.Positional(0, "a run folder or its loss.csv");
-        if (!Directory.Exists(target) && !File.Exists(target))
-            throw new CliException($"{target}: no such run folder or file; give a training run's output_dir (or logging_dir) or the loss.csv in it.");
-        var log = RunLog.Load(Directory.Exists(target) ? RunLog.Find(target) : target);
-        Console.WriteLine($"{log.Path}: {log.Entries.Count} steps");
-        Console.WriteLine($"{"epoch",5} {"steps",6} {"mean loss",10} {"min",10} {"max",10}");
-        foreach (var e in log.EpochMeans())
-            Console.WriteLine(FormattableString.Invariant($"{e.Epoch,5} {e.Steps,6} {e.MeanLoss,10:0.00000} {e.MinLoss,10:0.00000} {e.MaxLoss,10:0.00000}"));
-        if (log.Validation.Count > 0)
+        var target = new Argument<string>("run-dir|loss.csv") { Description = "a training run's output_dir (or logging_dir), or the loss.csv in it" };
+        var command = new Command("log", "Per-epoch mean loss of a training run, and its validation loss") { target };
+        command.SetAction(parse =>
         {
-            Console.WriteLine($"validation ({RunFolder.ValidationLogFile}): {"kind",5} {"epoch",5} {"step",6} {"loss",10}");
-            foreach (var v in log.Validation)
-                Console.WriteLine(FormattableString.Invariant($"{"",29} {v.Kind,5} {v.Epoch,5} {v.Step,6} {v.Loss,10:0.00000}"));
-            if (log.BestEpoch() is { } best) Console.WriteLine(FormattableString.Invariant($"lowest validation loss: epoch {best.Epoch}, {best.Loss:0.00000}"));
-        }
-        return 0;
+            var path = parse.GetRequiredValue(target);
+            if (!Directory.Exists(path) && !File.Exists(path))
+                throw new CliException($"{path}: no such run folder or file; give a training run's output_dir (or logging_dir) or the loss.csv in it.");
+            var log = RunLog.Load(Directory.Exists(path) ? RunLog.Find(path) : path);
+            Console.WriteLine($"{log.Path}: {log.Entries.Count} steps");
+            Console.WriteLine($"{"epoch",5} {"steps",6} {"mean loss",10} {"min",10} {"max",10}");
+            foreach (var e in log.EpochMeans())
+                Console.WriteLine(FormattableString.Invariant($"{e.Epoch,5} {e.Steps,6} {e.MeanLoss,10:0.00000} {e.MinLoss,10:0.00000} {e.MaxLoss,10:0.00000}"));
+            if (log.Validation.Count > 0)
+            {
+                Console.WriteLine($"validation ({RunFolder.ValidationLogFile}): {"kind",5} {"epoch",5} {"step",6} {"loss",10}");
+                foreach (var v in log.Validation)
+                    Console.WriteLine(FormattableString.Invariant($"{"",29} {v.Kind,5} {v.Epoch,5} {v.Step,6} {v.Loss,10:0.00000}"));
+                if (log.BestEpoch() is { } best) Console.WriteLine(FormattableString.Invariant($"lowest validation loss: epoch {best.Epoch}, {best.Loss:0.00000}"));
+            }
+        });
+        return command;
     }
 
     /// <summary>
     /// <c>ntrain judge RUN_DIR [--model PATH] [--judge DIR] [--seeds N] [--seen-seeds N] [--final-only] [--json]</c>: the judged
     /// concept accuracy of the base model and of each output of a run (<see cref="ConceptLearning"/>).
     /// </summary>
-    public static int Judge(string[] args)
+    public static Command Judge()
     {
-        var a = new CliArgs(args, ["model", "judge", "seeds", "seen-seeds", "cfg"], ["final-only", "json"]);
-        var dir = a.Positional(0, "the run's output folder");
-        if (!Directory.Exists(dir)) throw new CliException($"{dir} does not exist; give the output_dir of a training run.");
-        var run = TrainingRun.Open(dir);
-        if (run.Outputs.Count == 0) throw new CliException($"{dir} holds no LoRA, checkpoint or embedding to judge.");
-        var modelPath = a.Option("model") ?? run.BaseModelPath
-            ?? throw new CliException($"{dir} has no run/training.toml naming its base model; give --model PATH.");
-        var seeds = a.Int("seeds", 8);
-        if (seeds < 1) throw new CliException("--seeds must be at least 1.");
-        var outputs = a.Flag("final-only") ? [run.FinalOutput!] : run.Outputs;
-        using var model = Models.StableDiffusion.Load(modelPath);
-        using var judge = Tagging.WdTaggerModel.Load(a.Option("judge") ?? World.WorldModel.TaggerDirectory);
-        var learning = ConceptLearning.Measure(model, modelPath, judge, outputs, Path.Combine(dir, "judged"),
-            options: new AccuracyOptions { Seeds = seeds, CfgScale = a.Double("cfg", new AccuracyOptions().CfgScale) }, seenSeeds: a.Option("seen-seeds") is null ? null : a.Int("seen-seeds", 4),
-            progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
-        if (a.Flag("json"))
+        var dir = new Argument<string>("run-dir") { Description = "the run's output folder" };
+        var model = new Option<string?>("--model") { Description = "the base model (default: the one the run's training.toml names)", HelpName = "PATH" };
+        var judge = new Option<string?>("--judge") { Description = "the world tagger's folder (default: the embedded one)", HelpName = "DIR" };
+        var seeds = NumberOptions.Whole("--seeds", 8, "concept samples per output", min: 1);
+        var seenSeeds = NumberOptions.OptionalWhole("--seen-seeds", "samples of each seen prompt per output (default: half of --seeds)");
+        var cfg = NumberOptions.Decimal("--cfg", new AccuracyOptions().CfgScale, "classifier-free guidance scale");
+        var finalOnly = new Option<bool>("--final-only") { Description = "judge only the last output" };
+        var json = Json();
+        var command = new Command("judge", "Judged concept accuracy (sks purple heart) of the base model and of each saved LoRA, checkpoint or embedding; seen prompts beside it")
+            { dir, model, judge, seeds, seenSeeds, cfg, finalOnly, json };
+        command.SetAction(parse =>
         {
-            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(learning.Rows.Select(r => new
+            var folder = parse.GetRequiredValue(dir);
+            if (!Directory.Exists(folder)) throw new CliException($"{folder} does not exist; give the output_dir of a training run.");
+            var run = TrainingRun.Open(folder);
+            if (run.Outputs.Count == 0) throw new CliException($"{folder} holds no LoRA, checkpoint or embedding to judge.");
+            var modelPath = parse.GetValue(model) ?? run.BaseModelPath
+                ?? throw new CliException($"{folder} has no run/training.toml naming its base model; give --model PATH.");
+            var outputs = parse.GetValue(finalOnly) ? [run.FinalOutput!] : run.Outputs;
+            using var diffusion = Models.StableDiffusion.Load(modelPath);
+            using var tagger = Tagging.WdTaggerModel.Load(parse.GetValue(judge) ?? World.WorldModel.TaggerDirectory);
+            var learning = ConceptLearning.Measure(diffusion, modelPath, tagger, outputs, Path.Combine(folder, "judged"),
+                options: new AccuracyOptions { Seeds = parse.GetValue(seeds), CfgScale = parse.GetValue(cfg) }, seenSeeds: parse.GetValue(seenSeeds),
+                progress: new ConsoleProgress(), cancellationToken: Ntrain.Cancellation);
+            if (parse.GetValue(json))
             {
-                label = r.Label,
-                epoch = r.Epoch,
-                concept = r.Concept.Accuracy("concept", learning.Concept),
-                colour = r.Concept.Accuracy("colour", true),
-                shape = r.Concept.Accuracy("shape", true),
-                seen = r.Seen.Accuracy("concept", false),
-            })));
-            return 0;
-        }
-        Console.WriteLine($"{learning.Concept}: {learning.Rows[0].Concept.Samples.Count} concept and {learning.Rows[0].Seen.Samples.Count} seen samples per row, judged by the world tagger");
-        Console.WriteLine($"{"",-10} {"concept",8} {"colour",8} {"shape",8} {"seen",8}  file");
-        static string P(double? v) => v is { } x ? x.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "-";
-        foreach (var (r, i) in learning.Rows.Select((r, i) => (r, i)))
-            Console.WriteLine($"{r.Label,-10} {P(r.Concept.Accuracy("concept", learning.Concept)),8} {P(r.Concept.Accuracy("colour", true)),8} {P(r.Concept.Accuracy("shape", true)),8} {P(r.Seen.Accuracy("concept", false)),8}  " +
-                (i == 0 ? Path.GetFileName(modelPath) : Path.GetFileName(outputs[i - 1].Path)));
-        return 0;
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(learning.Rows.Select(r => new
+                {
+                    label = r.Label,
+                    epoch = r.Epoch,
+                    concept = r.Concept.Accuracy("concept", learning.Concept),
+                    colour = r.Concept.Accuracy("colour", true),
+                    shape = r.Concept.Accuracy("shape", true),
+                    seen = r.Seen.Accuracy("concept", false),
+                })));
+                return;
+            }
+            Console.WriteLine($"{learning.Concept}: {learning.Rows[0].Concept.Samples.Count} concept and {learning.Rows[0].Seen.Samples.Count} seen samples per row, judged by the world tagger");
+            Console.WriteLine($"{"",-10} {"concept",8} {"colour",8} {"shape",8} {"seen",8}  file");
+            static string P(double? v) => v is { } x ? x.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "-";
+            foreach (var (r, i) in learning.Rows.Select((r, i) => (r, i)))
+                Console.WriteLine($"{r.Label,-10} {P(r.Concept.Accuracy("concept", learning.Concept)),8} {P(r.Concept.Accuracy("colour", true)),8} {P(r.Concept.Accuracy("shape", true)),8} {P(r.Seen.Accuracy("concept", false)),8}  " +
+                    (i == 0 ? Path.GetFileName(modelPath) : Path.GetFileName(outputs[i - 1].Path)));
+        });
+        return command;
     }
 }

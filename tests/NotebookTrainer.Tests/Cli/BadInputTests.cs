@@ -53,4 +53,44 @@ public sealed class BadInputTests : IDisposable
         var links = Path.Combine(root, "links.txt");
         AssertRejected(Run("acquire", "urls", links, "--out", Path.Combine(root, "images")), links + ": links file not found; give a text file with one image URL per line");
     }
+
+    [Fact]
+    public void A_misspelt_option_exits_2_naming_it_and_suggesting_the_right_one()
+    {
+        var result = Run("pretrain", "--out", Path.Combine(root, "run"), "--sed", "7");
+        AssertRejected(result, "ntrain pretrain: Unrecognized command or argument '--sed'. Did you mean --seed?");
+        Assert.Single(result.Err.Trim().Split('\n'));
+        AssertRejected(Run("tags", "stat", root), "'stat'. Did you mean stats?");
+        Assert.False(Directory.Exists(Path.Combine(root, "run")));
+    }
+
+    [Fact]
+    public void A_number_option_given_a_word_or_a_comma_decimal_exits_2_naming_the_option()
+    {
+        AssertRejected(Run("pretrain", "--out", Path.Combine(root, "run"), "--seed", "abc"), "ntrain pretrain: --seed must be a whole number, not 'abc'.");
+        AssertRejected(Run("tag", root, "--model", root, "--general-threshold", "0,5"), "--general-threshold must be a number such as 0.35, not '0,5'.");
+        AssertRejected(Run("tag", root, "--model", root, "--general-threshold", "1.5"), "--general-threshold must be between 0 and 1, not 1.5.");
+        Assert.False(Directory.Exists(Path.Combine(root, "run")));
+    }
+
+    [Fact]
+    public void A_missing_option_value_or_argument_exits_2_naming_what_is_missing()
+    {
+        AssertRejected(Run("pretrain", "--out"), "'--out'");
+        AssertRejected(Run("pretrain"), "Option '--out' is required.");
+        AssertRejected(Run("model", "inspect"), "ntrain model inspect: missing <path>: a checkpoint");
+        AssertRejected(Run("model"), "See 'ntrain model --help'.");
+    }
+
+    [Fact]
+    public void Help_comes_from_the_parser_and_exits_0()
+    {
+        var oldOut = Console.Out;
+        using var stdout = new StringWriter();
+        Console.SetOut(stdout);
+        try { Assert.Equal(0, Ntrain.Run(["tags", "edit", "--help"])); }
+        finally { Console.SetOut(oldOut); }
+        Assert.Contains("tags edit <dir> [options]", stdout.ToString());
+        Assert.Contains("--prune-below <N>", stdout.ToString());
+    }
 }

@@ -64,7 +64,7 @@ public sealed class DatasetCliTests : TempDir
 
         var (badOption, _, err) = Ntrain("dataset", "inspect", Root, "--resolutoin", "512");
         Assert.Equal(2, badOption);
-        Assert.Contains("unknown option --resolutoin", err);
+        Assert.Contains("Unrecognized command or argument '--resolutoin'. Did you mean --resolution?", err);
         Assert.Equal(2, Ntrain("dataset", "sample").Code);
         Assert.Equal(2, Ntrain("dataset", "inspect", Path.Combine(Root, "nope")).Code);
     }

@@ -81,8 +81,8 @@ public sealed class TaggingCliTests : IDisposable
     [InlineData("tags edit {dir}", "no operation given")]
     [InlineData("tags undo {dir}", "Nothing to undo")]
     [InlineData("tags edit {dir} --image nope.png --add x", "no such image")]
-    [InlineData("tags stats {dir} --bogus", "unknown option --bogus")]
-    [InlineData("tagger big --out {dir}", "tagger world --out DIR")]
+    [InlineData("tags stats {dir} --bogus", "'--bogus'")]
+    [InlineData("tagger big --out {dir}", "'big'. See 'ntrain tagger --help'")]
     [InlineData("tagger world --out {dir} --steps 0", "--steps must be at least 1")]
     [InlineData("tagger evaluate --model {dir}", "model.onnx: not found")]
     public void Bad_input_exits_2_with_a_message_that_says_what_to_do(string command, string expected)
