@@ -37,6 +37,36 @@ public static class AtomicFile
     }
 
     /// <summary>
+    /// Builds a folder under a temporary name beside <paramref name="path"/> (<paramref name="write"/> gets that name)
+    /// and renames it into place; an existing folder is moved aside first and deleted after, so a crash leaves the old
+    /// folder or the new one, never half of one (<see cref="RecoverLeftovers"/> restores a moved-aside one). Returns the
+    /// full path.
+    /// </summary>
+    public static string WriteDirectory(string path, Action<string> write)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = TemporaryName(full);
+        try
+        {
+            write(temp);
+            string? old = null;
+            if (Directory.Exists(full))
+            {
+                old = TemporaryName(full, "old");
+                Directory.Move(full, old);
+            }
+            Directory.Move(temp, full);
+            if (old is not null) Directory.Delete(old, recursive: true);
+            return full;
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Removes what a killed writer left in <paramref name="dir"/>: temporary files and folders named
     /// <c>.{name}.{pid}.{guid}.tmp</c> whose process is gone. A <c>.{name}.{pid}.{guid}.old</c> folder (a replaced
     /// save_state folder, killed between the two renames) is renamed back when its target is missing. Returns one

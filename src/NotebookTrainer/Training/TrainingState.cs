@@ -41,13 +41,9 @@ public static class TrainingState
     public static string Save(string path, string weightsFile, IReadOnlyDictionary<string, Tensor> weights, Optimizer optimizer, Generator generator,
         TrainingPosition position, Action<string>? beforeCommit = null)
     {
-        var full = Path.GetFullPath(path);
-        var parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
-        var temp = AtomicFile.TemporaryName(full);
-        Directory.CreateDirectory(temp);
-        try
+        return AtomicFile.WriteDirectory(path, temp =>
         {
+            Directory.CreateDirectory(temp);
             using (var scope = NewDisposeScope())
             {
                 SafeTensorsWriter.Write(Path.Combine(temp, weightsFile), weights.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().to(ScalarType.Float32)));
@@ -60,20 +56,7 @@ public static class TrainingState
             }
             AtomicFile.WriteAllText(Path.Combine(temp, PositionFile), JsonSerializer.Serialize(position, new JsonSerializerOptions { WriteIndented = true }));
             beforeCommit?.Invoke(temp);
-            string? old = null;
-            if (Directory.Exists(full))
-            {
-                old = AtomicFile.TemporaryName(full, "old");
-                Directory.Move(full, old);
-            }
-            Directory.Move(temp, full);
-            if (old is not null) Directory.Delete(old, recursive: true);
-            return full;
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
+        });
     }
 
     /// <summary>Reads the position without touching anything (to plan a resume).</summary>

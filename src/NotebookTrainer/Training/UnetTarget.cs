@@ -154,7 +154,7 @@ public sealed class UnetTarget : TrainingTarget
         var dtype = LoraFile.ToScalarType(LoraFile.ParsePrecision(c.Config.SavePrecision));
         if (diffusersFolder)
         {
-            WriteFolderAtomically(path, dir => CheckpointWriter.WriteDiffusersFolder(weights, dir, dtype));
+            AtomicFile.WriteDirectory(path, dir => CheckpointWriter.WriteDiffusersFolder(weights, dir, dtype));
             return;
         }
         if (c.Models.BasePath is { } basePath && File.Exists(basePath))
@@ -167,29 +167,6 @@ public sealed class UnetTarget : TrainingTarget
         if (c.Models.TokenizerDir is { } tokenizer && Path.GetFullPath(tokenizer) != Path.Combine(dir, TinyStableDiffusion.TokenizerFolder))
             foreach (var file in Directory.GetFiles(tokenizer))
                 AtomicFile.WriteAllBytes(Path.Combine(dir, TinyStableDiffusion.TokenizerFolder, Path.GetFileName(file)), File.ReadAllBytes(file));
-    }
-
-    /// <summary>Builds the folder under a temporary name and renames it into place, so a crash never leaves half a model.</summary>
-    static void WriteFolderAtomically(string path, Action<string> write)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = AtomicFile.TemporaryName(full);
-        try
-        {
-            write(temp);
-            string? old = null;
-            if (Directory.Exists(full))
-            {
-                old = AtomicFile.TemporaryName(full, "old");
-                Directory.Move(full, old);
-            }
-            Directory.Move(temp, full);
-            if (old is not null) Directory.Delete(old, recursive: true);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
     }
 
     internal static Dictionary<string, string> CheckpointMetadata(SaveContext c, ModelArchitecture architecture, TrainingMethod method)
