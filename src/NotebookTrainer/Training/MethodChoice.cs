@@ -36,7 +36,7 @@ public static class MethodChoice
 
     /// <summary>
     /// Sets the method's keys: the network module and its args for lora / locon (conv_dim and conv_alpha half the
-    /// network's) / loha (conv_dim = network_dim);
+    /// network's) / loha (conv_dim = network_dim); the U-Net alone for DreamBooth (stop_text_encoder_training = -1 unless set);
     /// token_string (the sample set's activation tag unless set) and init_word (heart unless set) for Textual
     /// Inversion, whose file is named after its word as A1111 expects. Returns the trainer to run.
     /// </summary>
@@ -54,6 +54,11 @@ public static class MethodChoice
                 break;
             case "loha":
                 (config.NetworkModule, config.NetworkArgs) = ("lycoris.kohya", ["algo=loha", $"conv_dim={dim}", $"conv_alpha={alpha}"]);
+                break;
+            // The U-Net alone unless the config says otherwise: the embedded base's text encoder never trained (pretraining
+            // kept its seeded init), and training it here taught the concept less and cost the seen prompts more.
+            case "dreambooth":
+                config.StopTextEncoderTraining ??= -1;
                 break;
             case "textual-inversion":
                 config.TokenString ??= SampleDataset.ActivationTag;

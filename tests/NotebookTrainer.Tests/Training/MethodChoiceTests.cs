@@ -29,6 +29,11 @@ public sealed class MethodChoiceTests
         var config = Base();
         Assert.Equal(TrainingMethod.DreamBooth, MethodChoice.Apply("dreambooth", config));
         Assert.True(MethodChoice.UsesRegularization("dreambooth"));
+        Assert.Equal(-1, TrainingConfig.Parse(config.ToToml()).StopTextEncoderTraining);   // the U-Net alone…
+        config = Base();
+        config.StopTextEncoderTraining = 200;
+        MethodChoice.Apply("dreambooth", config);
+        Assert.Equal(200, config.StopTextEncoderTraining);   // …unless the config says
         Assert.Equal(TrainingMethod.FineTune, MethodChoice.Apply("finetune", Base()));
         Assert.False(MethodChoice.UsesRegularization("finetune"));
 
