@@ -111,7 +111,7 @@ public class KeyMapTests
         // The same config.json text read as a folder's file and as DiffusersConfigs' parsed object gives the same record.
         var json = (unet with { }).ToJson();
         var fromObject = UNet2DConditionConfig.FromJson(System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject(), "unet/config.json");
-        Assert.Equal([1, 2], fromObject.TransformerLayersPerBlock);
+        Assert.Equal([1, 2], fromObject.TransformerLayersPerBlock!);
         Assert.Equal(names, UNetKeyMap.Build(fromObject).Select(m => m.DiffusersName));
         var bad = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
         bad["layers_per_block"] = "two";
