@@ -29,8 +29,8 @@ public sealed class ReferenceFixtureTests : IDisposable
         string.Join("; ", report.Checks.Select(c => $"{c.Name} {(c.Passed ? "pass" : "FAIL")} max abs {c.MaxAbsError:G3} max rel {c.MaxRelError:G3}"));
 
     [Fact]
-    public void TheSd1FolderTheSd2SingleFileAndTheEpsProbeAreCommitted() =>
-        Assert.Equal(new[] { "sd1-folder", "sd1-ldm-eps-probe", "sd2-ldm" }, CommittedNames());
+    public void TheSd1FolderTheSd2SingleFileTheEpsProbeAndBothSdxlLayoutsAreCommitted() =>
+        Assert.Equal(new[] { "sd1-folder", "sd1-ldm-eps-probe", "sd2-ldm", "sdxl-folder", "sdxl-sgm" }, CommittedNames());
 
     [Theory]
     [MemberData(nameof(CommittedFixtures))]
