@@ -5,6 +5,7 @@ using NotebookTrainer.Models.Clip;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.SafeTensors;
 using NotebookTrainer.Tests.SafeTensors;
+using NotebookTrainer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -149,5 +150,21 @@ public class SdxlCheckpointTests
         var half = tensors.Where(kv => !kv.Key.StartsWith(ClipTextKeyMap.SdxlOpenClipPrefix, StringComparison.Ordinal)).ToDictionary();
         var e = Assert.Throws<CheckpointFormatException>(() => CheckpointLoader.Load(TinyCheckpoints.Write(dir.File("half.safetensors"), half), config));
         Assert.Contains("conditioner.embedders.1.model.", e.Message);
+    }
+
+    [Fact]
+    public void Training_on_an_SDXL_model_is_refused_with_a_clear_message()
+    {
+        using var dir = new TempDir();
+        TinyCheckpoints.WriteConfigFolder(dir.File("config"), ModelArchitecture.StableDiffusionXL);
+        var path = TinyCheckpoints.Write(dir.File("xl.safetensors"), TinyCheckpoints.LdmTensors(ModelArchitecture.StableDiffusionXL));
+        var config = TrainingConfig.Parse($"""
+            pretrained_model_name_or_path = {System.Text.Json.JsonSerializer.Serialize(path)}
+            train_data_dir = "unused"
+            output_dir = {System.Text.Json.JsonSerializer.Serialize(dir.File("out"))}
+            """);
+        var e = Assert.Throws<TrainingException>(() => TrainingModelLoader.Load(config));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("is an SDXL model; training on SDXL is not available yet", e.Message);
     }
 }
