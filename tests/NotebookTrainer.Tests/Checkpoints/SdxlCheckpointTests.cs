@@ -153,7 +153,7 @@ public class SdxlCheckpointTests
     }
 
     [Fact]
-    public void Training_on_an_SDXL_model_is_refused_with_a_clear_message()
+    public void Training_and_sampling_on_an_SDXL_model_are_refused_with_a_clear_message()
     {
         using var dir = new TempDir();
         TinyCheckpoints.WriteConfigFolder(dir.File("config"), ModelArchitecture.StableDiffusionXL);
@@ -166,5 +166,9 @@ public class SdxlCheckpointTests
         var e = Assert.Throws<TrainingException>(() => TrainingModelLoader.Load(config));
         Assert.Contains(path, e.Message);
         Assert.Contains("is an SDXL model; training on SDXL is not available yet", e.Message);
+
+        using var model = StableDiffusion.Load(path);
+        var sampling = Assert.Throws<CheckpointFormatException>(() => NotebookTrainer.Sampling.StableDiffusionPipeline.Create(model, path, tokenizerDir: dir.Path));
+        Assert.Contains("sampling with SDXL's conditioning", sampling.Message);
     }
 }
