@@ -64,6 +64,7 @@ public class SdxlUNetTests
         }
         using var sd1 = new UNet2DConditionModel(UNet2DConditionConfig.Tiny);
         Assert.Contains("SDXL conditioning", Assert.Throws<ArgumentException>(() => sd1.forward(randn(1, 4, 8, 8), tensor(1L), randn(1, 77, 64), pooled[..1], timeIds[..1])).Message);
+        Assert.Contains("SDXL conditioning", Assert.Throws<ArgumentException>(() => sd1.forward(randn(1, 4, 8, 8), tensor(1L), randn(1, 77, 64), timeIds: timeIds[..1])).Message);
     }
 
     [Fact]

@@ -89,7 +89,7 @@ public sealed class UNet2DConditionModel : nn.Module
     /// <param name="timeIds">SDXL only: (B, 6) original height and width, crop top and left, target height and width.</param>
     public Tensor forward(Tensor sample, Tensor timesteps, Tensor encoderHiddenStates, Tensor? textEmbeds = null, Tensor? timeIds = null)
     {
-        if (Config.HasTextTimeEmbedding != (textEmbeds is not null && timeIds is not null))
+        if (Config.HasTextTimeEmbedding ? textEmbeds is null || timeIds is null : textEmbeds is not null || timeIds is not null)
             throw new ArgumentException(Config.HasTextTimeEmbedding
                 ? "this SDXL U-Net (addition_embed_type \"text_time\") needs the pooled text embedding (text_embeds) and the six size/crop numbers (time_ids)."
                 : "text_embeds and time_ids are SDXL conditioning; this U-Net has no addition_embed_type \"text_time\".");
