@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
-/// Loads SD1/SD2 base models from a single LDM-layout file (.safetensors, or a pickle through the restricted reader)
+/// Loads SD1/SD2/SDXL base models from a single LDM/sgm-layout file (.safetensors, or a pickle through the restricted reader)
 /// or a diffusers folder, into diffusers names.
 /// </summary>
 public static class CheckpointLoader
@@ -146,14 +146,15 @@ public static class CheckpointLoader
             throw new CheckpointFormatException($"{dir}: this diffusers folder has no {string.Join(", ", missingFolders.Select(f => f + "/"))} subfolder. A diffusers model needs unet/, vae/ and text_encoder/ (each with config.json and weights); re-download the full model.");
         var configs = DiffusersConfigs.Read(dir);
         var detection = ArchitectureDetector.DetectDiffusers(configs);
-        if (ReadModelIndexClass(dir) is { } pipeline && pipeline.Contains("XL", StringComparison.Ordinal))
-            detection = new ArchitectureDetection(ModelArchitecture.StableDiffusionXL, false, $"{pipeline} (SDXL) is not supported; NotebookTrainer trains LoRA on SD1.x and SD2.x base models.");
+        if (ReadModelIndexClass(dir) is { } pipeline && pipeline.Contains("XL", StringComparison.Ordinal) && detection.Architecture != ModelArchitecture.StableDiffusionXL)
+            detection = new ArchitectureDetection(ModelArchitecture.StableDiffusionXL, false, $"{pipeline} (SDXL) needs text_encoder_2/ and an SDXL unet config (addition_embed_type \"text_time\"); this folder lacks them.");
 
         var sources = new List<ITensorSource>();
         try
         {
             var byComponent = new Dictionary<string, ITensorSource>();
-            foreach (var component in DiffusersConfigs.ComponentFolders)
+            var components = configs.TextEncoder2 is null ? DiffusersConfigs.ComponentFolders : [.. DiffusersConfigs.ComponentFolders, StableDiffusionWeights.TextEncoder2Component];
+            foreach (var component in components)
             {
                 var file = FindWeightsFile(dir, component);
                 ITensorSource source = PickleExtensions.Contains(System.IO.Path.GetExtension(file)) ? PickleCheckpoint.Open(file) : SafeTensorsSource.Open(file);
@@ -167,7 +168,10 @@ public static class CheckpointLoader
             };
             if (!detection.Supported) return analysis;
 
-            var expected = ClipTextKeyMap.BuildHuggingFace(configs.TextEncoderConfig).Select(m => m with { LdmName = m.DiffusersName })
+            var text = ClipTextKeyMap.BuildHuggingFace(configs.TextEncoderConfig);
+            if (configs.TextEncoder2Config is { } text2)
+                text.AddRange(ClipTextKeyMap.BuildHuggingFace(text2, "", StableDiffusionWeights.TextEncoder2Component, projection: true));
+            var expected = text.Select(m => m with { LdmName = m.DiffusersName })
                 .Concat(UNetKeyMap.Build(configs.UnetConfig)).Concat(VaeKeyMap.Build(configs.VaeConfig));
             var used = sources.ToDictionary(s => s, _ => new HashSet<string>(StringComparer.Ordinal));
             foreach (var mapping in expected)
@@ -188,7 +192,7 @@ public static class CheckpointLoader
             foreach (var (component, source) in byComponent)
                 foreach (var name in source.Names.Where(n => !used[source].Contains(n)).Order(StringComparer.Ordinal))
                 {
-                    if (component == StableDiffusionWeights.TextEncoderComponent && name == ClipTextKeyMap.PositionIds) analysis.IgnoredKeys.Add($"{component}/{name}");
+                    if (component is StableDiffusionWeights.TextEncoderComponent or StableDiffusionWeights.TextEncoder2Component && name == ClipTextKeyMap.PositionIds) analysis.IgnoredKeys.Add($"{component}/{name}");
                     else analysis.UnexpectedKeys.Add($"{component}/{name}");
                 }
             return analysis;
@@ -211,9 +215,10 @@ public static class CheckpointLoader
 
     static string FindWeightsFile(string dir, string component)
     {
-        var stem = component == StableDiffusionWeights.TextEncoderComponent ? "model" : "diffusion_pytorch_model";
+        var isText = component is StableDiffusionWeights.TextEncoderComponent or StableDiffusionWeights.TextEncoder2Component;
+        var stem = isText ? "model" : "diffusion_pytorch_model";
         var folder = System.IO.Path.Combine(dir, component);
-        var candidates = new[] { $"{stem}.safetensors", $"{stem}.fp16.safetensors", $"{(component == "text_encoder" ? "pytorch_model" : stem)}.bin", $"{(component == "text_encoder" ? "pytorch_model" : stem)}.fp16.bin" };
+        var candidates = new[] { $"{stem}.safetensors", $"{stem}.fp16.safetensors", $"{(isText ? "pytorch_model" : stem)}.bin", $"{(isText ? "pytorch_model" : stem)}.fp16.bin" };
         return candidates.Select(c => System.IO.Path.Combine(folder, c)).FirstOrDefault(File.Exists)
             ?? throw new CheckpointFormatException($"{folder}: no weights file; expected {candidates[0]} (or {string.Join(", ", candidates[1..])}).");
     }
@@ -235,6 +240,7 @@ public static class CheckpointLoader
     {
         KeyTransform.ConvToLinear => stored.reshape(mapping.Shape),
         KeyTransform.QkvSplit => stored.narrow(0, mapping.Part * mapping.Shape[0], mapping.Shape[0]),
+        KeyTransform.Transpose => stored.t().contiguous(),
         _ => stored,
     };
 }

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Checkpoints;
 
-/// <summary>Saves SD1/SD2 weights as one LDM-layout .safetensors file (A1111/ComfyUI) or as a diffusers folder.</summary>
+/// <summary>Saves SD1/SD2/SDXL weights as one LDM/sgm-layout .safetensors file (A1111/ComfyUI) or as a diffusers folder.</summary>
 public static class CheckpointWriter
 {
     /// <summary>
@@ -26,6 +26,7 @@ public static class CheckpointWriter
             {
                 KeyTransform.ConvToLinear => parts[0].reshape(first.LdmShape),
                 KeyTransform.QkvSplit => torch.cat(group.OrderBy(m => m.Part).Select(m => Component(weights, m)).ToList(), 0),
+                KeyTransform.Transpose => parts[0].t().contiguous(),
                 _ => parts[0],
             }, dtype);
         }
@@ -57,6 +58,7 @@ public static class CheckpointWriter
             {
                 KeyTransform.ConvToLinear => Component(weights, first).reshape(first.LdmShape),
                 KeyTransform.QkvSplit => torch.cat(group.OrderBy(r => r.Mapping.Part).Select(r => Component(weights, r.Mapping)).ToList(), 0),
+                KeyTransform.Transpose => Component(weights, first).t().contiguous(),
                 _ => Component(weights, first),
             }, dtype);
         }
@@ -66,14 +68,15 @@ public static class CheckpointWriter
     }
 
     /// <summary>
-    /// Writes unet/, vae/, text_encoder/ (config.json + safetensors), scheduler/ and model_index.json, and copies
-    /// the tokenizer folder when the weights came with one.
+    /// Writes unet/, vae/, text_encoder/ (and SDXL's text_encoder_2/) (config.json + safetensors), scheduler/ and
+    /// model_index.json, and copies the tokenizer folder when the weights came with one.
     /// </summary>
     public static void WriteDiffusersFolder(StableDiffusionWeights weights, string dir, ScalarType? dtype = null)
     {
-        foreach (var component in StableDiffusionWeights.ComponentNames)
+        var sdxl = weights.Architecture == ModelArchitecture.StableDiffusionXL;
+        foreach (var component in StableDiffusionWeights.ComponentNamesOf(weights.Architecture))
         {
-            var file = component == StableDiffusionWeights.TextEncoderComponent ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
+            var file = component is StableDiffusionWeights.TextEncoderComponent or StableDiffusionWeights.TextEncoder2Component ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
             using var scope = NewDisposeScope();
             var converted = weights.Components[component].ToDictionary(kv => kv.Key, kv => Convert(kv.Value, dtype), StringComparer.Ordinal);
             SafeTensorsWriter.Write(Path.Combine(dir, component, file), converted, null);
@@ -84,13 +87,18 @@ public static class CheckpointWriter
                 AtomicFile.WriteAllBytes(Path.Combine(dir, "tokenizer", Path.GetFileName(file)), File.ReadAllBytes(file));
         var index = new JsonObject
         {
-            ["_class_name"] = "StableDiffusionPipeline",
+            ["_class_name"] = sdxl ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline",
             ["scheduler"] = new JsonArray("diffusers", weights.Configs.Scheduler?["_class_name"]?.GetValue<string>() ?? "PNDMScheduler"),
             ["text_encoder"] = new JsonArray("transformers", "CLIPTextModel"),
             ["tokenizer"] = new JsonArray("transformers", "CLIPTokenizer"),
             ["unet"] = new JsonArray("diffusers", "UNet2DConditionModel"),
             ["vae"] = new JsonArray("diffusers", "AutoencoderKL"),
         };
+        if (sdxl)
+        {
+            index["text_encoder_2"] = new JsonArray("transformers", "CLIPTextModelWithProjection");
+            index["tokenizer_2"] = new JsonArray("transformers", "CLIPTokenizer");
+        }
         AtomicFile.WriteAllText(Path.Combine(dir, "model_index.json"), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 

@@ -9,6 +9,8 @@ public enum KeyTransform
     ConvToLinear,
     /// <summary>OpenCLIP <c>in_proj</c>: one [3c, …] tensor in the single file, q/k/v [c, …] in diffusers (<see cref="KeyMapping.Part"/> 0, 1, 2).</summary>
     QkvSplit,
+    /// <summary>OpenCLIP's <c>text_projection</c>: [width, projection] in the single file (x @ P), a Linear weight [projection, width] in diffusers.</summary>
+    Transpose,
 }
 
 /// <summary>
@@ -21,6 +23,7 @@ public sealed record KeyMapping(string LdmName, string Component, string Diffuse
     {
         KeyTransform.ConvToLinear => [.. Shape, 1, 1],
         KeyTransform.QkvSplit => [3 * Shape[0], .. Shape[1..]],
+        KeyTransform.Transpose => [Shape[1], Shape[0]],
         _ => Shape,
     };
 }

@@ -1,7 +1,7 @@
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
-/// The full single-file ↔ diffusers name table for SD1 or SD2, plus the rules for the keys that are not weights
+/// The full single-file ↔ diffusers name table for SD1, SD2 or SDXL (sgm layout), plus the rules for the keys that are not weights
 /// of the three components: kept verbatim (schedule buffers, position_ids, OpenCLIP's unused last layer and
 /// projection) so a round trip loses nothing, or ignored (EMA copies).
 /// </summary>
@@ -24,6 +24,9 @@ public static class SingleFileLayout
         {
             ModelArchitecture.StableDiffusion1 => ClipTextKeyMap.BuildHuggingFace(configs.TextEncoderConfig),
             ModelArchitecture.StableDiffusion2 => ClipTextKeyMap.BuildOpenClip(configs.TextEncoderConfig),
+            ModelArchitecture.StableDiffusionXL => ClipTextKeyMap.BuildHuggingFace(configs.TextEncoderConfig, ClipTextKeyMap.SdxlHfPrefix)
+                .Concat(ClipTextKeyMap.BuildOpenClip(configs.TextEncoder2Config ?? throw new CheckpointFormatException($"{configs.Source}: an SDXL model needs text_encoder_2/config.json."),
+                    ClipTextKeyMap.SdxlOpenClipPrefix, StableDiffusionWeights.TextEncoder2Component, projection: true)),
             _ => throw new ArgumentException($"no single-file layout for {architecture}.", nameof(architecture)),
         });
         return mappings;
@@ -36,7 +39,9 @@ public static class SingleFileLayout
         ScheduleBuffers.Contains(name)
         || name == ClipTextKeyMap.HfPrefix + ClipTextKeyMap.PositionIds
         || name == ClipTextKeyMap.HfPrefix + "embeddings.position_ids"
-        || name.StartsWith(ClipTextKeyMap.OpenClipPrefix, StringComparison.Ordinal);
+        || name.StartsWith(ClipTextKeyMap.OpenClipPrefix, StringComparison.Ordinal)
+        || name == ClipTextKeyMap.SdxlHfPrefix + ClipTextKeyMap.PositionIds
+        || name == ClipTextKeyMap.SdxlOpenClipPrefix + "logit_scale";
 
     /// <summary>
     /// SD1 files written by some tools drop <c>text_model.</c> after <c>cond_stage_model.transformer.</c>;

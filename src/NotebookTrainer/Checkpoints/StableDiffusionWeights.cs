@@ -3,22 +3,27 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
-/// A base model's weights in diffusers names, one dictionary per component ("unet", "vae", "text_encoder"),
-/// with the configs that describe them. Owns its tensors.
+/// A base model's weights in diffusers names, one dictionary per component ("unet", "vae", "text_encoder", and for
+/// SDXL "text_encoder_2"), with the configs that describe them. Owns its tensors.
 /// </summary>
 public sealed class StableDiffusionWeights : IDisposable
 {
     public const string UnetComponent = "unet";
     public const string VaeComponent = "vae";
     public const string TextEncoderComponent = "text_encoder";
+    public const string TextEncoder2Component = "text_encoder_2";
     public static readonly string[] ComponentNames = [UnetComponent, VaeComponent, TextEncoderComponent];
+    public static readonly string[] SdxlComponentNames = [.. ComponentNames, TextEncoder2Component];
 
     public StableDiffusionWeights(ModelArchitecture architecture, DiffusersConfigs configs)
     {
         Architecture = architecture;
         Configs = configs;
-        foreach (var name in ComponentNames) Components[name] = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var name in ComponentNamesOf(architecture)) Components[name] = new Dictionary<string, Tensor>(StringComparer.Ordinal);
     }
+
+    public static string[] ComponentNamesOf(ModelArchitecture architecture) =>
+        architecture == ModelArchitecture.StableDiffusionXL ? SdxlComponentNames : ComponentNames;
 
     public ModelArchitecture Architecture { get; }
     public DiffusersConfigs Configs { get; }
@@ -26,6 +31,7 @@ public sealed class StableDiffusionWeights : IDisposable
     public Dictionary<string, Tensor> Unet => Components[UnetComponent];
     public Dictionary<string, Tensor> Vae => Components[VaeComponent];
     public Dictionary<string, Tensor> TextEncoder => Components[TextEncoderComponent];
+    public Dictionary<string, Tensor>? TextEncoder2 => Components.GetValueOrDefault(TextEncoder2Component);
 
     /// <summary>Single-file keys outside the components, under their single-file names; written back unchanged.</summary>
     public Dictionary<string, Tensor> Passthrough { get; } = new(StringComparer.Ordinal);

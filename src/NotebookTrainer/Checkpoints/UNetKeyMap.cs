@@ -3,9 +3,10 @@ using NotebookTrainer.ModelConfigs;
 namespace NotebookTrainer.Checkpoints;
 
 /// <summary>
-/// U-Net names of SD1/SD2: the LDM <c>model.diffusion_model.*</c> layout (input_blocks / middle_block /
+/// U-Net names of SD1/SD2/SDXL: the LDM <c>model.diffusion_model.*</c> layout (input_blocks / middle_block /
 /// output_blocks) against diffusers' UNet2DConditionModel (down_blocks / mid_block / up_blocks), generated from the
-/// U-Net config the way diffusers builds the model, so every name comes with its shape.
+/// U-Net config the way diffusers builds the model, so every name comes with its shape. SDXL's add_embedding is the
+/// LDM <c>label_emb.0</c> (a Sequential of Linear, SiLU, Linear).
 /// </summary>
 public static class UNetKeyMap
 {
@@ -20,6 +21,11 @@ public static class UNetKeyMap
 
         map.WeightAndBias("time_embed.0", "time_embedding.linear_1", [timeEmbed, channels[0]]);
         map.WeightAndBias("time_embed.2", "time_embedding.linear_2", [timeEmbed, timeEmbed]);
+        if (config.HasTextTimeEmbedding)
+        {
+            map.WeightAndBias("label_emb.0.0", "add_embedding.linear_1", [timeEmbed, config.ProjectionClassEmbeddingsInputDim!.Value]);
+            map.WeightAndBias("label_emb.0.2", "add_embedding.linear_2", [timeEmbed, timeEmbed]);
+        }
         map.Conv("input_blocks.0.0", "conv_in", channels[0], config.InChannels, 3);
 
         for (var i = 0; i < channels.Length; i++)

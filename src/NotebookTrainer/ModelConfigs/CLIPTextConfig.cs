@@ -1,6 +1,6 @@
 namespace NotebookTrainer.ModelConfigs;
 
-/// <summary>The fields of transformers' <c>text_encoder/config.json</c> (CLIPTextConfig).</summary>
+/// <summary>The fields of transformers' <c>text_encoder/config.json</c> (CLIPTextConfig; SDXL's <c>text_encoder_2</c> too).</summary>
 public sealed record CLIPTextConfig
 {
     public int VocabSize { get; init; } = 49408;
@@ -14,6 +14,8 @@ public sealed record CLIPTextConfig
     public double LayerNormEps { get; init; } = 1e-5;
     public int BosTokenId { get; init; } = 49406;
     public int EosTokenId { get; init; } = 49407;
+    /// <summary>Output width of CLIPTextModelWithProjection's text_projection (SDXL's pooled embedding: 1280).</summary>
+    public int ProjectionDim { get; init; } = 768;
 
     public static CLIPTextConfig StableDiffusion1 { get; } = new();
 
@@ -25,6 +27,17 @@ public sealed record CLIPTextConfig
         NumHiddenLayers = 23,
         NumAttentionHeads = 16,
         HiddenAct = "gelu",
+    };
+
+    /// <summary>SDXL's text_encoder_2: OpenCLIP ViT-bigG/14's text tower, all 32 layers, with its projection.</summary>
+    public static CLIPTextConfig StableDiffusionXL2 { get; } = new()
+    {
+        HiddenSize = 1280,
+        IntermediateSize = 5120,
+        NumHiddenLayers = 32,
+        NumAttentionHeads = 20,
+        HiddenAct = "gelu",
+        ProjectionDim = 1280,
     };
 
     public static CLIPTextConfig Load(string file) => From(ConfigJson.Load(file));
@@ -53,6 +66,7 @@ public sealed record CLIPTextConfig
             LayerNormEps = json.Double("layer_norm_eps", d.LayerNormEps),
             BosTokenId = json.Int("bos_token_id", d.BosTokenId),
             EosTokenId = json.Int("eos_token_id", d.EosTokenId),
+            ProjectionDim = json.Int("projection_dim", d.ProjectionDim),
         };
         if (config.HiddenAct is not ("quick_gelu" or "gelu"))
             throw json.Invalid("hidden_act", $"'{config.HiddenAct}' is not supported; use \"quick_gelu\" (SD 1.x) or \"gelu\" (SD 2.x).");
@@ -61,9 +75,10 @@ public sealed record CLIPTextConfig
         return config;
     }
 
-    public string ToJson() => ConfigJson.Write(new()
+    /// <param name="architecture">"CLIPTextModel", or "CLIPTextModelWithProjection" for SDXL's text_encoder_2.</param>
+    public string ToJson(string architecture = "CLIPTextModel") => ConfigJson.Write(new()
     {
-        ["architectures"] = new[] { "CLIPTextModel" },
+        ["architectures"] = new[] { architecture },
         ["model_type"] = "clip_text_model",
         ["vocab_size"] = VocabSize,
         ["hidden_size"] = HiddenSize,
@@ -75,5 +90,6 @@ public sealed record CLIPTextConfig
         ["layer_norm_eps"] = LayerNormEps,
         ["bos_token_id"] = BosTokenId,
         ["eos_token_id"] = EosTokenId,
+        ["projection_dim"] = ProjectionDim,
     });
 }

@@ -85,6 +85,10 @@ internal sealed class ConfigJson
         throw Wrong(key, "a string", v);
     }
 
+    public int? OptionalInt(string key) => TryGet(key, out _) ? Int(key, 0) : null;
+
+    public string? OptionalString(string key) => TryGet(key, out _) ? String(key, "") : null;
+
     public int[] Ints(string key, int[] fallback)
     {
         if (!TryGet(key, out var v)) return fallback;

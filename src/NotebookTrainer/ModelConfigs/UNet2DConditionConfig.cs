@@ -1,7 +1,7 @@
 namespace NotebookTrainer.ModelConfigs;
 
 /// <summary>
-/// The fields of diffusers' <c>unet/config.json</c> that Stable Diffusion 1.x/2.x U-Nets use.
+/// The fields of diffusers' <c>unet/config.json</c> that Stable Diffusion 1.x/2.x and SDXL U-Nets use.
 /// <see cref="AttentionHeads"/> is diffusers' <c>attention_head_dim</c>, which for these models is really the
 /// number of heads per block (a historical misnomer diffusers keeps for compatibility).
 /// </summary>
@@ -25,10 +25,27 @@ public sealed record UNet2DConditionConfig
     public bool UpcastAttention { get; init; }
 
     /// <summary>
-    /// Transformer blocks per attention of each down block (null: one each, as in SD 1/2). SDXL's deeper blocks are read
-    /// so its files are recognised and named; the modules build one per attention.
+    /// Transformer blocks per attention of each down block (null: one each, as in SD 1/2). diffusers gives the mid
+    /// block the last entry and up block i the reversed list's entry (SDXL: [1, 2, 10]).
     /// </summary>
     public int[]? TransformerLayersPerBlock { get; init; }
+
+    /// <summary>
+    /// "text_time" (SDXL): the time embedding also gets add_embedding(concat(pooled text embedding,
+    /// add_time_proj(the six size and crop numbers)))); null for SD 1/2.
+    /// </summary>
+    public string? AdditionEmbedType { get; init; }
+
+    /// <summary>Sinusoidal features per size/crop number (SDXL: 256).</summary>
+    public int? AdditionTimeEmbedDim { get; init; }
+
+    /// <summary>add_embedding's input width: pooled text embedding + 6 · addition_time_embed_dim (SDXL: 1280 + 1536 = 2816).</summary>
+    public int? ProjectionClassEmbeddingsInputDim { get; init; }
+
+    public bool HasTextTimeEmbedding => AdditionEmbedType == "text_time";
+
+    /// <summary>The pooled text embedding's width that <see cref="AdditionEmbedType"/> "text_time" expects.</summary>
+    public int TextEmbedsDim => (ProjectionClassEmbeddingsInputDim ?? 0) - 6 * (AdditionTimeEmbedDim ?? 0);
 
     public int TransformerDepth(int downBlock) => TransformerLayersPerBlock?[downBlock] ?? 1;
     public bool DownBlockHasAttention(int i) => DownBlockTypes[i].StartsWith("CrossAttn", StringComparison.Ordinal);
@@ -44,6 +61,38 @@ public sealed record UNet2DConditionConfig
     };
 
     public static UNet2DConditionConfig StableDiffusion2V768 { get; } = StableDiffusion2Base with { SampleSize = 96, UpcastAttention = true };
+
+    /// <summary>stabilityai/stable-diffusion-xl-base-1.0's unet/config.json.</summary>
+    public static UNet2DConditionConfig StableDiffusionXL { get; } = new()
+    {
+        SampleSize = 128,
+        DownBlockTypes = ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+        UpBlockTypes = ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+        BlockOutChannels = [320, 640, 1280],
+        CrossAttentionDim = 2048,
+        AttentionHeads = [5, 10, 20],
+        UseLinearProjection = true,
+        TransformerLayersPerBlock = [1, 2, 10],
+        AdditionEmbedType = "text_time",
+        AdditionTimeEmbedDim = 256,
+        ProjectionClassEmbeddingsInputDim = 2816,
+    };
+
+    /// <summary>
+    /// SDXL's structure at toy widths (for tests): three blocks, no attention in the first, two transformer blocks per
+    /// attention in the last (so in the mid block and the first up block), text_time conditioning with a pooled width of 32.
+    /// </summary>
+    public static UNet2DConditionConfig TinyXL { get; } = StableDiffusionXL with
+    {
+        SampleSize = 16,
+        BlockOutChannels = [16, 32, 32],
+        NormNumGroups = 8,
+        CrossAttentionDim = 48,
+        AttentionHeads = [1, 2, 4],
+        TransformerLayersPerBlock = [1, 1, 2],
+        AdditionTimeEmbedDim = 8,
+        ProjectionClassEmbeddingsInputDim = 32 + 6 * 8,
+    };
 
     public static UNet2DConditionConfig Tiny { get; } = new()
     {
@@ -78,10 +127,10 @@ public sealed record UNet2DConditionConfig
             throw json.Invalid("down_block_types", $"{downTypes.Length} down and {upTypes.Length} up block types for {blockOut.Length} block_out_channels; they must have the same length.");
         foreach (var t in downTypes)
             if (t is not ("CrossAttnDownBlock2D" or "DownBlock2D"))
-                throw json.Invalid("down_block_types", $"'{t}' is not supported; Stable Diffusion 1.x/2.x use CrossAttnDownBlock2D and DownBlock2D.");
+                throw json.Invalid("down_block_types", $"'{t}' is not supported; Stable Diffusion 1.x/2.x and SDXL use CrossAttnDownBlock2D and DownBlock2D.");
         foreach (var t in upTypes)
             if (t is not ("CrossAttnUpBlock2D" or "UpBlock2D"))
-                throw json.Invalid("up_block_types", $"'{t}' is not supported; Stable Diffusion 1.x/2.x use CrossAttnUpBlock2D and UpBlock2D.");
+                throw json.Invalid("up_block_types", $"'{t}' is not supported; Stable Diffusion 1.x/2.x and SDXL use CrossAttnUpBlock2D and UpBlock2D.");
         // Newer diffusers configs may carry num_attention_heads; when set it wins over attention_head_dim.
         var heads = json.IntOrInts("num_attention_heads", blockOut.Length) ?? json.IntOrInts("attention_head_dim", blockOut.Length) ?? Enumerable.Repeat(8, blockOut.Length).ToArray();
         var config = new UNet2DConditionConfig
@@ -103,7 +152,19 @@ public sealed record UNet2DConditionConfig
             UseLinearProjection = json.Bool("use_linear_projection", d.UseLinearProjection),
             UpcastAttention = json.Bool("upcast_attention", d.UpcastAttention),
             TransformerLayersPerBlock = json.IntOrInts("transformer_layers_per_block", blockOut.Length),
+            AdditionEmbedType = json.OptionalString("addition_embed_type"),
+            AdditionTimeEmbedDim = json.OptionalInt("addition_time_embed_dim"),
+            ProjectionClassEmbeddingsInputDim = json.OptionalInt("projection_class_embeddings_input_dim"),
         };
+        if (config.AdditionEmbedType is { } added && added != "text_time")
+            throw json.Invalid("addition_embed_type", $"'{added}' is not supported; SDXL uses \"text_time\" and SD 1.x/2.x leave it null.");
+        if (config.HasTextTimeEmbedding)
+        {
+            if (config.AdditionTimeEmbedDim is not > 0)
+                throw json.Invalid("addition_time_embed_dim", "addition_embed_type \"text_time\" needs a positive addition_time_embed_dim (SDXL: 256).");
+            if (config.TextEmbedsDim <= 0)
+                throw json.Invalid("projection_class_embeddings_input_dim", $"addition_embed_type \"text_time\" needs projection_class_embeddings_input_dim = pooled text width + 6 · {config.AdditionTimeEmbedDim} (SDXL: 2816).");
+        }
         for (var i = 0; i < blockOut.Length; i++)
         {
             if (blockOut[i] % heads[i] != 0)
@@ -139,6 +200,12 @@ public sealed record UNet2DConditionConfig
             ["upcast_attention"] = UpcastAttention,
         };
         if (TransformerLayersPerBlock is { } depth) values["transformer_layers_per_block"] = depth;
+        if (AdditionEmbedType is { } added)
+        {
+            values["addition_embed_type"] = added;
+            values["addition_time_embed_dim"] = AdditionTimeEmbedDim!;
+            values["projection_class_embeddings_input_dim"] = ProjectionClassEmbeddingsInputDim!;
+        }
         return ConfigJson.Write(values);
     }
 }

@@ -38,8 +38,11 @@ public sealed class FixtureException(string message) : Exception(message);
 /// sample → posterior mean), <c>vae.decode</c> (latents, unscaled), <c>text_encoder</c> (input_ids of any length up to
 /// the position count, or windows of 77; clip_skip k in kohya/A1111's convention: final_layer_norm(hidden_states[−k]),
 /// so 1 is last_hidden_state and 2 the penultimate layer; diffusers pipelines count one less). clip_skip may be set per
-/// check or at the top level as the default. Other keys (descriptions, provenance) are ignored. Everything runs in fp32
-/// on the CPU.
+/// check or at the top level as the default. SDXL adds <c>text_encoder_2</c> (the same), <c>text_encoder.hidden_states</c>
+/// and <c>text_encoder_2.hidden_states</c> (transformers' hidden_states[layer] without the final norm; the check's
+/// <c>"layer"</c>, e.g. −2), <c>text_encoder_2.text_embeds</c> (the pooled, projected embedding) and the U-Net inputs
+/// <c>added_cond_kwargs.text_embeds</c> and <c>added_cond_kwargs.time_ids</c>. Other keys (descriptions, provenance) are
+/// ignored. Everything runs in fp32 on the CPU.
 /// </summary>
 public static class ModelVerifier
 {
@@ -51,9 +54,19 @@ public static class ModelVerifier
         ["vae.encode"] = ["image"],
         ["vae.decode"] = ["latents"],
         ["text_encoder"] = ["input_ids"],
+        ["text_encoder_2"] = ["input_ids"],
+        ["text_encoder.hidden_states"] = ["input_ids"],
+        ["text_encoder_2.hidden_states"] = ["input_ids"],
+        ["text_encoder_2.text_embeds"] = ["input_ids"],
     };
 
-    sealed record Check(string Name, string Component, Dictionary<string, string> Inputs, string Output, double Atol, double Rtol, int? ClipSkip);
+    const string TextEmbeds = "added_cond_kwargs.text_embeds";
+    const string TimeIds = "added_cond_kwargs.time_ids";
+
+    sealed record Check(string Name, string Component, Dictionary<string, string> Inputs, string Output, double Atol, double Rtol, int? ClipSkip, int? Layer)
+    {
+        public bool UsesTextEncoder2 => Component.StartsWith("text_encoder_2", StringComparison.Ordinal);
+    }
 
     /// <param name="load">Loads the fixture's model: (model path, config dir or null) → fp32 CPU model.</param>
     public static VerificationReport Run(string fixtureDir, Func<string, string?, StableDiffusionModel> load,
@@ -73,9 +86,18 @@ public static class ModelVerifier
         }
 
         using var model = load(Path.Combine(fixtureDir, modelPath), configDir is null ? null : Path.Combine(fixtureDir, configDir));
-        var layers = model.TextEncoder.Config.NumHiddenLayers;
-        if (checks.FirstOrDefault(c => c.Component == "text_encoder" && c.ClipSkip > layers) is { } tooDeep)
-            throw new FixtureException($"{fixturePath}: check '{tooDeep.Name}' clip_skip {tooDeep.ClipSkip} exceeds the text encoder's {layers} layers.");
+        foreach (var check in checks)
+        {
+            if (check.UsesTextEncoder2 && model.TextEncoder2 is null)
+                throw new FixtureException($"{fixturePath}: check '{check.Name}' needs text_encoder_2, which only SDXL models have; the fixture's model has none.");
+            var layers = (check.UsesTextEncoder2 ? model.TextEncoder2!.Config : model.TextEncoder.Config).NumHiddenLayers;
+            if (check.Component is "text_encoder" or "text_encoder_2" && check.ClipSkip > layers)
+                throw new FixtureException($"{fixturePath}: check '{check.Name}' clip_skip {check.ClipSkip} exceeds the text encoder's {layers} layers.");
+            if (check.Layer is { } layer && (layer > layers || layer < -(layers + 1)))
+                throw new FixtureException($"{fixturePath}: check '{check.Name}' layer {layer} is outside hidden_states (embeddings plus {layers} layers: {-(layers + 1)} … {layers}).");
+            if (check.Component == "unet" && model.Unet.Config.HasTextTimeEmbedding && !(check.Inputs.ContainsKey(TextEmbeds) && check.Inputs.ContainsKey(TimeIds)))
+                throw new FixtureException($"{fixturePath}: check '{check.Name}': this SDXL U-Net needs inputs \"{TextEmbeds}\" and \"{TimeIds}\".");
+        }
         var tracker = new Progress.ProgressTracker("verify", checks.Count, progress);
         var results = new List<VerificationCheck>();
         using var _ = no_grad();
@@ -98,13 +120,29 @@ public static class ModelVerifier
         return new VerificationReport(fixtureDir, results);
     }
 
-    static Tensor Compute(StableDiffusionModel model, Check check, Func<string, Tensor> input) => check.Component switch
+    static Tensor Compute(StableDiffusionModel model, Check check, Func<string, Tensor> input)
     {
-        "unet" => model.Unet.forward(input("sample"), input("timestep"), input("encoder_hidden_states")),
-        "vae.encode" => UsePosterior(model.Vae.encode(input("image"))),
-        "vae.decode" => model.Vae.decode(input("latents")),
-        _ => TextEncoding.Encode(model.TextEncoder, input("input_ids").to(ScalarType.Int64), check.ClipSkip ?? 1),
-    };
+        Tensor? Optional(string arg) => check.Inputs.ContainsKey(arg) ? input(arg) : null;
+        Tensor Ids() => input("input_ids").to(ScalarType.Int64);
+        return check.Component switch
+        {
+            "unet" => model.Unet.forward(input("sample"), input("timestep"), input("encoder_hidden_states"), Optional(TextEmbeds), Optional(TimeIds)),
+            "vae.encode" => UsePosterior(model.Vae.encode(input("image"))),
+            "vae.decode" => model.Vae.decode(input("latents")),
+            "text_encoder.hidden_states" => TextEncoding.HiddenState(model.TextEncoder, Ids(), check.Layer!.Value),
+            "text_encoder_2.hidden_states" => TextEncoding.HiddenState(model.TextEncoder2!, Ids(), check.Layer!.Value),
+            "text_encoder_2.text_embeds" => TextEmbedsOf(model.TextEncoder2!, Ids()),
+            "text_encoder_2" => TextEncoding.Encode(model.TextEncoder2!, Ids(), check.ClipSkip ?? 1),
+            _ => TextEncoding.Encode(model.TextEncoder, Ids(), check.ClipSkip ?? 1),
+        };
+    }
+
+    static Tensor TextEmbedsOf(Clip.CLIPTextModelWithProjection textEncoder, Tensor ids)
+    {
+        var (pooled, output) = textEncoder.forward(ids);
+        output.Dispose();
+        return pooled;
+    }
 
     static Tensor UsePosterior(Vae.DiagonalGaussianDistribution posterior)
     {
@@ -139,6 +177,10 @@ public static class ModelVerifier
             : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var k) && k >= 1 ? k
             : throw new FixtureException($"{path}: {where} \"clip_skip\" must be a whole number from 1 (last layer) up; 2 is the penultimate layer.");
         var defaultClipSkip = ClipSkip(root, "the top level");
+        int? Layer(JsonElement e, string where, string component) => !e.TryGetProperty("layer", out var v)
+            ? component.EndsWith(".hidden_states", StringComparison.Ordinal) ? throw new FixtureException($"{path}: {where} component {component} needs \"layer\" (e.g. -2, the penultimate layer, as transformers indexes hidden_states).") : null
+            : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var k) ? k
+            : throw new FixtureException($"{path}: {where} \"layer\" must be a whole number (transformers' hidden_states index, e.g. -2).");
         var config = root.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         if (!root.TryGetProperty("checks", out var array) || array.ValueKind != JsonValueKind.Array || array.GetArrayLength() == 0)
             throw new FixtureException($"{path}: needs a non-empty \"checks\" array.");
@@ -159,7 +201,7 @@ public static class ModelVerifier
             var missing = args.Where(a => !inputs.ContainsKey(a)).ToList();
             if (missing.Count > 0)
                 throw new FixtureException($"{path}: {where} lacks input(s) {string.Join(", ", missing)} for component {component}.");
-            checks.Add(new Check(name, component, inputs, Text(e, "output", where), Number(e, "atol", where, 1e-4), Number(e, "rtol", where, 1e-3), ClipSkip(e, where) ?? defaultClipSkip));
+            checks.Add(new Check(name, component, inputs, Text(e, "output", where), Number(e, "atol", where, 1e-4), Number(e, "rtol", where, 1e-3), ClipSkip(e, where) ?? defaultClipSkip, Layer(e, where, component)));
         }
         return (model, config, checks);
     }

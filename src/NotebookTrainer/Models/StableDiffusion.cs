@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Models;
 
-/// <summary>The one way base models are loaded: real SD 1.x/2.x files, diffusers folders and the embedded tiny model alike.</summary>
+/// <summary>The one way base models are loaded: real SD 1.x/2.x and SDXL files, diffusers folders and the embedded tiny model alike.</summary>
 public static class StableDiffusion
 {
     /// <summary>
@@ -24,6 +24,6 @@ public static class StableDiffusion
         var (unet, vae, text) = (configs.UnetConfig, configs.VaeConfig, configs.TextEncoderConfig);
         var scheduler = configs.SchedulerConfig ?? NoiseSchedulerConfig.Epsilon;
         return StableDiffusionModel.FromWeights(path, unet, weights.Unet, vae, weights.Vae, text, weights.TextEncoder,
-            scheduler, weights.TokenizerDir, dtype, device);
+            scheduler, weights.TokenizerDir, dtype, device, configs.TextEncoder2Config, weights.TextEncoder2);
     }
 }

@@ -19,7 +19,7 @@ public static class TextEncoding
     /// kohya additionally copies a padding state over an empty window's first state for SD 2.x; we do not,
     /// since its indexing there mixes batch and window rows.
     /// </remarks>
-    public static Tensor Encode(CLIPTextModel textEncoder, Tensor inputIds, int clipSkip = 1)
+    public static Tensor Encode(ICLIPTextEncoder textEncoder, Tensor inputIds, int clipSkip = 1)
     {
         var window = textEncoder.Config.MaxPositionEmbeddings;
         var layers = textEncoder.Config.NumHiddenLayers;
@@ -43,6 +43,36 @@ public static class TextEncoding
         }
         parts.Add(states[.., ^1..]);
         return cat(parts, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// transformers' <c>hidden_states[layer]</c> (0 the embeddings, −1 the last layer, −2 the penultimate) without the
+    /// final layer norm, running only the layers it needs.
+    /// </summary>
+    public static Tensor HiddenState(ICLIPTextEncoder textEncoder, Tensor inputIds, int layer)
+    {
+        var count = textEncoder.Config.NumHiddenLayers + 1;
+        var index = layer < 0 ? count + layer : layer;
+        if (index < 0 || index >= count)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"hidden state index must be between {-count} and {count - 1} (embeddings plus {count - 1} layers).");
+        using var output = textEncoder.forward(inputIds, index);
+        return output.HiddenStates[index].clone();
+    }
+
+    /// <summary>
+    /// SDXL's conditioning for one 77-token window per encoder: concat(te1 hidden_states[−2], te2 hidden_states[−2]) on the
+    /// last axis (B, 77, 768 + 1280) and text encoder 2's pooled, projected embedding (B, 1280).
+    /// </summary>
+    public static (Tensor Context, Tensor Pooled) EncodeSdxl(CLIPTextModel textEncoder, CLIPTextModelWithProjection textEncoder2, Tensor inputIds, Tensor inputIds2)
+    {
+        using var scope = NewDisposeScope();
+        var first = HiddenState(textEncoder, inputIds, -2);
+        var (pooled, output) = textEncoder2.forward(inputIds2);
+        using (output)
+        {
+            var context = cat([first, output.HiddenStates[^2].to(first.dtype)], -1);
+            return (context.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
+        }
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ public static class StableDiffusionPipeline
     public static DiffusionPipeline Create(StableDiffusionModel model, string source, string? tokenizerDir = null, int clipSkip = 1,
         IReadOnlyList<Embeddings.TextualInversionEmbedding>? embeddings = null)
     {
+        if (model.IsSdxl)
+            throw new Checkpoints.CheckpointFormatException($"{source}: an SDXL model; sampling with SDXL's conditioning (two text encoders, pooled text and size/crop numbers) is not available yet. Sample from an SD1.x or SD2.x model.");
         var dir = tokenizerDir ?? model.TokenizerDir ?? throw new FileNotFoundException(ClipTokenizer.MissingTokenizerHelp(source));
         var tokenizer = ClipTokenizer.Load(dir);
         if (embeddings is { Count: > 0 }) tokenizer = Embeddings.TextualInversionEmbedding.Apply(embeddings, tokenizer, model.TextEncoder);

@@ -28,6 +28,11 @@ public static class TrainingModelLoader
         else if (!File.Exists(path) && !Directory.Exists(path))
             throw new TrainingException($"pretrained_model_name_or_path: {path} does not exist; give a .safetensors/.ckpt file, a diffusers folder, or \"{EmbeddedTiny}\".");
         var model = StableDiffusion.Load(path, dtype: method == TrainingMethod.Network ? config.FrozenDType : ScalarType.Float32, device: device, progress: progress, cancellationToken: cancellationToken);
+        if (model.IsSdxl)
+        {
+            model.Dispose();
+            throw new TrainingException($"pretrained_model_name_or_path: {path} is an SDXL model; training on SDXL is not available yet (it loads for `ntrain model inspect`, conversion and `model verify`). Train on an SD1.x or SD2.x base model.");
+        }
         var tokenizerDir = model.TokenizerDir ?? Sibling(path, "tokenizer");
         if (tokenizerDir is null)
         {

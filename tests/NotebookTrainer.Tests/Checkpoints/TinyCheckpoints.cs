@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace NotebookTrainer.Tests.Checkpoints;
 
 /// <summary>
-/// Real SD1/SD2 single files with the real key names at small widths: a config folder shrinks the channel
-/// counts (cross-attention keeps 768/1024 so detection sees the real thing), and the files are written by
+/// Real SD1/SD2/SDXL single files with the real key names at small widths: a config folder shrinks the channel
+/// counts (cross-attention keeps 768/1024/2048 so detection sees the real thing), and the files are written by
 /// <see cref="SafeTensorsWriter"/> exactly as a full-size file would be.
 /// </summary>
 static class TinyCheckpoints
@@ -16,8 +16,9 @@ static class TinyCheckpoints
     public static DiffusersConfigs Configs(ModelArchitecture architecture)
     {
         var configs = DiffusersConfigs.Defaults(architecture).Clone();
-        configs.Unet["block_out_channels"] = new JsonArray(4, 8, 16, 16);
-        configs.Unet["attention_head_dim"] = new JsonArray(1, 2, 4, 4);
+        var sdxl = architecture == ModelArchitecture.StableDiffusionXL;
+        configs.Unet["block_out_channels"] = sdxl ? new JsonArray(4, 8, 16) : new JsonArray(4, 8, 16, 16);
+        configs.Unet["attention_head_dim"] = sdxl ? new JsonArray(1, 2, 4) : new JsonArray(1, 2, 4, 4);
         configs.Unet["norm_num_groups"] = 4;
         configs.Vae["block_out_channels"] = new JsonArray(4, 8, 16, 16);
         configs.Vae["norm_num_groups"] = 4;
@@ -26,6 +27,14 @@ static class TinyCheckpoints
         configs.TextEncoder["intermediate_size"] = 16;
         configs.TextEncoder["num_hidden_layers"] = 2;
         configs.TextEncoder["vocab_size"] = 40;
+        if (configs.TextEncoder2 is { } text2)
+        {
+            configs.Unet["transformer_layers_per_block"] = new JsonArray(1, 2, 3);
+            configs.Unet["addition_time_embed_dim"] = 4;
+            configs.Unet["projection_class_embeddings_input_dim"] = 6 + 6 * 4;
+            foreach (var (key, value) in new (string, int)[] { ("hidden_size", 12), ("num_attention_heads", 2), ("intermediate_size", 16), ("num_hidden_layers", 2), ("vocab_size", 40), ("projection_dim", 6) })
+                text2[key] = value;
+        }
         return configs;
     }
 
@@ -45,6 +54,12 @@ static class TinyCheckpoints
         foreach (var mapping in SingleFileLayout.Mappings(architecture, Configs(architecture)))
             if (!tensors.ContainsKey(mapping.LdmName))
                 tensors[mapping.LdmName] = torch.randn(mapping.LdmShape, generator: generator).to_type(dtype);
+        if (architecture == ModelArchitecture.StableDiffusionXL)
+        {
+            tensors[ClipTextKeyMap.SdxlHfPrefix + ClipTextKeyMap.PositionIds] = torch.arange(0, 77, ScalarType.Int64).unsqueeze(0);
+            tensors[ClipTextKeyMap.SdxlOpenClipPrefix + "logit_scale"] = torch.tensor(4.6052f).to_type(dtype);
+            return tensors;
+        }
         foreach (var buffer in SingleFileLayout.ScheduleBuffers)
             tensors[buffer] = torch.rand(1000, generator: generator);
         if (architecture == ModelArchitecture.StableDiffusion1)

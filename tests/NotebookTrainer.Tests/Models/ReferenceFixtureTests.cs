@@ -29,8 +29,8 @@ public sealed class ReferenceFixtureTests : IDisposable
         string.Join("; ", report.Checks.Select(c => $"{c.Name} {(c.Passed ? "pass" : "FAIL")} max abs {c.MaxAbsError:G3} max rel {c.MaxRelError:G3}"));
 
     [Fact]
-    public void TheSd1FolderTheSd2SingleFileAndTheEpsProbeAreCommitted() =>
-        Assert.Equal(new[] { "sd1-folder", "sd1-ldm-eps-probe", "sd2-ldm" }, CommittedNames());
+    public void TheSd1FolderTheSd2SingleFileTheEpsProbeAndBothSdxlLayoutsAreCommitted() =>
+        Assert.Equal(new[] { "sd1-folder", "sd1-ldm-eps-probe", "sd2-ldm", "sdxl-folder", "sdxl-sgm" }, CommittedNames());
 
     [Theory]
     [MemberData(nameof(CommittedFixtures))]
@@ -62,6 +62,45 @@ public sealed class ReferenceFixtureTests : IDisposable
         Assert.InRange(broken.MaxAbsError, 0.009, 0.011);
         Assert.All(report.Checks.Where(c => c != broken), c => Assert.True(c.Passed, Describe(report)));
         Assert.False(report.Passed);
+    }
+
+    [Fact]
+    public void A_wrong_pooled_embedding_fails_only_its_SDXL_check()
+    {
+        var fixture = Path.Combine(_dir, "sdxl-sgm");
+        CopyDirectory(Path.Combine(ReferenceFixtures, "sdxl-sgm"), fixture);
+        var expectedPath = Path.Combine(fixture, "expected.safetensors");
+        Dictionary<string, Tensor> expected;
+        using (var file = SafeTensorsFile.Open(expectedPath))
+            expected = file.Names.ToDictionary(n => n, n => file.Load(n).clone());
+        expected["text2.embeds"][1, 3] = expected["text2.embeds"][1, 3] - 0.01f;
+        SafeTensorsWriter.Write(expectedPath, expected);
+
+        var report = Verify(fixture);
+        Assert.Equal(["text2-embeds"], report.Checks.Where(c => !c.Passed).Select(c => c.Name));
+    }
+
+    [Fact]
+    public void Malformed_SDXL_checks_name_the_check_and_what_it_lacks()
+    {
+        var fixture = Path.Combine(_dir, "sdxl-sgm");
+        CopyDirectory(Path.Combine(ReferenceFixtures, "sdxl-sgm"), fixture);
+        var json = Path.Combine(fixture, ModelVerifier.FixtureFile);
+        var original = File.ReadAllText(json);
+        string Error(string fixtureJson, string dir)
+        {
+            File.WriteAllText(Path.Combine(dir, ModelVerifier.FixtureFile), fixtureJson);
+            return Assert.Throws<FixtureException>(() => Verify(dir)).Message;
+        }
+        Assert.Contains("check 'unet-t999-t1': this SDXL U-Net needs inputs \"added_cond_kwargs.text_embeds\"",
+            Error(original.Replace("\"added_cond_kwargs.text_embeds\": \"unet.text_embeds\",", ""), fixture));
+        Assert.Contains("check 'text-hidden-2' component text_encoder.hidden_states needs \"layer\"", Error(original.Replace("\"layer\": -2", "\"note\": 0"), fixture));
+        Assert.Contains("layer -9 is outside hidden_states", Error(original.Replace("\"layer\": -2", "\"layer\": -9"), fixture));
+
+        var sd1 = Path.Combine(_dir, "sd1-folder");
+        CopyDirectory(Path.Combine(ReferenceFixtures, "sd1-folder"), sd1);
+        var sd1Json = File.ReadAllText(Path.Combine(sd1, ModelVerifier.FixtureFile)).Replace("\"component\": \"text_encoder\"", "\"component\": \"text_encoder_2.text_embeds\"");
+        Assert.Contains("only SDXL models have", Error(sd1Json, sd1));
     }
 
     static void CopyDirectory(string source, string destination)

@@ -8,7 +8,7 @@ namespace NotebookTrainer.Models.Clip;
 /// transformers' <c>CLIPTextModel</c> (keys <c>text_model.…</c>). The embeddings' position_ids buffer is not
 /// part of the state dict (transformers made it non-persistent); loaders drop it from files that carry it.
 /// </summary>
-public sealed class CLIPTextModel : nn.Module
+public sealed class CLIPTextModel : nn.Module, ICLIPTextEncoder
 {
     public readonly CLIPTextTransformer text_model;
 
@@ -31,20 +31,7 @@ public sealed class CLIPTextModel : nn.Module
     /// <summary>Like <see cref="forward(Tensor)"/> but stops after <paramref name="layerCount"/> layers (clip_skip never needs the rest).</summary>
     public CLIPTextOutput forward(Tensor inputIds, int layerCount)
     {
-        if (inputIds.shape[1] > Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"{inputIds.shape[1]} tokens exceed the text encoder's {Config.MaxPositionEmbeddings} positions; split longer prompts into windows (TextEncoding.Encode).");
-        var states = text_model.encoder.forward(text_model.embeddings.forward(inputIds), layerCount);
-        return new CLIPTextOutput(text_model.final_layer_norm.forward(states[^1]), states);
-    }
-}
-
-/// <summary>What <see cref="CLIPTextModel"/> returns; disposing it disposes every state.</summary>
-public sealed record CLIPTextOutput(Tensor LastHiddenState, IReadOnlyList<Tensor> HiddenStates) : IDisposable
-{
-    public void Dispose()
-    {
-        LastHiddenState.Dispose();
-        foreach (var state in HiddenStates)
-            state.Dispose();
+        ICLIPTextEncoder.CheckLength(Config, inputIds);
+        return text_model.forward(inputIds, layerCount);
     }
 }

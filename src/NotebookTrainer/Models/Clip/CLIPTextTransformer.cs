@@ -18,4 +18,11 @@ public sealed class CLIPTextTransformer : nn.Module
         final_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         RegisterComponents();
     }
+
+    /// <summary>Runs the first <paramref name="layerCount"/> layers; LastHiddenState is the last of them after final_layer_norm.</summary>
+    public CLIPTextOutput forward(Tensor inputIds, int layerCount)
+    {
+        var states = encoder.forward(embeddings.forward(inputIds), layerCount);
+        return new CLIPTextOutput(final_layer_norm.forward(states[^1]), states);
+    }
 }

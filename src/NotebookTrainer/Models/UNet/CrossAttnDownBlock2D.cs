@@ -11,14 +11,14 @@ public sealed class CrossAttnDownBlock2D : UNetDownBlock
 {
     public readonly ModuleList<Transformer2DModel> attentions = new();
 
-    public CrossAttnDownBlock2D(int inChannels, int outChannels, int tembChannels, int numLayers, int heads,
+    public CrossAttnDownBlock2D(int inChannels, int outChannels, int tembChannels, int numLayers, int heads, int transformerDepth,
         int crossAttentionDim, UNet2DConditionConfig c, bool addDownsample, ScalarType? dtype = null, Device? device = null)
         : base(nameof(CrossAttnDownBlock2D))
     {
         for (var i = 0; i < numLayers; i++)
         {
             resnets.Add(new ResnetBlock2D(i == 0 ? inChannels : outChannels, outChannels, tembChannels, c.NormNumGroups, c.NormEps, dtype, device));
-            attentions.Add(new Transformer2DModel(heads, outChannels / heads, outChannels, crossAttentionDim, c.NormNumGroups, c.UseLinearProjection, c.UpcastAttention, dtype, device));
+            attentions.Add(new Transformer2DModel(heads, outChannels / heads, outChannels, transformerDepth, crossAttentionDim, c.NormNumGroups, c.UseLinearProjection, c.UpcastAttention, dtype, device));
         }
         if (addDownsample)
             downsamplers = new ModuleList<Downsample2D>(new Downsample2D(outChannels, c.DownsamplePadding, dtype, device));

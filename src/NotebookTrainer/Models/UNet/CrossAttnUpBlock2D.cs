@@ -12,12 +12,12 @@ public sealed class CrossAttnUpBlock2D : UNetUpBlock
     public readonly ModuleList<Transformer2DModel> attentions = new();
 
     public CrossAttnUpBlock2D(int inChannels, int outChannels, int prevOutputChannels, int tembChannels, int numLayers,
-        int heads, UNet2DConditionConfig c, bool addUpsample, ScalarType? dtype = null, Device? device = null)
+        int heads, int transformerDepth, UNet2DConditionConfig c, bool addUpsample, ScalarType? dtype = null, Device? device = null)
         : base(nameof(CrossAttnUpBlock2D))
     {
         AddResnets(resnets, inChannels, prevOutputChannels, outChannels, tembChannels, numLayers, c.NormNumGroups, c.NormEps, dtype, device);
         for (var i = 0; i < numLayers; i++)
-            attentions.Add(new Transformer2DModel(heads, outChannels / heads, outChannels, c.CrossAttentionDim, c.NormNumGroups, c.UseLinearProjection, c.UpcastAttention, dtype, device));
+            attentions.Add(new Transformer2DModel(heads, outChannels / heads, outChannels, transformerDepth, c.CrossAttentionDim, c.NormNumGroups, c.UseLinearProjection, c.UpcastAttention, dtype, device));
         if (addUpsample)
             upsamplers = new ModuleList<Upsample2D>(new Upsample2D(outChannels, dtype, device));
         RegisterComponents();

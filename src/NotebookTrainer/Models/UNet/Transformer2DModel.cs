@@ -8,7 +8,7 @@ namespace NotebookTrainer.Models.UNet;
 
 /// <summary>
 /// diffusers' <c>Transformer2DModel</c> for continuous inputs: GroupNorm(eps 1e-6), proj_in (1×1 conv, or
-/// Linear for SD 2.x use_linear_projection), transformer blocks over the H·W tokens, proj_out, residual.
+/// Linear for SD 2.x/SDXL use_linear_projection), <c>num_layers</c> transformer blocks over the H·W tokens, proj_out, residual.
 /// </summary>
 public sealed class Transformer2DModel : nn.Module
 {
@@ -19,7 +19,7 @@ public sealed class Transformer2DModel : nn.Module
 
     readonly bool _linearProjection;
 
-    public Transformer2DModel(int heads, int headDim, int inChannels, int crossAttentionDim, int normNumGroups,
+    public Transformer2DModel(int heads, int headDim, int inChannels, int numLayers, int crossAttentionDim, int normNumGroups,
         bool useLinearProjection, bool upcastAttention, ScalarType? dtype = null, Device? device = null) : base(nameof(Transformer2DModel))
     {
         var inner = heads * headDim;
@@ -28,7 +28,8 @@ public sealed class Transformer2DModel : nn.Module
         proj_in = useLinearProjection
             ? new AdaptableLinear(inChannels, inner, true, dtype, device)
             : new AdaptableConv2d(inChannels, inner, 1, dtype: dtype, device: device);
-        transformer_blocks = new ModuleList<BasicTransformerBlock>(new BasicTransformerBlock(inner, heads, headDim, crossAttentionDim, upcastAttention, dtype, device));
+        transformer_blocks = new ModuleList<BasicTransformerBlock>(Enumerable.Range(0, numLayers)
+            .Select(_ => new BasicTransformerBlock(inner, heads, headDim, crossAttentionDim, upcastAttention, dtype, device)).ToArray());
         proj_out = useLinearProjection
             ? new AdaptableLinear(inner, inChannels, true, dtype, device)
             : new AdaptableConv2d(inner, inChannels, 1, dtype: dtype, device: device);

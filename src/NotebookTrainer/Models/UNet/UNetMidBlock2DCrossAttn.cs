@@ -12,11 +12,11 @@ public sealed class UNetMidBlock2DCrossAttn : nn.Module
     public readonly ModuleList<Transformer2DModel> attentions = new();
     public readonly ModuleList<ResnetBlock2D> resnets = new();
 
-    public UNetMidBlock2DCrossAttn(int channels, int tembChannels, int heads, UNet2DConditionConfig c,
+    public UNetMidBlock2DCrossAttn(int channels, int tembChannels, int heads, int transformerDepth, UNet2DConditionConfig c,
         ScalarType? dtype = null, Device? device = null) : base(nameof(UNetMidBlock2DCrossAttn))
     {
         resnets.Add(new ResnetBlock2D(channels, channels, tembChannels, c.NormNumGroups, c.NormEps, dtype, device));
-        attentions.Add(new Transformer2DModel(heads, channels / heads, channels, c.CrossAttentionDim, c.NormNumGroups, c.UseLinearProjection, c.UpcastAttention, dtype, device));
+        attentions.Add(new Transformer2DModel(heads, channels / heads, channels, transformerDepth, c.CrossAttentionDim, c.NormNumGroups, c.UseLinearProjection, c.UpcastAttention, dtype, device));
         resnets.Add(new ResnetBlock2D(channels, channels, tembChannels, c.NormNumGroups, c.NormEps, dtype, device));
         RegisterComponents();
     }
