@@ -13,7 +13,7 @@ public sealed record TrainingChoices(string Method, int Epochs, int NetworkDim, 
     /// <summary>
     /// Reads <paramref name="trainingConfig"/> (the template in <paramref name="templatesDir"/> when 01 has not written
     /// one) and points it at <paramref name="datasetConfig"/> — or, when 04 has not written that, at the sample set in
-    /// the same folder, drawn if missing. Outputs, logs and samples every epoch go under <paramref name="runDir"/>.
+    /// the same folder, drawn if missing. Outputs (every epoch), logs and samples (about four rows of them) go under <paramref name="runDir"/>.
     /// Returns the config as reloaded from the written file.
     /// </summary>
     public TrainingConfig Write(string trainingConfig, string datasetConfig, string runDir, string templatesDir)
@@ -33,7 +33,8 @@ public sealed record TrainingChoices(string Method, int Epochs, int NetworkDim, 
         if (VPredLikeLoss > 0) (config.VPredLikeLoss, config.MinSnrGamma) = (VPredLikeLoss, null);
         config.LearningRate = LearningRate ?? MethodChoice.LearningRate(Method);
         (config.UnetLr, config.TextEncoderLr) = (config.LearningRate, config.LearningRate / 2);
-        (config.SaveEveryNEpochs, config.SampleEveryNEpochs) = (1, 1);
+        // Every epoch is saved (06 judges the last ones); about four rows of samples keep 05 within its few minutes.
+        (config.SaveEveryNEpochs, config.SampleEveryNEpochs) = (1, Math.Max(1, Epochs / 4));
         config.SamplePrompts = Path.GetFullPath(Path.Combine(templatesDir, "sample_prompts.txt"));
         config.OutputDir = Path.GetFullPath(Path.Combine(runDir, "output"));
         config.OutputName = "sample_" + Method.Replace('-', '_');

@@ -89,6 +89,8 @@ public sealed class TrainingChoicesTests : IDisposable
         Assert.Equal(("sample_locon", Path.Combine(dir, "run", "output"), Path.Combine(dir, "run", "logs")), (config.OutputName, config.OutputDir, config.LoggingDir));
         Assert.Equal(1, config.SaveEveryNEpochs);
         Assert.Equal(1, config.SampleEveryNEpochs);
+        var eight = new TrainingChoices("locon", Epochs: 8, NetworkDim: 16).Write(trainingConfig, datasetConfig, Path.Combine(dir, "run8"), Templates);
+        Assert.Equal((1, 2), (eight.SaveEveryNEpochs, eight.SampleEveryNEpochs));   // samples at epochs 2, 4, 6 and 8
     }
 
     [Fact]
