@@ -104,8 +104,9 @@ public static class GradientCheckpoint
                 for (var i = 0; i < computed.Count; i++)
                 {
                     if (computed[i].IsInvalid) continue;
-                    // Handed to libtorch after this method returns: must outlive the scope.
-                    grads[wrtSlot[i]] = computed[i].DetachFromDisposeScope();
+                    // Handed to libtorch after this method returns, so they outlive this scope; they belong to the caller's
+                    // (the training step's), which frees them — detached, each step kept a copy of every gradient until the GC ran.
+                    grads[wrtSlot[i]] = computed[i].MoveToOuterDisposeScope();
                 }
             }
             return grads;
