@@ -5,6 +5,8 @@ using NotebookTrainer.Sampling;
 using NotebookTrainer.Tagging;
 using NotebookTrainer.World;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary>
@@ -22,7 +24,7 @@ public static class AccuracyCommands
         var steps = NumberOptions.Whole("--steps", defaults.Steps, "sampling steps");
         var cfg = NumberOptions.Decimal("--cfg", defaults.CfgScale, "classifier-free guidance scale");
         var output = new Option<string?>("--out") { Description = "where the judged images go (default: a temporary folder)", HelpName = "DIR" };
-        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var json = Json();
         var command = new Command("accuracy", "Judged attribute accuracy over every colour × shape × background") { model, judge, seeds, steps, cfg, output, json };
         command.SetAction(parse =>
         {

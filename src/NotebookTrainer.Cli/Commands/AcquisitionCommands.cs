@@ -3,6 +3,8 @@ using NotebookTrainer.Acquisition;
 using NotebookTrainer.Catalog;
 using NotebookTrainer.Downloads;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary><c>ntrain download</c> (models) and <c>ntrain acquire zip|urls|booru</c> (datasets); the work is in NotebookTrainer.Downloads and .Acquisition.</summary>
@@ -87,7 +89,7 @@ public static class AcquisitionCommands
         var limit = NumberOptions.Whole("--limit", 100, "posts at most");
         var rating = new Option<string?>("--rating") { Description = "ratings to keep: g, s, q, e (comma-separated)", HelpName = "g,s" };
         var parallel = NumberOptions.Whole("--parallel", 2, "downloads at once");
-        var keepUnderscores = new Option<bool>("--keep-underscores") { Description = "keep tags' underscores in the captions" };
+        var keepUnderscores = Flag("--keep-underscores", "keep tags' underscores in the captions");
         var command = new Command("booru", "Download a booru search; tags become the captions") { site, baseUrl, tags, output, limit, rating, parallel, keepUnderscores };
         command.SetAction(parse =>
         {

@@ -3,6 +3,8 @@ using System.Globalization;
 using NotebookTrainer.Datasets;
 using NotebookTrainer.World;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary><c>ntrain dataset inspect|sample</c>: options and printing; the work is in NotebookTrainer.Datasets.</summary>
@@ -20,8 +22,8 @@ public static class DatasetCommands
         var captionExtension = new Option<string?>("--caption-extension") { Description = $"caption file extension (default {defaults.CaptionExtension})", HelpName = "EXT" };
         var regDataDir = new Option<string?>("--reg-data-dir") { Description = "a folder of regularization images", HelpName = "DIR" };
         var seed = NumberOptions.Whole("--seed", 42, "the shuffle seed of the epoch plan");
-        var noBucket = new Option<bool>("--no-bucket") { Description = "no aspect-ratio buckets" };
-        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var noBucket = Flag("--no-bucket", "no aspect-ratio buckets");
+        var json = Json();
         var command = new Command("inspect", "Images, captions, buckets, steps per epoch and problems")
             { target, resolution, batchSize, captionExtension, regDataDir, seed, noBucket, json };
         command.SetAction(parse =>
@@ -63,7 +65,7 @@ public static class DatasetCommands
         var output = new Option<string>("--out") { Description = "the folder to write into", HelpName = "DIR", Required = true };
         var seed = NumberOptions.OptionalWhole("--seed", "random seed (default 42, or 43 with --regularization)");
         var count = NumberOptions.OptionalWhole("--count", $"how many images (default {SampleDataset.DefaultCount})", min: 1);
-        var regularization = new Option<bool>("--regularization") { Description = "DreamBooth reg images of what the base model already draws (1_shape)" };
+        var regularization = Flag("--regularization", "DreamBooth reg images of what the base model already draws (1_shape)");
         var command = new Command("sample", "Generate the built-in sample dataset (purple hearts, 10_sks heart) or its regularization images")
             { output, seed, count, regularization };
         command.SetAction(parse =>

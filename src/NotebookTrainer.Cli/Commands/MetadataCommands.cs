@@ -6,6 +6,8 @@ using NotebookTrainer.Datasets.Config;
 using NotebookTrainer.Datasets.FineTune;
 using static TorchSharp.torch;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary>
@@ -30,7 +32,6 @@ public static class MetadataCommands
     static Argument<string> ImageFolder() => new("dir") { Description = "the image folder" };
     static Argument<string> MetadataToRead() => new("in.json") { Description = "the metadata file to read" };
     static Argument<string> MetadataToWrite() => new("out.json") { Description = "the metadata file to write" };
-    static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 
     static Command Merge(string name, bool captions)
     {

@@ -5,6 +5,8 @@ using NotebookTrainer.Models;
 using NotebookTrainer.World;
 using static TorchSharp.torch;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary><c>ntrain model tiny|verify|inspect|load</c>: options and printing; the work is in NotebookTrainer.Models.</summary>
@@ -15,7 +17,7 @@ public static class ModelCommands
     static Command Tiny()
     {
         var output = new Option<string>("--out") { Description = "the folder to write into", HelpName = "DIR", Required = true };
-        var random = new Option<bool>("--random") { Description = "write one with random weights instead" };
+        var random = Flag("--random", "write one with random weights instead");
         var seed = NumberOptions.Whole("--seed", 1234, "the random weights' seed");
         var command = new Command("tiny", "Copy out the embedded tiny SD model (single file + config/ + tokenizer/), or write one with random weights")
             { output, random, seed };
@@ -53,7 +55,7 @@ public static class ModelCommands
     {
         var path = new Argument<string>("path") { Description = "a checkpoint (.safetensors, .ckpt/.pt, or a diffusers folder)" };
         var config = ConfigFolder();
-        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var json = Json();
         var command = new Command("inspect", "Format, architecture, dtypes, parameters, missing keys and hashes of a checkpoint") { path, config, json };
         command.SetAction(parse =>
         {

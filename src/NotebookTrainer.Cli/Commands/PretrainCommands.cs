@@ -2,6 +2,8 @@ using System.CommandLine;
 using NotebookTrainer.Pretraining;
 using NotebookTrainer.World;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary><c>ntrain pretrain</c>: the embedded tiny model from scratch on the generated world; the work is in NotebookTrainer.World.</summary>
@@ -13,7 +15,7 @@ public static class PretrainCommands
         var seed = NumberOptions.Whole("--seed", 1234, "random seed");
         var unetSteps = NumberOptions.OptionalWhole("--unet-steps", "U-Net training steps (default: the full or --smoke schedule's)");
         var install = new Option<string?>("--install") { Description = "copy the result into this folder", HelpName = "DIR" };
-        var smoke = new Option<bool>("--smoke") { Description = "a few steps of each phase, to check the pipeline" };
+        var smoke = Flag("--smoke", "a few steps of each phase, to check the pipeline");
         var command = new Command("pretrain", "Train the embedded tiny model from scratch on the generated world (VAE, U-Net, judge tagger, evaluation; resumable)")
             { output, seed, unetSteps, install, smoke };
         command.SetAction(parse =>

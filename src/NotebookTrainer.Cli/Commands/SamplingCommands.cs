@@ -4,14 +4,14 @@ using NotebookTrainer.Diffusion;
 using NotebookTrainer.Sampling;
 using NotebookTrainer.Training;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary><c>ntrain lora inspect|diff</c>, <c>ntrain sample [prompts]</c>, <c>ntrain log</c>, <c>ntrain judge</c>: options and printing.</summary>
 public static class SamplingCommands
 {
     public static Command Lora() => new("lora", "Inspect and compare LoRA files") { LoraInspect(), LoraDiff() };
-
-    static Option<bool> Json() => new("--json") { Description = "print JSON" };
 
     static Command LoraInspect()
     {
@@ -213,7 +213,7 @@ public static class SamplingCommands
         var seeds = NumberOptions.Whole("--seeds", 8, "concept samples per output", min: 1);
         var seenSeeds = NumberOptions.OptionalWhole("--seen-seeds", "samples of each seen prompt per output (default: half of --seeds)");
         var cfg = NumberOptions.Decimal("--cfg", new AccuracyOptions().CfgScale, "classifier-free guidance scale");
-        var finalOnly = new Option<bool>("--final-only") { Description = "judge only the last output" };
+        var finalOnly = Flag("--final-only", "judge only the last output");
         var json = Json();
         var command = new Command("judge", "Judged concept accuracy (sks purple heart) of the base model and of each saved LoRA, checkpoint or embedding; seen prompts beside it")
             { dir, model, judge, seeds, seenSeeds, cfg, finalOnly, json };

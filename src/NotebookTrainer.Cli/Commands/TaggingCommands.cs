@@ -5,6 +5,8 @@ using NotebookTrainer.Curation;
 using NotebookTrainer.Tagging;
 using NotebookTrainer.World;
 
+using static NotebookTrainer.Cli.CliOptions;
+
 namespace NotebookTrainer.Cli.Commands;
 
 /// <summary><c>ntrain tag | tagger | tags | curate</c>: options and printing; the work is in NotebookTrainer.Tagging and .Curation.</summary>
@@ -20,8 +22,6 @@ public static class TaggingCommands
         catch (InvalidOperationException e) when (e.Message.StartsWith("Nothing to", StringComparison.Ordinal)) { throw new CliException(e.Message); }
     };
 
-    static Option<bool> Flag(string name, string description) => new(name) { Description = description };
-    static Option<bool> JsonFlag() => Flag("--json", "print JSON");
     static Option<string> CaptionExtension() => new("--caption-extension") { Description = "caption file extension", HelpName = "EXT", DefaultValueFactory = _ => ".txt" };
     static Option<string?> TagsCsv() => new("--tags-csv") { Description = "a tagger's selected_tags.csv, for the tags' categories", HelpName = "FILE" };
 
@@ -44,7 +44,7 @@ public static class TaggingCommands
         var recursive = Flag("--recursive", "include sub-folders");
         var cpu = Flag("--cpu", "run on the CPU even with a GPU");
         var dryRun = Flag("--dry-run", "print the captions, write none");
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command("tag", "WD14 tagging (model.onnx + selected_tags.csv); exit 1 if images were skipped")
         {
             dir, model, generalThreshold, characterThreshold, undesired, alwaysFirst, rating, characterFirst, keepUnderscores, append,
@@ -112,7 +112,7 @@ public static class TaggingCommands
         var images = NumberOptions.Whole("--images", defaults.TrainImages, "training scenes", min: 1);
         var steps = NumberOptions.Whole("--steps", defaults.Steps, "training steps", min: 1);
         var testImages = NumberOptions.Whole("--test-images", defaults.TestImages, "held-back test scenes", min: 1);
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command("world", "Train the judge of the generated world (WD14-signature ONNX tagger)") { output, seed, images, steps, testImages, json };
         command.SetAction(UsageErrors(parse =>
         {
@@ -143,7 +143,7 @@ public static class TaggingCommands
         var model = new Option<string>("--model") { Description = "the tagger folder", HelpName = "DIR", Required = true };
         var count = NumberOptions.Whole("--count", 1000, "fresh scenes to judge", min: 1);
         var seed = NumberOptions.Whole("--seed", WorldTagger.TestSeed(42), "the scenes' seed");
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command("evaluate", "Per-attribute accuracy of a tagger on fresh world scenes; exit 1 below 95%") { model, count, seed, json };
         command.SetAction(UsageErrors(parse =>
         {
@@ -191,7 +191,7 @@ public static class TaggingCommands
         var dir = CaptionFolder();
         var captionExtension = CaptionExtension();
         var tagsCsv = TagsCsv();
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command("stats", "Tag frequency table (count, % of images, category)") { dir, captionExtension, tagsCsv, json };
         command.SetAction(UsageErrors(parse =>
         {
@@ -230,7 +230,7 @@ public static class TaggingCommands
         var image = new Option<string?>("--image") { Description = "edit one image's caption with --add/--remove", HelpName = "NAME" };
         var add = new Option<string?>("--add") { Description = "tags --image gets", HelpName = "\"a\"" };
         var dryRun = Flag("--dry-run", "show the changes, write nothing");
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command("edit", "Curate captions through the undo journal (.ntrain/tag-journal.log)")
         {
             dir, captionExtension, tagsCsv, activation, remove, replace, with, and, replacementFirst, merge, into, pruneBelow, keep, dedupe,
@@ -306,7 +306,7 @@ public static class TaggingCommands
     {
         var dir = CaptionFolder();
         var captionExtension = CaptionExtension();
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command(undo ? "undo" : "redo", undo ? "Revert the last caption operation (also after a restart)" : "Re-apply the last undone caption operation")
             { dir, captionExtension, json };
         command.SetAction(UsageErrors(parse =>
@@ -330,7 +330,7 @@ public static class TaggingCommands
         var nearDistance = NumberOptions.Whole("--near-distance", 8, "perceptual-hash distance counted as a near-duplicate");
         var recursive = Flag("--recursive", "include sub-folders");
         var trashDuplicates = Flag("--trash-duplicates", "move redundant copies to the folder's trash");
-        var json = JsonFlag();
+        var json = Json();
         var command = new Command("check", "Duplicates, near-duplicates, small/large/transparent/unreadable images") { dir, resolution, nearDistance, recursive, trashDuplicates, json };
         command.SetAction(UsageErrors(parse =>
         {
