@@ -55,7 +55,8 @@ public sealed class LohaModule : NetworkModule
     public override Tensor DeltaWeight()
     {
         using var scope = NewDisposeScope();
-        var delta = hada_w1_a.matmul(hada_w1_b) * hada_w2_a.matmul(hada_w2_b) * Scale;
+        using var factor = Scale.ToScalar();
+        var delta = hada_w1_a.matmul(hada_w1_b).mul(hada_w2_a.matmul(hada_w2_b)).mul(factor);
         return delta.reshape(Target.Weight.shape).MoveToOuterDisposeScope();
     }
 

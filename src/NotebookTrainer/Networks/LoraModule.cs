@@ -86,7 +86,9 @@ public sealed class LoraModule : NetworkModule
             hidden = hidden * mask;
             scale /= 1.0 - RankDropout;
         }
-        return lora_up.forward(hidden) * scale;
+        // A held Scalar, not a double: see Optimizer.Held (this runs for every module in every step).
+        using var factor = scale.ToScalar();
+        return lora_up.forward(hidden).mul(factor);
     }
 
     public override Tensor DeltaWeight()
@@ -101,6 +103,7 @@ public sealed class LoraModule : NetworkModule
         else
             // Compose the k×k down conv with the 1×1 up conv: (out, r) · (r, in, k, k) → (out, in, k, k).
             delta = nn.functional.conv2d(downWeight.permute(1, 0, 2, 3), upWeight).permute(1, 0, 2, 3);
-        return (delta * Scale).MoveToOuterDisposeScope();
+        using var factor = Scale.ToScalar();
+        return delta.mul(factor).MoveToOuterDisposeScope();
     }
 }

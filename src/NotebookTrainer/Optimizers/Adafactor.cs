@@ -30,7 +30,7 @@ public sealed class Adafactor : Optimizer
     /// <summary>The learning rate the last step used for the first parameter (what kohya logs for Adafactor).</summary>
     public double LastLearningRate { get; private set; }
 
-    static Tensor Rms(Tensor t) => t.square().mean().sqrt();
+    static Tensor Rms(Tensor t) => t.mul(t).mean().sqrt();   // not square(): it passes TorchSharp a temporary Scalar (see Held)
 
     double LearningRate(double groupLr, double paramRms)
     {
@@ -52,13 +52,13 @@ public sealed class Adafactor : Optimizer
             var factored = grad.dim() >= 2;
             var lr = LearningRate(group.LearningRate, Rms(p.to(ScalarType.Float32)).item<float>());
             if (first) { LastLearningRate = lr; first = false; }
-            var update = grad.square().add_(eps1);
+            var update = grad.mul(grad).add_(Held(eps1), Held(1));
             if (factored)
             {
                 var row = StateOf(i, "exp_avg_sq_row", () => zeros(grad.shape[..^1], device: grad.device));
                 var col = StateOf(i, "exp_avg_sq_col", () => zeros([.. grad.shape[..^2], grad.shape[^1]], device: grad.device));
-                row.mul_(beta2t).add_(update.mean([-1]), 1 - beta2t);
-                col.mul_(beta2t).add_(update.mean([-2]), 1 - beta2t);
+                row.mul_(Held(beta2t)).add_(update.mean([-1]), Held(1 - beta2t));
+                col.mul_(Held(beta2t)).add_(update.mean([-2]), Held(1 - beta2t));
                 var rowFactor = row.div(row.mean([-1], keepdim: true)).rsqrt_().unsqueeze(-1);
                 var colFactor = col.unsqueeze(-2).rsqrt();
                 update = rowFactor.mul(colFactor).mul_(grad);
@@ -66,18 +66,18 @@ public sealed class Adafactor : Optimizer
             else
             {
                 var v = StateOf(i, "exp_avg_sq", () => zeros_like(grad));
-                v.mul_(beta2t).add_(update, 1 - beta2t);
+                v.mul_(Held(beta2t)).add_(update, Held(1 - beta2t));
                 update = v.rsqrt().mul_(grad);
             }
-            update.div_((Rms(update) / clipThreshold).clamp_min_(1.0)).mul_(lr);
+            update.div_(Rms(update).div_(Held(clipThreshold)).clamp_min_(Held(1.0))).mul_(Held(lr));
             if (beta1 is { } b1)
             {
                 var m = StateOf(i, "exp_avg", () => zeros_like(grad));
-                m.mul_(b1).add_(update, 1 - b1);
+                m.mul_(Held(b1)).add_(update, Held(1 - b1));
                 update = m;
             }
-            if (weightDecay != 0) p.add_(p, -weightDecay * lr);
-            p.add_(update.to(p.dtype).neg());
+            if (weightDecay != 0) p.add_(p, Held(-weightDecay * lr));
+            p.add_(update.to(p.dtype), Held(-1));
         }
     }
 }

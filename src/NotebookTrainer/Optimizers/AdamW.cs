@@ -26,11 +26,11 @@ public sealed class AdamW : Optimizer
             var lr = group.LearningRate;
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));
-            p.mul_(1 - lr * weightDecay);
-            m.mul_(beta1).add_(grad, 1 - beta1);
-            v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-            var denom = v.sqrt().div_(bias2Sqrt).add_(eps);
-            p.addcdiv_(m, denom, -lr / bias1);
+            p.mul_(Held(1 - lr * weightDecay));
+            m.mul_(Held(beta1)).add_(grad, Held(1 - beta1));
+            v.mul_(Held(beta2)).addcmul_(grad, grad, Held(1 - beta2));
+            var denom = v.sqrt().div_(Held(bias2Sqrt)).add_(Held(eps), Held(1));
+            p.addcdiv_(m, denom, Held(-lr / bias1));
         }
     }
 }

@@ -37,16 +37,16 @@ public sealed class DAdaptAdam : Optimizer
         var skL1 = 0.0;
         foreach (var (group, i, p, rawGrad) in ParametersWithGradients())
         {
-            var grad = weightDecay != 0 && !decouple ? rawGrad.add(p, weightDecay) : rawGrad;
+            var grad = weightDecay != 0 && !decouple ? rawGrad.add(p, Held(weightDecay)) : rawGrad;
             var s = StateOf(i, "s", () => zeros_like(p));
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));
             if (group.LearningRate <= 0) continue;
-            var denom = v.sqrt().add_(eps);
+            var denom = v.sqrt().add_(Held(eps), Held(1));
             numeratorAccum += dlr * grad.flatten().dot(s.div(denom).flatten()).item<float>();
-            m.mul_(beta1).add_(grad, dlr * (1 - beta1));
-            v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-            s.mul_(sqrtBeta2).add_(grad, dlr * (1 - sqrtBeta2));
+            m.mul_(Held(beta1)).add_(grad, Held(dlr * (1 - beta1)));
+            v.mul_(Held(beta2)).addcmul_(grad, grad, Held(1 - beta2));
+            s.mul_(Held(sqrtBeta2)).add_(grad, Held(dlr * (1 - sqrtBeta2)));
             skL1 += s.abs().sum().item<float>();
         }
         var numeratorWeighted = sqrtBeta2 * Scalars["numerator_weighted"] + (1 - sqrtBeta2) * numeratorAccum;
@@ -62,9 +62,9 @@ public sealed class DAdaptAdam : Optimizer
         {
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));
-            var denom = v.sqrt().add_(eps);
-            if (weightDecay != 0 && decouple) p.add_(p, -weightDecay * dlr);
-            p.addcdiv_(m, denom, -1);
+            var denom = v.sqrt().add_(Held(eps), Held(1));
+            if (weightDecay != 0 && decouple) p.add_(p, Held(-weightDecay * dlr));
+            p.addcdiv_(m, denom, Held(-1));
         }
     }
 }

@@ -18,10 +18,10 @@ public sealed class Lion : Optimizer
         {
             var lr = group.LearningRate;
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
-            p.mul_(1 - lr * weightDecay);
-            var update = (m * beta1).add_(grad, 1 - beta1).sign_();
-            p.add_(update, -lr);
-            m.mul_(beta2).add_(grad, 1 - beta2);
+            p.mul_(Held(1 - lr * weightDecay));
+            var update = m.mul(Held(beta1)).add_(grad, Held(1 - beta1)).sign_();
+            p.add_(update, Held(-lr));
+            m.mul_(Held(beta2)).add_(grad, Held(1 - beta2));
         }
     }
 }

@@ -46,7 +46,32 @@ public abstract class Optimizer : IDisposable
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         Scalars["step"] = StepCount + 1;
-        StepCore();
+        try
+        {
+            StepCore();
+        }
+        finally
+        {
+            foreach (var scalar in heldScalars) scalar.Dispose();
+            heldScalars.Clear();
+        }
+    }
+
+    readonly List<Scalar> heldScalars = [];
+
+    /// <summary>
+    /// <paramref name="value"/> as a Scalar that stays alive until the step ends: pass these, never plain doubles, to
+    /// tensor operations here. TorchSharp reads a Scalar's native handle and then holds no reference to it, so the
+    /// temporary Scalar a double turns into can be finalized by the GC while libtorch still reads it — rare per call,
+    /// but an optimizer makes thousands of such calls a step, and a long run crashed that way ("Expected false to be
+    /// true" from c10's Scalar). That includes the alpha of add and add_, which TorchSharp fills with a temporary 1 when
+    /// it is left out.
+    /// </summary>
+    protected Scalar Held(double value)
+    {
+        var scalar = value.ToScalar();
+        heldScalars.Add(scalar);
+        return scalar;
     }
 
     /// <summary>One update; runs under no_grad inside a dispose scope (state tensors must come from <see cref="StateOf"/>).</summary>

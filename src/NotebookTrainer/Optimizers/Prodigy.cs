@@ -42,16 +42,16 @@ public sealed class Prodigy : Optimizer
         var dDenom = 0.0;
         foreach (var (group, i, p, rawGrad) in ParametersWithGradients())
         {
-            var grad = weightDecay != 0 && !decouple ? rawGrad.add(p, weightDecay) : rawGrad;
+            var grad = weightDecay != 0 && !decouple ? rawGrad.add(p, Held(weightDecay)) : rawGrad;
             var s = StateOf(i, "s", () => zeros_like(p));
             var p0 = StateOf(i, "p0", () => p.detach().clone());
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));
             if (group.LearningRate <= 0) continue;
             dNumerator += d / d0 * dlr * grad.flatten().dot((p0 - p).flatten()).item<float>();
-            m.mul_(beta1).add_(grad, d * (1 - beta1));
-            v.mul_(beta2).addcmul_(grad, grad, d * d * (1 - beta2));
-            s.mul_(beta3).add_(grad, safeguardWarmup ? d / d0 * d : d / d0 * dlr);
+            m.mul_(Held(beta1)).add_(grad, Held(d * (1 - beta1)));
+            v.mul_(Held(beta2)).addcmul_(grad, grad, Held(d * d * (1 - beta2)));
+            s.mul_(Held(beta3)).add_(grad, Held(safeguardWarmup ? d / d0 * d : d / d0 * dlr));
             dDenom += s.abs().sum().item<float>();
         }
         if (dDenom == 0) return;
@@ -69,9 +69,9 @@ public sealed class Prodigy : Optimizer
         {
             var m = StateOf(i, "exp_avg", () => zeros_like(p));
             var v = StateOf(i, "exp_avg_sq", () => zeros_like(p));
-            var denom = v.sqrt().add_(d * eps);
-            if (weightDecay != 0 && decouple) p.add_(p, -weightDecay * dlr);
-            p.addcdiv_(m, denom, -dlr);
+            var denom = v.sqrt().add_(Held(d * eps), Held(1));
+            if (weightDecay != 0 && decouple) p.add_(p, Held(-weightDecay * dlr));
+            p.addcdiv_(m, denom, Held(-dlr));
         }
     }
 }

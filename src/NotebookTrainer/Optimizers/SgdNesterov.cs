@@ -20,11 +20,11 @@ public sealed class SgdNesterov : Optimizer
     {
         foreach (var (group, i, p, grad) in ParametersWithGradients())
         {
-            var g = weightDecay != 0 ? grad.add(p, weightDecay) : grad;
+            var g = weightDecay != 0 ? grad.add(p, Held(weightDecay)) : grad;
             var created = false;
             var buffer = StateOf(i, "momentum_buffer", () => { created = true; return g.clone(); });
-            if (!created) buffer.mul_(momentum).add_(g);
-            p.add_(g.add(buffer, momentum), -group.LearningRate);
+            if (!created) buffer.mul_(Held(momentum)).add_(g, Held(1));
+            p.add_(g.add(buffer, Held(momentum)), Held(-group.LearningRate));
         }
     }
 }
