@@ -211,7 +211,7 @@ public static class SamplingCommands
         var model = new Option<string?>("--model") { Description = "the base model (default: the one the run's training.toml names)", HelpName = "PATH" };
         var judge = new Option<string?>("--judge") { Description = "the world tagger's folder (default: the embedded one)", HelpName = "DIR" };
         var seeds = NumberOptions.Whole("--seeds", 8, "concept samples per output", min: 1);
-        var seenSeeds = NumberOptions.OptionalWhole("--seen-seeds", "samples of each seen prompt per output (default: half of --seeds)");
+        var seenSeeds = NumberOptions.OptionalWhole("--seen-seeds", "samples of each seen prompt per output (default: a quarter of --seeds)");
         var cfg = NumberOptions.Decimal("--cfg", new AccuracyOptions().CfgScale, "classifier-free guidance scale");
         var finalOnly = Flag("--final-only", "judge only the last output");
         var json = Json();

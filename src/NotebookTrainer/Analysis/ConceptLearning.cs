@@ -43,14 +43,19 @@ public sealed class ConceptLearning : IHtmlRenderable
     public static IReadOnlyList<AttributePrompt> SampleConceptPrompts { get; } =
         AttributePrompt.Grid([SampleDataset.ConceptColour], [SampleDataset.ConceptShape], WorldAttributes.Backgrounds, SampleDataset.ActivationTag);
 
-    /// <summary>Seen objects the base model already draws, one per background.</summary>
+    /// <summary>
+    /// Seen objects the base model already draws: each seen colour and each seen shape twice, on every background. The
+    /// model draws nearly the same picture for every seed of a prompt, so more prompts with fewer seeds each measure
+    /// what training did to the base better than a few prompts with many seeds.
+    /// </summary>
     public static IReadOnlyList<AttributePrompt> SeenPrompts { get; } =
     [
         new("red", "circle", "white"), new("blue", "square", "black"), new("yellow", "star", "gradient"), new("green", "triangle", "white"),
+        new("green", "circle", "black"), new("yellow", "square", "white"), new("red", "star", "black"), new("blue", "triangle", "gradient"),
     ];
 
     /// <param name="outputs">The run's outputs in order (<see cref="TrainingRun.Outputs"/>); an embedding stands for the concept prompts' activation tag.</param>
-    /// <param name="seenSeeds">Seeds per seen prompt; half of <see cref="AccuracyOptions.Seeds"/> when null.</param>
+    /// <param name="seenSeeds">Seeds per seen prompt; a quarter of <see cref="AccuracyOptions.Seeds"/> when null.</param>
     public static ConceptLearning Measure(StableDiffusionModel model, string modelPath, WdTaggerModel judge, IReadOnlyList<TrainedOutput> outputs,
         string imageDir, IReadOnlyList<AttributePrompt>? conceptPrompts = null, AccuracyOptions? options = null, int? seenSeeds = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken cancellationToken = default)
@@ -65,7 +70,7 @@ public sealed class ConceptLearning : IHtmlRenderable
             var folder = Path.Combine(imageDir, folderName);
             var concept = AttributeAccuracy.Measure(generator, judge, conceptPrompts, Path.Combine(folder, "concept"), options with { Label = label }, applied, progress, cancellationToken);
             var seen = AttributeAccuracy.Measure(generator, judge, SeenPrompts, Path.Combine(folder, "seen"),
-                options with { Label = label, Seeds = seenSeeds ?? Math.Max(1, options.Seeds / 2) }, applied, progress, cancellationToken);
+                options with { Label = label, Seeds = seenSeeds ?? Math.Max(1, options.Seeds / 4) }, applied, progress, cancellationToken);
             return (concept, seen);
         }
         var (baseConcept, baseSeen) = Judge("base", "base", StableDiffusionPipeline.Create(model, modelPath), null);
