@@ -9,6 +9,7 @@ var benchmarks = new Dictionary<string, (string Description, Action<string[]> Ru
     ["checkpoint-load"] = ("SD1.5-shaped single file: fp16 vs fp32 load time and peak RSS [temp folder]", a => CheckpointLoadBenchmark.Run(a)),
     ["matmul-peak"] = ("large fp32/bf16 matmul: the machine's achievable FLOP/s", MatmulPeak.Run),
     ["tensorboard"] = ("TensorBoard event files: our writer vs TorchSharp's SummaryWriter, µs per step and the wall time recorded [steps]", TensorBoardWriters.Run),
+    ["thread-wait"] = ("idle-thread policy (sleep, spin 300k, spin) alone, beside a busy thread and beside a second training process: world U-Net step ms", ThreadWaitBenchmark.Run),
     ["tiny-step"] = ("tiny SD model: U-Net forward+backward step time [batch] [world: the embedded default's U-Net, 8x8 latents]", TinyModelStep.Run),
     ["load-memory"] = ("SD1.5-shaped fp16 file loaded as bf16/fp16/fp32: peak RSS vs weight bytes", LoadMemory.Run),
     ["sampling"] = ("tiny model sampling: ms per image and U-Net evaluations/s per sampler [--side 64] [--steps 20] [--images 4] [--threads N]", SamplingBenchmark.Run),

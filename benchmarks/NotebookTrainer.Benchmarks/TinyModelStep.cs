@@ -1,4 +1,6 @@
 using NotebookTrainer.ModelConfigs;
+using NotebookTrainer.Models;
+using NotebookTrainer.Models.Clip;
 using NotebookTrainer.Models.UNet;
 using NotebookTrainer.World;
 using static TorchSharp.torch;
@@ -31,6 +33,7 @@ static class TinyModelStep
             unet.forward(latents, t, text);
         }, warmup: 1, repeats: 5);
         Console.WriteLine($"{(world ? "world" : "tiny")} U-Net forward (no grad), batch {batch}: {forward * 1000:F1} ms");
+        if (world) TextEncoderForward(batch);
         foreach (var checkpointing in new[] { false, true })
         {
             unet.EnableGradientCheckpointing(checkpointing);
@@ -42,5 +45,20 @@ static class TinyModelStep
             }, warmup: 1, repeats: 5);
             Console.WriteLine($"{(world ? "world" : "tiny")} U-Net fwd+bwd, batch {batch}, {side}x{side} latents, checkpointing {(checkpointing ? "on " : "off")}: {seconds * 1000:F1} ms/step");
         }
+    }
+
+    /// <summary>What a frozen text encoder costs per step when its outputs are not cached (cache_text_encoder_outputs).</summary>
+    static void TextEncoderForward(int batch)
+    {
+        var config = WorldModel.Configs.Text;
+        using var textEncoder = new CLIPTextModel(config);
+        using var ids = randint(0, config.VocabSize, [batch, config.MaxPositionEmbeddings]);
+        var seconds = Timing.MedianSeconds(() =>
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            TextEncoding.Encode(textEncoder, ids);
+        }, warmup: 1, repeats: 5);
+        Console.WriteLine($"world text encoder forward (no grad), batch {batch}: {seconds * 1000:F1} ms");
     }
 }
