@@ -90,6 +90,31 @@ public static class Ntrain
             Console.Error.WriteLine($"{command}: {e.Message}");
             return 2;
         }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"{command}: {InternalError(e)}");
+            return 70;
+        }
+    }
+
+    /// <summary>
+    /// A bug or a native failure, in one line: what failed, where the full trace went, and that the same command
+    /// resumes a run that saved its state.
+    /// </summary>
+    public static string InternalError(Exception e)
+    {
+        var firstLine = e.Message.Split('\n', 2)[0].Trim();
+        var trace = Path.Combine(Path.GetTempPath(), $"ntrain-error-{DateTime.UtcNow:yyyyMMdd-HHmmss}.txt");
+        try
+        {
+            File.WriteAllText(trace, e.ToString());
+        }
+        catch (IOException)
+        {
+            trace = "(could not be written)";
+        }
+        return $"internal error ({e.GetType().Name}): {firstLine} — full trace: {trace}. A run that saved its state " +
+               "(training, pretraining) resumes when you run the same command again; please report the trace.";
     }
 
     /// <summary>The names of the command and its parents below the root, e.g. "tags", "edit".</summary>

@@ -93,4 +93,34 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("tags edit <dir> [options]", stdout.ToString());
         Assert.Contains("--prune-below <N>", stdout.ToString());
     }
+
+    [Fact]
+    public void An_internal_error_is_one_line_naming_the_failure_and_a_file_with_the_full_trace()
+    {
+        Exception failure;
+        try
+        {
+            throw new System.Runtime.InteropServices.ExternalException("Expected false to be true, but got false.\nException raised from toDouble at c10/core/Scalar.h:140\nframe #0: ...");
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        var message = Ntrain.InternalError(failure);
+
+        Assert.DoesNotContain('\n', message);
+        Assert.Contains("ExternalException", message);
+        Assert.Contains("Expected false to be true, but got false.", message);
+        Assert.DoesNotContain("frame #0", message);
+        var trace = Regex.Match(message, @"full trace: (\S+\.txt)").Groups[1].Value;
+        try
+        {
+            Assert.Contains(nameof(An_internal_error_is_one_line_naming_the_failure_and_a_file_with_the_full_trace), File.ReadAllText(trace));
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
 }
