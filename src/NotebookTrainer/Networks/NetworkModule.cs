@@ -44,9 +44,13 @@ public abstract class NetworkModule : nn.Module, IWeightAdapter
         if (training && ModuleDropout > 0 && rand(1).item<float>() < ModuleDropout) return originalOutput;
         using var scope = NewDisposeScope();
         var x = input.dtype == ParameterDType ? input : input.to(ParameterDType);
-        var delta = Delta(x) * Multiplier;
-        return (originalOutput + delta.to(originalOutput.dtype)).MoveToOuterDisposeScope();
+        using var multiplier = ((double)Multiplier).ToScalar();
+        var delta = Delta(x).mul(multiplier);
+        return originalOutput.add(delta.to(originalOutput.dtype), One).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The alpha of the add above, held for the process: `a + b` would pass TorchSharp a temporary (see Optimizer.Held).</summary>
+    static readonly Scalar One = 1.0.ToScalar();
 
     protected abstract ScalarType ParameterDType { get; }
 
