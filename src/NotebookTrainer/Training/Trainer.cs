@@ -304,11 +304,6 @@ public sealed class Trainer : IDisposable
     void SampleImages(int epochOrStep, string when, CancellationToken cancellationToken)
     {
         if (config.SamplePrompts is not { } promptsFile) return;
-        if (models.IsSdxl)
-        {
-            log($"{when}: sample_prompts is set, but sampling with SDXL's conditioning is not available yet: no sample images.");
-            return;
-        }
         if (Target.Tokenizer is null && models.TokenizerDir is null)
         {
             log("sample_prompts is set, but the base model has no tokenizer folder: no sample images.");
@@ -318,7 +313,7 @@ public sealed class Trainer : IDisposable
         try
         {
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, Target.Tokenizer ?? ClipTokenizer.Load(models.TokenizerDir!),
-                models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
+                models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device, models.TextEncoder2);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
                 new SampleRunOptions(Run.OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
             log($"{when}: {set.Images.Count} sample images in {Run.SampleDir} ({set.Elapsed.TotalSeconds:0.0} s)");

@@ -141,7 +141,7 @@ public class SdxlCheckpointTests
         Assert.True(inspection.Supported);
         Assert.Contains("Stable Diffusion XL (cross-attention 2048", inspection.Description);
         Assert.Contains("text_encoder_2", inspection.ParameterCounts.Keys);
-        Assert.Contains("LoRA / LoCon / LoHa training, inspect, convert, model verify; not yet full-model training or sampling", inspection.ToText());
+        Assert.Contains("LoRA / LoCon / LoHa training, sampling, inspect, convert, model verify; not yet full-model training", inspection.ToText());
 
         var refiner = tensors.Where(kv => kv.Key.StartsWith("model.diffusion_model.", StringComparison.Ordinal))
             .Append(new("conditioner.embedders.0.model.ln_final.weight", ones(12))).ToDictionary();

@@ -68,10 +68,12 @@ public sealed class SdxlTrainingTests : IDisposable
     }
 
     [Fact]
-    public void Ntrain_train_on_a_tiny_SDXL_file_writes_an_SDXL_LoRA_that_loads_back_with_both_text_encoders_trained()
+    public void Ntrain_train_on_a_tiny_SDXL_file_samples_and_writes_an_SDXL_LoRA_that_loads_back_with_both_text_encoders_trained()
     {
         var model = TinyXL();
         var output = Path.Combine(dir, "out");
+        var prompts = Path.Combine(dir, "prompts.txt");
+        File.WriteAllText(prompts, "sks, purple heart --n blurry --w 64 --h 64 --d 3 --s 2 --l 5\n");
         var toml = Path.Combine(dir, "xl.toml");
         File.WriteAllText(toml, $"""
             pretrained_model_name_or_path = {Json(model)}
@@ -93,9 +95,12 @@ public sealed class SdxlTrainingTests : IDisposable
             max_train_steps = 3
             cache_latents = true
             no_half_vae = true
+            sample_every_n_steps = 3
+            sample_prompts = {Json(prompts)}
             """);
         Assert.Equal(0, Ntrain.Run(["train", "--config", toml]));
 
+        Assert.Matches(@"^xl_000003_00_\d+\.png$", Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(output, "sample"), "*.png"))));
         var lora = Path.Combine(output, "xl.safetensors");
         using (var file = SafeTensorsFile.Open(lora))
         {
@@ -115,6 +120,15 @@ public sealed class SdxlTrainingTests : IDisposable
             foreach (var prefix in new[] { "lora_unet_", "lora_te1_", "lora_te2_" })
                 Assert.Contains(network.Modules, m => m.Name.StartsWith(prefix, StringComparison.Ordinal) && ((LoraModule)m).UpWeight.abs().sum().item<float>() > 0);
         }
+
+        // ntrain sample with the SDXL LoRA: every module matches (an unmatched one would print a warning).
+        var stderr = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(stderr);
+        try { Assert.Equal(0, Ntrain.Run(["sample", "--model", model, "--prompts", prompts, "--out", Path.Combine(dir, "sampled"), "--lora", lora + ":0.8", "--steps", "2"])); }
+        finally { Console.SetError(previous); }
+        Assert.DoesNotContain("match no layer", stderr.ToString());
+        Assert.Single(Directory.GetFiles(Path.Combine(dir, "sampled", "sample"), "xl_*.png"));
     }
 
     [Fact]
