@@ -103,7 +103,7 @@ public static class SamplingCommands
             {
                 foreach (var (path, weight) in loraSpecs)
                 {
-                    var (network, _) = Networks.LoraFile.Load(path, diffusion.Unet, diffusion.TextEncoder, device);
+                    var (network, _) = Networks.LoraFile.Load(path, diffusion.Unet, diffusion.TextEncoder, device, diffusion.TextEncoder2);
                     if (network.UnmatchedNames.Count > 0)
                         Console.Error.WriteLine($"warning: {path}: {network.UnmatchedNames.Count} modules match no layer of the model (e.g. {network.UnmatchedNames[0]}).");
                     loras.Add((network, weight));

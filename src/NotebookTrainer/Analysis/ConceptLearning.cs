@@ -89,7 +89,7 @@ public sealed class ConceptLearning : IHtmlRenderable
 
         (AttributeAccuracy, AttributeAccuracy) JudgeLora(TrainedOutput output)
         {
-            var (network, _) = LoraFile.Load(output.Path, model.Unet, model.TextEncoder);
+            var (network, _) = LoraFile.Load(output.Path, model.Unet, model.TextEncoder, textEncoder2: model.TextEncoder2);
             using (network) return Judge(output.Label, Path.GetFileNameWithoutExtension(output.Path), StableDiffusionPipeline.Create(model, modelPath), network);
         }
         (AttributeAccuracy, AttributeAccuracy) JudgeCheckpoint(TrainedOutput output)

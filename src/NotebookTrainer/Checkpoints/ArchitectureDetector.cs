@@ -16,7 +16,7 @@ public static class ArchitectureDetector
     const string CrossAttentionProbe = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight";
     const string ConvInProbe = "model.diffusion_model.input_blocks.0.0.weight";
     const string SupportedHint = "NotebookTrainer trains LoRA on SD1.x and SD2.x base models; pass one of those.";
-    const string SdxlScope = "SDXL models load for inspection, conversion and `ntrain model verify`; LoRA training on SDXL is not available yet.";
+    const string SdxlScope = "SDXL models train LoRA / LoCon / LoHa networks, sample, and load for inspection, conversion and `ntrain model verify`; full-model training on SDXL is not available yet.";
     const string VPredictionHint = "v-prediction cannot be seen in the weights: take it from a config folder whose scheduler has prediction_type v_prediction, or pass --v_parameterization.";
 
     public static ArchitectureDetection DetectSingleFile(IReadOnlyCollection<string> names, Func<string, long[]> shape)

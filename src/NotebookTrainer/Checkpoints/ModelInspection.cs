@@ -74,7 +74,7 @@ public sealed record ModelInspection(
         yield return ("format", FormatName);
         yield return ("architecture", Description);
         yield return ("usable as base model", !Supported ? "no"
-            : Architecture == ModelArchitecture.StableDiffusionXL ? "loads (inspect, convert, model verify); LoRA training on SDXL is not available yet" : "yes");
+            : Architecture == ModelArchitecture.StableDiffusionXL ? "LoRA / LoCon / LoHa training, sampling, inspect, convert, model verify; not yet full-model training" : "yes");
         if (ConfigSource != null) yield return ("configs", ConfigSource);
         if (PredictionType != null) yield return ("prediction type", PredictionType + (ConfigSource?.StartsWith("built-in", StringComparison.Ordinal) == true ? " (default; the weights cannot tell)" : ""));
         yield return ("tokenizer", TokenizerDir ?? "none found (put a diffusers 'tokenizer' folder next to the checkpoint or pass --tokenizer DIR)");

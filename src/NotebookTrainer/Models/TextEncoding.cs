@@ -32,9 +32,19 @@ public static class TextEncoding
         var batch = inputIds.shape[0];
         var windows = inputIds.shape[1] / window;
         using var output = textEncoder.forward(inputIds.reshape(batch * windows, window), layers - clipSkip + 1);
-        var states = output.LastHiddenState.reshape(batch, windows * window, -1);
-        if (windows == 1)
-            return states.MoveToOuterDisposeScope();
+        return JoinWindows(output.LastHiddenState, batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// (B·windows, window, C) states of separately encoded windows → (B, tokens, C): one window as it is; several as the
+    /// first BOS state, each window's inner window − 2 states, and the last window's final state (kohya).
+    /// </summary>
+    static Tensor JoinWindows(Tensor windowStates, long batch)
+    {
+        var window = (int)windowStates.shape[1];
+        var windows = windowStates.shape[0] / batch;
+        var states = windowStates.reshape(batch, windows * window, -1);
+        if (windows == 1) return states;
         var parts = new List<Tensor> { states[.., 0..1] };
         for (var w = 0; w < windows; w++)
         {
@@ -42,7 +52,7 @@ public static class TextEncoding
             parts.Add(states[.., start..(start + window - 2)]);
         }
         parts.Add(states[.., ^1..]);
-        return cat(parts, 1).MoveToOuterDisposeScope();
+        return cat(parts, 1);
     }
 
     /// <summary>
@@ -60,18 +70,27 @@ public static class TextEncoding
     }
 
     /// <summary>
-    /// SDXL's conditioning for one 77-token window per encoder: concat(te1 hidden_states[−2], te2 hidden_states[−2]) on the
-    /// last axis (B, 77, 768 + 1280) and text encoder 2's pooled, projected embedding (B, 1280).
+    /// SDXL's conditioning: concat(te1 hidden_states[−2], te2 hidden_states[−2]) on the last axis (B, tokens, 768 + 1280)
+    /// and text encoder 2's pooled, projected embedding (B, 1280). The ids are (B, windows·77) for each encoder (its own
+    /// padding); windows are encoded separately and joined as <see cref="Encode"/> does, and the pooled embedding is the
+    /// first window's, as in sd-scripts (max_token_length 150/225).
     /// </summary>
     public static (Tensor Context, Tensor Pooled) EncodeSdxl(CLIPTextModel textEncoder, CLIPTextModelWithProjection textEncoder2, Tensor inputIds, Tensor inputIds2)
     {
+        var window = textEncoder.Config.MaxPositionEmbeddings;
+        if (inputIds.dim() != 2 || !inputIds.shape.SequenceEqual(inputIds2.shape) || (inputIds.shape[1] > window && inputIds.shape[1] % window != 0))
+            throw new ArgumentException($"SDXL input ids must be (batch, windows·{window}) for both text encoders; got ({string.Join(", ", inputIds.shape)}) and ({string.Join(", ", inputIds2.shape)}).", nameof(inputIds));
+        if (inputIds.shape[1] < window) window = (int)inputIds.shape[1];
         using var scope = NewDisposeScope();
-        var first = HiddenState(textEncoder, inputIds, -2);
-        var (pooled, output) = textEncoder2.forward(inputIds2);
+        var batch = inputIds.shape[0];
+        var windows = inputIds.shape[1] / window;
+        var first = HiddenState(textEncoder, inputIds.reshape(batch * windows, window), -2);
+        var (pooled, output) = textEncoder2.forward(inputIds2.reshape(batch * windows, window));
         using (output)
         {
-            var context = cat([first, output.HiddenStates[^2].to(first.dtype)], -1);
-            return (context.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
+            var context = cat([JoinWindows(first, batch), JoinWindows(output.HiddenStates[^2].to(first.dtype), batch)], -1);
+            var firstWindowPooled = pooled.reshape(batch, windows, -1)[.., 0];
+            return (context.MoveToOuterDisposeScope(), firstWindowPooled.MoveToOuterDisposeScope());
         }
     }
 

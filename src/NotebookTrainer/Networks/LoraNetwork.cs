@@ -7,14 +7,17 @@ using TorchSharp.Modules;
 namespace NotebookTrainer.Networks;
 
 /// <summary>
-/// A set of LoRA / LoCon / LoHa modules over a U-Net and a text encoder, named and targeted like kohya's
+/// A set of LoRA / LoCon / LoHa modules over a U-Net and one or two text encoders, named and targeted like kohya's
 /// <c>networks.lora</c>: the modules are found by walking <c>named_modules()</c> and matching diffusers class
-/// names, so any module tree whose classes carry those names works.
+/// names, so any module tree whose classes carry those names works. With two text encoders (SDXL) their modules are
+/// <c>lora_te1_…</c> and <c>lora_te2_…</c>, and an SDXL U-Net's are named by their LDM paths (<see cref="KohyaUnetNames"/>).
 /// </summary>
 public sealed class LoraNetwork : IDisposable
 {
     public const string UnetPrefix = "lora_unet";
     public const string TextEncoderPrefix = "lora_te";
+    public const string TextEncoder1Prefix = "lora_te1";
+    public const string TextEncoder2Prefix = "lora_te2";
 
     static readonly string[] UnetTargets = ["Transformer2DModel"];
     static readonly string[] UnetConvTargets = ["ResnetBlock2D", "Downsample2D", "Upsample2D"];
@@ -25,14 +28,18 @@ public sealed class LoraNetwork : IDisposable
     bool attached;
     float mergedMultiplier;
 
-    LoraNetwork(NetworkOptions options, List<NetworkModule> unetModules, List<NetworkModule> textEncoderModules)
+    LoraNetwork(NetworkOptions options, List<NetworkModule> unetModules, List<NetworkModule> textEncoderModules, bool isSdxl)
     {
         Options = options;
         this.unetModules = unetModules;
         this.textEncoderModules = textEncoderModules;
+        IsSdxl = isSdxl;
     }
 
     public NetworkOptions Options { get; }
+
+    /// <summary>Built on an SDXL model (kohya's SDXL names: LDM-named U-Net modules, lora_te1/lora_te2).</summary>
+    public bool IsSdxl { get; }
     public IReadOnlyList<NetworkModule> UnetModules => unetModules;
     public IReadOnlyList<NetworkModule> TextEncoderModules => textEncoderModules;
     public IEnumerable<NetworkModule> Modules => unetModules.Concat(textEncoderModules);
@@ -49,19 +56,36 @@ public sealed class LoraNetwork : IDisposable
 
     public bool IsMerged => mergedMultiplier != 0f;
 
-    /// <summary>Builds new (untrained) modules for <paramref name="unet"/> and <paramref name="textEncoder"/> (either may be null).</summary>
-    public static LoraNetwork Create(nn.Module? unet, nn.Module? textEncoder, NetworkOptions options, Device? device = null)
+    /// <summary>
+    /// Builds new (untrained) modules for <paramref name="unet"/>, <paramref name="textEncoder"/> and SDXL's
+    /// <paramref name="textEncoder2"/> (any may be null).
+    /// </summary>
+    public static LoraNetwork Create(nn.Module? unet, nn.Module? textEncoder, NetworkOptions options, Device? device = null, nn.Module? textEncoder2 = null)
     {
         var unetModules = new List<NetworkModule>();
         var teModules = new List<NetworkModule>();
         string[] unetTargets = options.AdaptsConvs ? [.. UnetTargets, .. UnetConvTargets] : UnetTargets;
+        var ldmPaths = unet is null ? null : KohyaUnetNames.LdmPaths(unet);
         if (unet is not null && options.IncludeUnet)
-            foreach (var (name, target) in FindTargets(unet, UnetPrefix, unetTargets))
+            foreach (var (name, target) in FindTargets(unet, UnetPrefix, unetTargets, ldmPaths))
                 if (CreateModule(name, target, options, device) is { } m) unetModules.Add(m);
-        if (textEncoder is not null && options.IncludeTextEncoder)
-            foreach (var (name, target) in FindTargets(textEncoder, TextEncoderPrefix, TextEncoderTargets))
-                if (CreateModule(name, target, options, device) is { } m) teModules.Add(m);
-        return new LoraNetwork(options, unetModules, teModules);
+        if (options.IncludeTextEncoder)
+            foreach (var (prefix, root) in TextEncoderRoots(textEncoder, textEncoder2))
+                foreach (var (name, target) in FindTargets(root, prefix, TextEncoderTargets))
+                    if (CreateModule(name, target, options, device) is { } m) teModules.Add(m);
+        return new LoraNetwork(options, unetModules, teModules, ldmPaths is not null || textEncoder2 is not null);
+    }
+
+    /// <summary>kohya's text encoder prefixes: <c>lora_te</c> for one encoder, <c>lora_te1</c>/<c>lora_te2</c> for SDXL's two.</summary>
+    static IEnumerable<(string Prefix, nn.Module Root)> TextEncoderRoots(nn.Module? textEncoder, nn.Module? textEncoder2)
+    {
+        if (textEncoder2 is null)
+        {
+            if (textEncoder is not null) yield return (TextEncoderPrefix, textEncoder);
+            yield break;
+        }
+        if (textEncoder is not null) yield return (TextEncoder1Prefix, textEncoder);
+        yield return (TextEncoder2Prefix, textEncoder2);
     }
 
     static NetworkModule? CreateModule(string name, TargetLayer target, NetworkOptions options, Device? device)
@@ -79,7 +103,9 @@ public sealed class LoraNetwork : IDisposable
     /// Every adaptable layer inside a module whose class is one of <paramref name="targetClasses"/>, with its kohya name
     /// (<paramref name="prefix"/> + "_" + module path with "." → "_"), in tree order, each once.
     /// </summary>
-    public static IEnumerable<(string Name, TargetLayer Layer)> FindTargets(nn.Module root, string prefix, IReadOnlyCollection<string> targetClasses)
+    /// <param name="kohyaPaths">Module path → the path kohya names it by (an SDXL U-Net's LDM paths); null: the path itself.</param>
+    public static IEnumerable<(string Name, TargetLayer Layer)> FindTargets(nn.Module root, string prefix, IReadOnlyCollection<string> targetClasses,
+        IReadOnlyDictionary<string, string>? kohyaPaths = null)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (path, module) in WithRoot(root))
@@ -89,20 +115,27 @@ public sealed class LoraNetwork : IDisposable
             {
                 var layer = AsTarget(child);
                 if (layer is null) continue;
-                var fullPath = path.Length == 0 ? childPath : path + "." + childPath;
-                var name = prefix + "_" + fullPath.Replace('.', '_');
+                var name = KohyaName(prefix, path.Length == 0 ? childPath : path + "." + childPath, kohyaPaths);
                 if (seen.Add(name)) yield return (name, layer);
             }
         }
     }
 
     /// <summary>Every adaptable layer of <paramref name="root"/> by kohya name, whatever module contains it.</summary>
-    public static Dictionary<string, TargetLayer> AllTargets(nn.Module root, string prefix)
+    public static Dictionary<string, TargetLayer> AllTargets(nn.Module root, string prefix, IReadOnlyDictionary<string, string>? kohyaPaths = null)
     {
         var map = new Dictionary<string, TargetLayer>(StringComparer.Ordinal);
         foreach (var (path, module) in root.named_modules())
-            if (AsTarget(module) is { } layer) map.TryAdd(prefix + "_" + path.Replace('.', '_'), layer);
+            if (AsTarget(module) is { } layer) map.TryAdd(KohyaName(prefix, path, kohyaPaths), layer);
         return map;
+    }
+
+    static string KohyaName(string prefix, string path, IReadOnlyDictionary<string, string>? kohyaPaths)
+    {
+        if (kohyaPaths is not null)
+            path = kohyaPaths.TryGetValue(path, out var kohyaPath) ? kohyaPath
+                : throw new InvalidOperationException($"{path}: no LDM name for this U-Net layer; the SDXL key map and the U-Net disagree.");
+        return prefix + "_" + path.Replace('.', '_');
     }
 
     static IEnumerable<(string, nn.Module)> WithRoot(nn.Module root) => root.named_modules().Prepend(("", root));
@@ -217,11 +250,14 @@ public sealed class LoraNetwork : IDisposable
     /// shapes; alphas from <c>.alpha</c>) on the given models and loads its tensors. Names that match no layer are
     /// listed in <see cref="UnmatchedNames"/>; a file that matches nothing throws.
     /// </summary>
-    public static LoraNetwork FromStateDict(nn.Module? unet, nn.Module? textEncoder, IReadOnlyDictionary<string, Tensor> tensors, string source = "LoRA file", Device? device = null)
+    public static LoraNetwork FromStateDict(nn.Module? unet, nn.Module? textEncoder, IReadOnlyDictionary<string, Tensor> tensors, string source = "LoRA file", Device? device = null,
+        nn.Module? textEncoder2 = null)
     {
         var targets = new Dictionary<string, TargetLayer>(StringComparer.Ordinal);
-        if (unet is not null) foreach (var kv in AllTargets(unet, UnetPrefix)) targets.TryAdd(kv.Key, kv.Value);
-        if (textEncoder is not null) foreach (var kv in AllTargets(textEncoder, TextEncoderPrefix)) targets.TryAdd(kv.Key, kv.Value);
+        var ldmPaths = unet is null ? null : KohyaUnetNames.LdmPaths(unet);
+        if (unet is not null) foreach (var kv in AllTargets(unet, UnetPrefix, ldmPaths)) targets.TryAdd(kv.Key, kv.Value);
+        foreach (var (prefix, root) in TextEncoderRoots(textEncoder, textEncoder2))
+            foreach (var kv in AllTargets(root, prefix)) targets.TryAdd(kv.Key, kv.Value);
 
         var byModule = tensors.Keys.GroupBy(k => k[..Math.Max(0, k.IndexOf('.'))], StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal);
         var unetModules = new List<NetworkModule>();
@@ -260,7 +296,7 @@ public sealed class LoraNetwork : IDisposable
             throw new ArgumentException($"{source}: none of its {unmatched.Count} modules (e.g. {sample}) matches a layer of the loaded model; is it for a different base model (SDXL, SD2)?");
         }
         var options = new NetworkOptions { Kind = kind, Dim = dim, Alpha = alpha, ConvDim = convDim > 0 ? convDim : null, ConvAlpha = convDim > 0 ? convAlpha : null };
-        var network = new LoraNetwork(options, unetModules, teModules) { UnmatchedNames = unmatched };
+        var network = new LoraNetwork(options, unetModules, teModules, ldmPaths is not null || textEncoder2 is not null) { UnmatchedNames = unmatched };
         var own = network.StateDict().Keys.ToHashSet(StringComparer.Ordinal);
         network.LoadStateDict(tensors.Where(kv => own.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal));
         return network;

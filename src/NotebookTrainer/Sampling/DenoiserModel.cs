@@ -9,5 +9,5 @@ namespace NotebookTrainer.Sampling;
 /// </summary>
 public delegate Tensor DenoiserModel(Tensor sample, Tensor timestep);
 
-/// <summary>A conditional network such as the U-Net: (x_t, timestep, text conditioning (B, tokens, dim)) → ε or v.</summary>
-public delegate Tensor ConditionalDenoiser(Tensor sample, Tensor timestep, Tensor conditioning);
+/// <summary>A conditional network such as the U-Net: (x_t, timestep, the prompts' conditioning) → ε or v.</summary>
+public delegate Tensor ConditionalDenoiser(Tensor sample, Tensor timestep, PromptConditioning conditioning);

@@ -16,9 +16,27 @@ public sealed record TokenWindow(int[] Ids, float[] Weights);
 /// separately (<c>encodeWindow</c>: ids (1, 77) → states (1, 77, dim)), its states are multiplied by the token
 /// weights and rescaled so their mean equals the unweighted mean (as A1111 does), and windows are joined as
 /// kohya does for max_token_length &gt; 75: the first BOS state, each window's 75 token states, the last EOS state.
+/// An SDXL encoder also gives each window a pooled embedding; the prompt's is its first window's, as in sd-scripts.
 /// </summary>
-public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tensor> encodeWindow, int windowLength = 77)
+public sealed class PromptEmbedder
 {
+    readonly PromptTokenizer tokenizer;
+    readonly Func<Tensor, PromptConditioning> encodeWindow;
+    readonly int windowLength;
+
+    public PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tensor> encodeWindow, int windowLength = 77)
+        : this(tokenizer, ids => new PromptConditioning(encodeWindow(ids)), windowLength)
+    {
+    }
+
+    /// <param name="encodeWindow">ids (1, 77) → states (1, 77, dim) and, for SDXL, the pooled embedding (1, P).</param>
+    public PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, PromptConditioning> encodeWindow, int windowLength = 77)
+    {
+        this.tokenizer = tokenizer;
+        this.encodeWindow = encodeWindow;
+        this.windowLength = windowLength;
+    }
+
     public int TokensPerWindow => windowLength - 2;
 
     public IReadOnlyList<TokenWindow> Tokenize(string prompt, int minWindows = 1)
@@ -56,10 +74,15 @@ public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tenso
     }
 
     /// <summary>States (1, 77, dim) for one window, (1, 75·n + 2, dim) for n windows.</summary>
-    public Tensor Embed(string prompt, int minWindows = 1) => Embed(Tokenize(prompt, minWindows));
+    public Tensor Embed(string prompt, int minWindows = 1)
+    {
+        var conditioning = Embed(Tokenize(prompt, minWindows));
+        conditioning.Pooled?.Dispose();
+        return conditioning.States;
+    }
 
     /// <summary>Prompt and negative prompt with the same window count, as classifier-free guidance batches them.</summary>
-    public (Tensor Conditioning, Tensor Unconditioning) EmbedPair(string prompt, string negativePrompt)
+    public (PromptConditioning Conditioning, PromptConditioning Unconditioning) EmbedPair(string prompt, string negativePrompt)
     {
         var positive = Tokenize(prompt);
         var negative = Tokenize(negativePrompt, positive.Count);
@@ -80,14 +103,16 @@ public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tenso
         return Math.Abs(originalMean) > 1e-3f * scale && Math.Abs(weightedMean) > 1e-3f * scale ? weighted * (originalMean / weightedMean) : weighted;
     }
 
-    Tensor Embed(IReadOnlyList<TokenWindow> windows)
+    PromptConditioning Embed(IReadOnlyList<TokenWindow> windows)
     {
         using var scope = NewDisposeScope();
         var parts = new List<Tensor>();
+        Tensor? pooled = null;
         for (var w = 0; w < windows.Count; w++)
         {
             var ids = tensor(windows[w].Ids.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64).unsqueeze(0);
-            var states = encodeWindow(ids);
+            var (states, windowPooled) = encodeWindow(ids);
+            if (w == 0) pooled = windowPooled;
             var weights = tensor(windows[w].Weights).to(states.dtype).to(states.device).reshape(1, -1, 1);
             var weighted = windows[w].Weights.All(x => x == 1f) ? states : RestoreMean(states, states * weights);
             if (windows.Count == 1) parts.Add(weighted);
@@ -98,6 +123,6 @@ public sealed class PromptEmbedder(PromptTokenizer tokenizer, Func<Tensor, Tenso
                 if (w == windows.Count - 1) parts.Add(weighted[.., (windowLength - 1)..]);
             }
         }
-        return cat(parts, 1).MoveToOuterDisposeScope();
+        return new PromptConditioning(cat(parts, 1).MoveToOuterDisposeScope(), pooled?.MoveToOuterDisposeScope());
     }
 }

@@ -77,7 +77,7 @@ public sealed class SampleImageGenerator(DiffusionPipeline pipeline)
         var sampler = SamplerCatalog.Create(samplerName, Pipeline.Schedule);
         var device = Pipeline.Device ?? CPU;
         var (conditioning, unconditioning) = Pipeline.Prompts.EmbedPair(prompt.Prompt, prompt.NegativePrompt);
-        var model = ClassifierFreeGuidance.Guide(Pipeline.Unet, conditioning.to(device), unconditioning.to(device), prompt.CfgScale);
+        var model = ClassifierFreeGuidance.Guide(Pipeline.Unet, conditioning.To(device), unconditioning.To(device), prompt.CfgScale);
         var generator = new Generator(unchecked((ulong)seed));
         var latentShape = new long[] { 1, Pipeline.LatentChannels, prompt.Height / Pipeline.VaeScaleFactor, prompt.Width / Pipeline.VaeScaleFactor };
         var noise = randn(latentShape, generator: generator).to(device);
@@ -104,11 +104,11 @@ public sealed class SampleImageGenerator(DiffusionPipeline pipeline)
         var sampler = SamplerCatalog.Create(samplerName, Pipeline.Schedule);
         var device = Pipeline.Device ?? CPU;
         var pairs = items.Select(i => Pipeline.Prompts.EmbedPair(i.Prompt.Prompt, i.Prompt.NegativePrompt)).ToList();
-        var windows = pairs.Max(p => p.Conditioning.shape[1]);
-        if (pairs.Any(p => p.Conditioning.shape[1] != windows))
+        var windows = pairs.Max(p => p.Conditioning.States.shape[1]);
+        if (pairs.Any(p => p.Conditioning.States.shape[1] != windows))
             throw new ArgumentException("a batch's prompts must tokenize to the same number of 75-token windows; sample long prompts in their own batch.", nameof(items));
-        var model = ClassifierFreeGuidance.Guide(Pipeline.Unet, cat(pairs.Select(p => p.Conditioning).ToList()).to(device),
-            cat(pairs.Select(p => p.Unconditioning).ToList()).to(device), first.CfgScale);
+        var model = ClassifierFreeGuidance.Guide(Pipeline.Unet, PromptConditioning.Cat(pairs.Select(p => p.Conditioning).ToList()).To(device),
+            PromptConditioning.Cat(pairs.Select(p => p.Unconditioning).ToList()).To(device), first.CfgScale);
         var latentShape = new long[] { 1, Pipeline.LatentChannels, first.Height / Pipeline.VaeScaleFactor, first.Width / Pipeline.VaeScaleFactor };
         var generators = items.Select(i => new Generator(unchecked((ulong)i.Seed))).ToList();
         var noise = cat(generators.Select(g => randn(latentShape, generator: g)).ToList()).to(device);

@@ -76,6 +76,9 @@ public sealed partial class ClipTokenizer
         return new ClipTokenizer(vocab, mergeRanks, PadId, merged);
     }
 
+    /// <summary>The same tokenizer padding with <paramref name="padId"/> (SDXL's tokenizer 2 pads with 0, "!").</summary>
+    public ClipTokenizer WithPadId(int padId) => new(vocab, mergeRanks, padId, addedWords);
+
     /// <summary>The message for a single-file checkpoint with no tokenizer beside it.</summary>
     public static string MissingTokenizerHelp(string checkpointPath) =>
         $"no CLIP tokenizer found for {checkpointPath}. Put the model's tokenizer (vocab.json and merges.txt, the 'tokenizer' folder of its diffusers version) in a 'tokenizer' folder next to the checkpoint ({Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "tokenizer")}), or pass --tokenizer DIR.";

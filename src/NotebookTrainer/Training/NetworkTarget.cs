@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.Training;
 
-/// <summary>train_network.py's target: a LoRA / LoCon / LoHa attached to the frozen U-Net and text encoder.</summary>
+/// <summary>train_network.py's target: a LoRA / LoCon / LoHa attached to the frozen U-Net and text encoder(s) (SDXL: both).</summary>
 public sealed class NetworkTarget : TrainingTarget
 {
     NetworkTarget(LoraNetwork network, TrainingConfig config)
@@ -19,10 +19,10 @@ public sealed class NetworkTarget : TrainingTarget
         LoraNetwork network;
         if (config.NetworkWeights is { } weights)
         {
-            network = LoraFile.Load(weights, models.Unet, models.TextEncoder, device).Network;
+            network = LoraFile.Load(weights, models.Unet, models.TextEncoder, device, models.TextEncoder2).Network;
             log($"network_weights: continuing from {weights} ({network.Modules.Count()} modules).");
         }
-        else network = LoraNetwork.Create(models.Unet, models.TextEncoder, config.NetworkOptions(), device);
+        else network = LoraNetwork.Create(models.Unet, models.TextEncoder, config.NetworkOptions(), device, models.TextEncoder2);
         network.Attach();
         network.SetTraining(true);
         return new NetworkTarget(network, config);

@@ -20,8 +20,10 @@ namespace NotebookTrainer.Training;
 /// kohya's training loop for SD 1.x/2.x: train_network.py (a LoRA / LoCon / LoHa over the frozen U-Net and text
 /// encoder), fine_tune.py and train_db.py (the model's own weights) and train_textual_inversion.py (new token
 /// embeddings), on cached (or freshly encoded) VAE latents with DDPM noise, kohya bucket batches and the configured
-/// optimizer and schedule. What trains and what file it writes is the <see cref="TrainingTarget"/>; everything else is
-/// shared, including the validation loss on images held out by validation_split (<see cref="ValidationLoss"/>).
+/// optimizer and schedule. On an SDXL base it is sdxl_train_network.py: both text encoders condition the U-Net
+/// (<see cref="TextEncoding.EncodeSdxl"/>) with each sample's size and crop (<see cref="SdxlSizeConditioning"/>).
+/// What trains and what file it writes is the <see cref="TrainingTarget"/>; everything else is shared, including the
+/// validation loss on images held out by validation_split (<see cref="ValidationLoss"/>).
 /// Model files, save_state folders, CSV and TensorBoard logs go under output_dir.
 /// </summary>
 public sealed class Trainer : IDisposable
@@ -40,6 +42,8 @@ public sealed class Trainer : IDisposable
     readonly string sessionId = Guid.NewGuid().ToString("N");
     readonly Func<string, int[][]> tokenize;
     readonly Func<string, (int[][] Ids, float[][] Weights)>? tokenizeWeighted;
+    /// <summary>cache_text_encoder_outputs: caption → (conditioning, SDXL pooled embedding), on the training device.</summary>
+    readonly Dictionary<string, (Tensor Context, Tensor? Pooled)>? textCache;
 
     public Trainer(TrainingConfig config, DatasetPlan dataset, TrainingModels models, Device? device = null, Action<string>? log = null,
         TrainingMethod method = TrainingMethod.Network)
@@ -60,6 +64,8 @@ public sealed class Trainer : IDisposable
         if (config.WeightedCaptions && models.TokenizeWeighted is null)
             throw new TrainingException("weighted_captions = true needs a tokenizer that reads (word:1.2) weights; these models were built without one.");
 
+        if (models.IsSdxl) CheckSdxl(config, dataset, method, models, this.log);
+
         manual_seed(config.Seed);
         generator = new Generator((ulong)config.Seed, this.device);
 
@@ -68,8 +74,9 @@ public sealed class Trainer : IDisposable
         models.Unet.to(this.device);
         if (!TrainingTarget.TrainsTextEncoderWeights(method, config)) models.TextEncoder.to(frozen);
         models.TextEncoder.to(this.device);
+        models.TextEncoder2?.to(frozen).to(this.device);
         models.Vae.to(ScalarType.Float32).to(this.device);
-        foreach (var m in new nn.Module[] { models.Unet, models.TextEncoder, models.Vae })
+        foreach (var m in FrozenModules)
         {
             foreach (var p in m.parameters()) p.requires_grad = false;
             m.eval();
@@ -84,6 +91,8 @@ public sealed class Trainer : IDisposable
             ? caption => weighted.EncodeWeightedWindows(TrainingModelLoader.WeightedRuns(caption), maxTokens)
             : models.TokenizeWeighted;
         groups = Target.ParameterGroups;
+        if (config.CacheTextEncoderOutputs)
+            textCache = TextCacheOrReason() is { } why ? throw new TrainingException(why) : new Dictionary<string, (Tensor, Tensor?)>(StringComparer.Ordinal);
         optimizer = OptimizerFactory.Create(config.OptimizerType, groups, config.OptimizerArgs, this.log);
 
         var accumulation = config.GradientAccumulationSteps;
@@ -97,6 +106,32 @@ public sealed class Trainer : IDisposable
         Plan = BuildPlan(stepsPerEpoch, epochCount, totalSteps, warmup);
         // kohya: save_n_epoch_ratio replaces save_every_n_epochs with ⌊epochs / ratio⌋ (at least 1).
         saveEveryNEpochs = config.SaveNEpochRatio is { } ratio ? Math.Max(1, epochCount / ratio) : config.SaveEveryNEpochs;
+    }
+
+    IEnumerable<nn.Module> FrozenModules => new nn.Module?[] { models.Unet, models.TextEncoder, models.TextEncoder2, models.Vae }.OfType<nn.Module>();
+
+    /// <summary>sdxl_train_network.py's own checks (sdxl_train_util.verify_sdxl_training_args, assert_extra_args).</summary>
+    static void CheckSdxl(TrainingConfig config, DatasetPlan dataset, TrainingMethod method, TrainingModels models, Action<string> log)
+    {
+        if (method != TrainingMethod.Network)
+            throw new TrainingException($"{models.ModelName} is an SDXL model; on SDXL only LoRA / LoCon / LoHa training (sdxl_train_network.py) is available, not {method}.");
+        if (config.V2) throw new TrainingException("v2 = true cannot be used with an SDXL base model (sd-scripts refuses it too); remove v2.");
+        if (config.WeightedCaptions) throw new TrainingException("weighted_captions is not supported for SDXL training (sd-scripts' SDXL LoRA trainer does not apply caption weights either); remove weighted_captions.");
+        if (dataset.Config.Datasets.FirstOrDefault(d => d.EnableBucket && d.BucketResoSteps % 32 != 0) is { } coarse)
+            throw new TrainingException($"{dataset.Config.SourceFile}: dataset {coarse.Index + 1} has bucket_reso_steps = {coarse.BucketResoSteps}; SDXL needs a multiple of 32 (sd-scripts refuses others too).");
+        if (models.Tokenize2 is null) throw new TrainingException($"{models.ModelName}: an SDXL model needs the tokenizer of its second text encoder.");
+        if (config.ClipSkip is { } skip && skip != 1)
+            log($"note: clip_skip = {skip} has no effect on SDXL, which always uses the penultimate layer of both text encoders (as in sd-scripts).");
+    }
+
+    /// <summary>Why cache_text_encoder_outputs cannot be used in this run (sd-scripts' conditions), or null.</summary>
+    string? TextCacheOrReason()
+    {
+        if (Target.TrainsTextEncoder)
+            return "cache_text_encoder_outputs needs text encoders that do not train (sd-scripts: \"network for Text Encoder cannot be trained with caching Text Encoder outputs\"); set network_train_unet_only = true or remove cache_text_encoder_outputs.";
+        var changing = dataset.Config.Datasets.SelectMany(d => d.Subsets).FirstOrDefault(s => s.ShuffleCaption || s.CaptionDropoutRate > 0 || s.TokenWarmupStep > 0 || s.CaptionTagDropoutRate > 0);
+        return changing is null ? null
+            : $"{dataset.Config.SourceFile}: subset {changing.KeyPath} changes its captions from step to step (shuffle_caption, caption_dropout_rate, caption_tag_dropout_rate or token_warmup_step), so its text encoder outputs cannot be cached (sd-scripts refuses this too); turn those off or remove cache_text_encoder_outputs.";
     }
 
     public TrainingPlan Plan { get; }
@@ -116,7 +151,7 @@ public sealed class Trainer : IDisposable
     {
         var subsets = dataset.Images.Where(i => i.IsUsable).GroupBy(i => i.Subset)
             .Select(g => (Folder: Path.GetFileName((g.Key.ImageDir ?? g.Key.MetadataFile ?? "").TrimEnd('/')) + (g.Key.IsReg ? " (reg)" : ""), Images: g.Count(), Repeats: g.Key.NumRepeats)).ToList();
-        var weightBytes = new nn.Module[] { models.Unet, models.TextEncoder, models.Vae }.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
+        var weightBytes = FrozenModules.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
                           + Target.AddedWeightBytes;
         var trainable = Target.ParameterCount;
         var optimizerSlots = optimizer is Lion or SgdNesterov ? 1 : optimizer is Prodigy or DAdaptAdam ? 4 : 2;
@@ -278,7 +313,7 @@ public sealed class Trainer : IDisposable
         try
         {
             var pipeline = StableDiffusionPipeline.Create(models.Unet, models.TextEncoder, models.Vae, Target.Tokenizer ?? ClipTokenizer.Load(models.TokenizerDir!),
-                models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device);
+                models.VPrediction ? NoiseSchedulerConfig.VPrediction : NoiseSchedulerConfig.Epsilon, config.ClipSkip ?? 1, device, models.TextEncoder2);
             var set = new SampleImageGenerator(pipeline).Run(SamplePromptFile.Load(promptsFile).Prompts,
                 new SampleRunOptions(Run.OutputDir, config.OutputName, epochOrStep) { Seed = config.Seed, DefaultSampler = config.SampleSampler }, cancellation: cancellationToken);
             log($"{when}: {set.Images.Count} sample images in {Run.SampleDir} ({set.Elapsed.TotalSeconds:0.0} s)");
@@ -326,18 +361,7 @@ public sealed class Trainer : IDisposable
         var alphaMasks = encoded.All(e => e.Mask is null) ? null
             : stack(encoded.Select(e => e.Mask ?? ones(batch.Resolution.Height, batch.Resolution.Width))).to(device);
 
-        var tokenized = captions.Select(c => config.WeightedCaptions ? tokenizeWeighted!(c) : (Ids: tokenize(c), Weights: null)).ToList();
-        var ids = tensor(tokenized.SelectMany(t => t.Ids.SelectMany(w => w)).Select(i => (long)i).ToArray())
-            .reshape(captions.Count, -1).to(device);
-        Tensor hidden;
-        if (Target.TrainsTextEncoder) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
-        else using (no_grad()) hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
-        if (config.WeightedCaptions)
-        {
-            var windows = tokenized[0].Ids.Length;
-            var tokenWeights = tensor(tokenized.SelectMany(t => t.Weights!.SelectMany(w => w)).ToArray()).reshape(captions.Count, windows, -1);
-            hidden = TextEncoding.ApplyTokenWeights(hidden, tokenWeights);
-        }
+        var (hidden, pooled) = textCache is null ? Encode(captions) : Cached(captions);
 
         var sampled = NoiseSampler.Sample(latents, noise, config.NoiseOffset, config.MultiresNoiseIterations, config.MultiresNoiseDiscount,
             config.NoiseOffsetRandomStrength, config.AdaptiveNoiseScale);
@@ -346,10 +370,13 @@ public sealed class Trainer : IDisposable
             : NoiseSampler.Timesteps(latents.shape[0], config.MinTimestep ?? 0, config.MaxTimestep ?? schedule.Steps, noise, device);
         var noisy = schedule.AddNoise(latents, config.IpNoiseGamma is { } gamma ? NoiseSampler.InputPerturbation(sampled, noise, gamma, config.IpNoiseGammaRandomStrength) : sampled, timesteps);
         var unetDtype = models.Unet.conv_in.weight.dtype;
+        var enableBucket = dataset.Config.Datasets.FirstOrDefault(d => d.Index == batch.DatasetIndex)?.EnableBucket ?? true;
+        var timeIds = pooled is null ? null
+            : tensor(batch.Samples.SelectMany((s, i) => SdxlSizeConditioning.TimeIds(s, batch.Resolution, flips[i], enableBucket)).ToArray()).reshape(-1, 6).to(device);
         Tensor prediction;
         try
         {
-            prediction = models.Unet.forward(noisy.to(unetDtype), timesteps, hidden.to(unetDtype));
+            prediction = models.Unet.forward(noisy.to(unetDtype), timesteps, hidden.to(unetDtype), pooled, timeIds);
         }
         catch (ExternalException e) when (e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase))
         {
@@ -359,6 +386,50 @@ public sealed class Trainer : IDisposable
         var weights = tensor(batch.Samples.Select(s => s.LossWeight).ToArray()).to(device);
         return DiffusionLoss.Compute(prediction, target, timesteps, weights, schedule, config.MinSnrGamma, config.VParameterization, config.DebiasedEstimationLoss,
             config.ScaleVPredLossLikeNoisePred, config.VPredLikeLoss, config.Loss, alphaMasks).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The U-Net's text conditioning for <paramref name="captions"/> and, on SDXL, text encoder 2's pooled embedding
+    /// (null otherwise), with gradients only when a text encoder trains.
+    /// </summary>
+    (Tensor Context, Tensor? Pooled) Encode(IReadOnlyList<string> captions)
+    {
+        using var gradients = Target.TrainsTextEncoder ? null : no_grad();
+        var tokenized = captions.Select(c => config.WeightedCaptions ? tokenizeWeighted!(c) : (Ids: tokenize(c), Weights: null)).ToList();
+        var ids = Ids(tokenized.Select(t => t.Ids));
+        if (models.TextEncoder2 is { } textEncoder2)
+            return TextEncoding.EncodeSdxl(models.TextEncoder, textEncoder2, ids, Ids(captions.Select(models.Tokenize2!)));
+        var hidden = TextEncoding.Encode(models.TextEncoder, ids, config.ClipSkip ?? 1);
+        if (config.WeightedCaptions)
+        {
+            var windows = tokenized[0].Ids.Length;
+            var tokenWeights = tensor(tokenized.SelectMany(t => t.Weights!.SelectMany(w => w)).ToArray()).reshape(captions.Count, windows, -1);
+            hidden = TextEncoding.ApplyTokenWeights(hidden, tokenWeights);
+        }
+        return (hidden, null);
+    }
+
+    Tensor Ids(IEnumerable<int[][]> windowsPerCaption)
+    {
+        var rows = windowsPerCaption.ToList();
+        return tensor(rows.SelectMany(w => w.SelectMany(ids => ids)).Select(i => (long)i).ToArray()).reshape(rows.Count, -1).to(device);
+    }
+
+    /// <summary>cache_text_encoder_outputs: each distinct caption is encoded once (the text encoders do not train).</summary>
+    (Tensor Context, Tensor? Pooled) Cached(IReadOnlyList<string> captions)
+    {
+        var parts = new List<(Tensor Context, Tensor? Pooled)>();
+        foreach (var caption in captions)
+        {
+            if (!textCache!.TryGetValue(caption, out var cached))
+            {
+                var (context, pooled) = Encode([caption]);
+                cached = (context.DetachFromDisposeScope(), pooled?.DetachFromDisposeScope());
+                textCache[caption] = cached;
+            }
+            parts.Add(cached);
+        }
+        return (cat(parts.Select(p => p.Context).ToList(), 0), parts[0].Pooled is null ? null : cat(parts.Select(p => p.Pooled!).ToList(), 0));
     }
 
     /// <summary>A validation pass with the target in eval mode (no dropout); logs its mean loss.</summary>
@@ -457,6 +528,11 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        foreach (var (context, pooled) in textCache?.Values ?? Enumerable.Empty<(Tensor, Tensor?)>())
+        {
+            context.Dispose();
+            pooled?.Dispose();
+        }
         optimizer.Dispose();
         Target.Dispose();
         schedule.Dispose();

@@ -112,6 +112,12 @@ public sealed partial class TrainingConfig
     public DatasetArguments DatasetArguments { get; set; } = new();
     public bool CacheLatents { get; set; }
     public bool CacheLatentsToDisk { get; set; }
+    /// <summary>
+    /// sd-scripts' cache_text_encoder_outputs (SDXL): each caption is encoded once and its conditioning reused. Only
+    /// when the text encoders do not train and captions do not change between epochs (checked when training starts).
+    /// cache_text_encoder_outputs_to_disk turns it on too; the cache stays in memory.
+    /// </summary>
+    public bool CacheTextEncoderOutputs { get; set; }
     /// <summary>Images per VAE pass when caching latents (sd-scripts' vae_batch_size; 1 as there).</summary>
     public int VaeBatchSize { get; set; } = 1;
 

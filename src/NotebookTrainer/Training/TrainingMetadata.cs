@@ -6,7 +6,8 @@ using NotebookTrainer.Datasets;
 namespace NotebookTrainer.Training;
 
 /// <summary>
-/// kohya's <c>ss_*</c> and <c>modelspec.*</c> metadata for a LoRA file (all values strings). With no_metadata, as in
+/// kohya's <c>ss_*</c> and <c>modelspec.*</c> metadata for a LoRA file (all values strings); an SDXL base gives
+/// sdxl_train_network.py's <c>ss_base_model_version = "sdxl_base_v1-0"</c> and <c>stable-diffusion-xl-v1-base/lora</c>. With no_metadata, as in
 /// sd-scripts, only the keys a loader needs to pick the network type remain (<see cref="MinimumKeys"/>, plus the
 /// ss_network_* keys <see cref="Networks.LoraFile.Save"/> adds) and the modelspec block.
 /// </summary>
@@ -21,7 +22,8 @@ public static class TrainingMetadata
     public static Dictionary<string, string> Build(TrainingConfig config, DatasetPlan dataset, TrainingPlan plan, TrainingModels models,
         string optimizer, int epoch, int step, DateTimeOffset startedAt, DateTimeOffset? finishedAt, string sessionId)
     {
-        var baseVersion = config.V2 ? (config.VParameterization ? "sd_v2_v" : "sd_v2") : "sd_v1";
+        var baseVersion = models.IsSdxl ? Networks.LoraFile.SdxlBaseModelVersion : config.V2 ? (config.VParameterization ? "sd_v2_v" : "sd_v2") : "sd_v1";
+        var architecture = models.IsSdxl ? "stable-diffusion-xl-v1-base" : config.V2 ? (config.VParameterization ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") : "stable-diffusion-v1";
         var resolution = dataset.Config.Datasets.FirstOrDefault()?.Resolution ?? (512, 512);
         var meta = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -71,7 +73,7 @@ public static class TrainingMetadata
             ["ss_dataset_dirs"] = KohyaDatasetMetadata.DatasetDirsJson(dataset),
             ["ss_bucket_info"] = KohyaDatasetMetadata.BucketInfoJson(dataset),
             ["modelspec.sai_model_spec"] = "1.0.1",
-            ["modelspec.architecture"] = (config.V2 ? (config.VParameterization ? "stable-diffusion-v2-768-v" : "stable-diffusion-v2-512") : "stable-diffusion-v1") + "/lora",
+            ["modelspec.architecture"] = architecture + "/lora",
             ["modelspec.implementation"] = "https://github.com/Stability-AI/generative-models",
             ["modelspec.title"] = $"{config.OutputName}" + (finishedAt is null ? $" epoch {epoch}" : ""),
             ["modelspec.resolution"] = $"{resolution.Width}x{resolution.Height}",

@@ -28,10 +28,10 @@ public static class TrainingModelLoader
         else if (!File.Exists(path) && !Directory.Exists(path))
             throw new TrainingException($"pretrained_model_name_or_path: {path} does not exist; give a .safetensors/.ckpt file, a diffusers folder, or \"{EmbeddedTiny}\".");
         var model = StableDiffusion.Load(path, dtype: method == TrainingMethod.Network ? config.FrozenDType : ScalarType.Float32, device: device, progress: progress, cancellationToken: cancellationToken);
-        if (model.IsSdxl)
+        if (model.IsSdxl && method != TrainingMethod.Network)
         {
             model.Dispose();
-            throw new TrainingException($"pretrained_model_name_or_path: {path} is an SDXL model; training on SDXL is not available yet (it loads for `ntrain model inspect`, conversion and `model verify`). Train on an SD1.x or SD2.x base model.");
+            throw new TrainingException($"pretrained_model_name_or_path: {path} is an SDXL model; on SDXL only LoRA / LoCon / LoHa training (sdxl_train_network.py) is available, not {method}. Train a network on it, or use an SD1.x or SD2.x base model.");
         }
         var tokenizerDir = model.TokenizerDir ?? Sibling(path, "tokenizer");
         if (tokenizerDir is null)
@@ -50,10 +50,13 @@ public static class TrainingModelLoader
         }
         var tokenizer = ClipTokenizer.Load(tokenizerDir);
         var maxTokens = config.MaxTokenLength ?? 75;
+        // sd-scripts' SDXL tokenizer 2 is CLIP's vocabulary with pad_token_id 0, whatever a tokenizer_2 folder says.
+        var tokenizer2 = model.IsSdxl ? tokenizer.WithPadId(0) : null;
         return new TrainingModels(model.Unet, model.TextEncoder, model.Vae, caption => tokenizer.EncodeWindows(caption, maxTokens),
             Path.GetFileName(path.TrimEnd('/', '\\')), File.Exists(path) ? FileHashes.LegacyModelHashOf(path) : null, model.IsVPrediction, tokenizerDir,
             config.Vae is { } v ? Path.GetFileName(v) : null, config.Vae is { } h ? FileHashes.LegacyModelHashOf(h) : null,
-            caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens), path);
+            caption => tokenizer.EncodeWeightedWindows(WeightedRuns(caption), maxTokens), path,
+            model.TextEncoder2, tokenizer2 is null ? null : caption => tokenizer2.EncodeWindows(caption, maxTokens));
     }
 
     /// <summary>A1111 attention runs as kohya's weighted_captions reads them: it knows no BREAK, so BREAK stays text.</summary>

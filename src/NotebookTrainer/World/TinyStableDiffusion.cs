@@ -14,8 +14,8 @@ using static TorchSharp.torch;
 
 namespace NotebookTrainer.World;
 
-/// <summary>The three configs of a tiny model.</summary>
-public sealed record TinyModelConfigs(UNet2DConditionConfig Unet, AutoencoderKLConfig Vae, CLIPTextConfig Text);
+/// <summary>The configs of a tiny model; <see cref="Text2"/> (SDXL's second text encoder) makes it an SDXL model.</summary>
+public sealed record TinyModelConfigs(UNet2DConditionConfig Unet, AutoencoderKLConfig Vae, CLIPTextConfig Text, CLIPTextConfig? Text2 = null);
 
 /// <summary>
 /// A randomly initialised Stable Diffusion 1.x model at toy widths, deterministically from the seed: the real
@@ -25,6 +25,7 @@ public sealed record TinyModelConfigs(UNet2DConditionConfig Unet, AutoencoderKLC
 /// <see cref="Test"/> (U-Net 32/64 channels, one layer per block, 2 heads, cross-attention 64; VAE 32/64 channels, so it
 /// downsamples by 2; CLIP 2 layers of width 64, 1024-token embedding table) keeps tests fast;
 /// <c>ntrain pretrain</c> starts from <see cref="World.WorldModel.Configs"/> and trains it into the embedded default.
+/// <see cref="TestXL"/> is the same at SDXL's structure (sgm single file, two text encoders, text_time conditioning).
 /// </summary>
 public static class TinyStableDiffusion
 {
@@ -44,12 +45,21 @@ public static class TinyStableDiffusion
     public static TinyModelConfigs Test { get; } = new(UNet2DConditionConfig.Tiny, AutoencoderKLConfig.Tiny, TextConfig);
 
     /// <summary>
+    /// SDXL's structure at toy widths: <see cref="UNet2DConditionConfig.TinyXL"/> conditioned on text encoder 1
+    /// (<see cref="TextConfig"/>, width 64) joined with a 32-wide OpenCLIP-style text encoder 2 whose projection gives the
+    /// 32-wide pooled embedding.
+    /// </summary>
+    public static TinyModelConfigs TestXL { get; } = new(
+        UNet2DConditionConfig.TinyXL with { CrossAttentionDim = 64 + 32 }, AutoencoderKLConfig.Tiny, TextConfig,
+        TextConfig with { HiddenSize = 32, IntermediateSize = 64, HiddenAct = "gelu", ProjectionDim = 32 });
+
+    /// <summary>
     /// Writes <c>DIR/tiny-sd.safetensors</c>, the diffusers configs in <c>DIR/config/</c> and the tokenizer in
     /// <c>DIR/tokenizer/</c>; returns the model file path.
     /// </summary>
     public static string Write(string dir, int seed = 1234, TinyModelConfigs? configs = null)
     {
-        var (unetConfig, vaeConfig, textConfig) = configs ?? Test;
+        var (unetConfig, vaeConfig, textConfig, text2Config) = configs ?? Test;
         Directory.CreateDirectory(dir);
         var tokenizer = ClipTokenizer.BuildTiny(World.WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag), merges: 1000, Path.Combine(dir, TokenizerFolder));
         if (tokenizer.VocabSize > textConfig.VocabSize)
@@ -59,16 +69,21 @@ public static class TinyStableDiffusion
         AtomicFile.WriteAllText(Path.Combine(configDir, "vae", "config.json"), vaeConfig.ToJson());
         AtomicFile.WriteAllText(Path.Combine(configDir, "text_encoder", "config.json"),
             (textConfig with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId }).ToJson());
+        if (text2Config is not null)
+            AtomicFile.WriteAllText(Path.Combine(configDir, "text_encoder_2", "config.json"),
+                (text2Config with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId }).ToJson("CLIPTextModelWithProjection"));
         AtomicFile.WriteAllText(Path.Combine(configDir, "scheduler", "scheduler_config.json"), NoiseSchedulerConfig.Epsilon.ToJson());
 
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)seed);
         var meta = device("meta");
-        using var weights = new StableDiffusionWeights(ModelArchitecture.StableDiffusion1, DiffusersConfigs.Read(configDir));
+        var architecture = text2Config is null ? ModelArchitecture.StableDiffusion1 : ModelArchitecture.StableDiffusionXL;
+        using var weights = new StableDiffusionWeights(architecture, DiffusersConfigs.Read(configDir));
         Initialise(new UNet2DConditionModel(unetConfig, device: meta), weights.Unet, generator);
         Initialise(new AutoencoderKL(vaeConfig, device: meta), weights.Vae, generator);
         Initialise(new CLIPTextModel(textConfig, device: meta), weights.TextEncoder, generator);
-        weights.Metadata["modelspec.title"] = "NotebookTrainer tiny SD";
+        if (text2Config is not null) Initialise(new CLIPTextModelWithProjection(text2Config, device: meta), weights.TextEncoder2!, generator);
+        weights.Metadata["modelspec.title"] = text2Config is null ? "NotebookTrainer tiny SD" : "NotebookTrainer tiny SDXL";
         weights.Metadata["ntrain.tiny_seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var path = Path.Combine(dir, FileName);
         CheckpointWriter.WriteSingleFile(weights, path);

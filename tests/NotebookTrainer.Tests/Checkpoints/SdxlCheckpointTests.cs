@@ -141,7 +141,7 @@ public class SdxlCheckpointTests
         Assert.True(inspection.Supported);
         Assert.Contains("Stable Diffusion XL (cross-attention 2048", inspection.Description);
         Assert.Contains("text_encoder_2", inspection.ParameterCounts.Keys);
-        Assert.Contains("LoRA training on SDXL is not available yet", inspection.ToText());
+        Assert.Contains("LoRA / LoCon / LoHa training, sampling, inspect, convert, model verify; not yet full-model training", inspection.ToText());
 
         var refiner = tensors.Where(kv => kv.Key.StartsWith("model.diffusion_model.", StringComparison.Ordinal))
             .Append(new("conditioner.embedders.0.model.ln_final.weight", ones(12))).ToDictionary();
@@ -153,7 +153,7 @@ public class SdxlCheckpointTests
     }
 
     [Fact]
-    public void Training_and_sampling_on_an_SDXL_model_are_refused_with_a_clear_message()
+    public void Full_model_training_on_an_SDXL_model_is_refused_with_a_clear_message()
     {
         using var dir = new TempDir();
         TinyCheckpoints.WriteConfigFolder(dir.File("config"), ModelArchitecture.StableDiffusionXL);
@@ -163,12 +163,8 @@ public class SdxlCheckpointTests
             train_data_dir = "unused"
             output_dir = {System.Text.Json.JsonSerializer.Serialize(dir.File("out"))}
             """);
-        var e = Assert.Throws<TrainingException>(() => TrainingModelLoader.Load(config));
+        var e = Assert.Throws<TrainingException>(() => TrainingModelLoader.Load(config, method: TrainingMethod.DreamBooth));
         Assert.Contains(path, e.Message);
-        Assert.Contains("is an SDXL model; training on SDXL is not available yet", e.Message);
-
-        using var model = StableDiffusion.Load(path);
-        var sampling = Assert.Throws<CheckpointFormatException>(() => NotebookTrainer.Sampling.StableDiffusionPipeline.Create(model, path, tokenizerDir: dir.Path));
-        Assert.Contains("sampling with SDXL's conditioning", sampling.Message);
+        Assert.Contains("is an SDXL model; on SDXL only LoRA / LoCon / LoHa training (sdxl_train_network.py) is available, not DreamBooth", e.Message);
     }
 }

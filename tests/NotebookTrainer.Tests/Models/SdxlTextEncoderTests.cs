@@ -76,6 +76,26 @@ public class SdxlTextEncoderTests
     }
 
     [Fact]
+    public void Two_token_windows_are_encoded_apart_joined_like_kohya_and_pooled_from_the_first()
+    {
+        manual_seed(5);
+        using var text1 = new CLIPTextModel(Tiny1);
+        using var text2 = new CLIPTextModelWithProjection(Tiny2);
+        using var _ = no_grad();
+        var first = Ids([98, 10, 11, 99], [98, 12, 99]);
+        var second = Ids([98, 13, 99], [98, 99]);
+        var (context, pooled) = TextEncoding.EncodeSdxl(text1, text2, cat([first, second], 1), cat([first, second], 1));
+        Assert.Equal(new long[] { 2, 75 * 2 + 2, 16 + 24 }, context.shape);
+        var (context1, pooled1) = TextEncoding.EncodeSdxl(text1, text2, first, first);
+        var (context2, _) = TextEncoding.EncodeSdxl(text1, text2, second, second);
+        Assert.True(allclose(pooled, pooled1, 1e-6, 1e-6));
+        Assert.True(allclose(context[.., ..76], context1[.., ..76], 1e-6, 1e-6));
+        Assert.True(allclose(context[.., 76..151], context2[.., 1..76], 1e-6, 1e-6));
+        Assert.True(allclose(context[.., ^1], context2[.., ^1], 1e-6, 1e-6));
+        Assert.Throws<ArgumentException>(() => TextEncoding.EncodeSdxl(text1, text2, cat([first, second], 1), first));
+    }
+
+    [Fact]
     public void The_projection_width_is_read_and_written_with_the_config()
     {
         var back = CLIPTextConfig.FromJson(CLIPTextConfig.StableDiffusionXL2.ToJson("CLIPTextModelWithProjection"), "text_encoder_2/config.json");

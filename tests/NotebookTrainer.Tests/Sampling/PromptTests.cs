@@ -65,8 +65,9 @@ public class PromptTests
         var ratio = (weighted[0, 2] / weighted[0, 1]).mean().item<float>() / (plain[0, 2] / plain[0, 1]).mean().item<float>();
         Assert.Equal(2f, ratio, 3);
         var (cond, uncond) = embedder.EmbedPair(string.Join(" ", Enumerable.Repeat("w", 100)), "blurry");
-        Assert.Equal([1, 75 * 2 + 2, 16], cond.shape);
-        Assert.Equal(cond.shape, uncond.shape);
+        Assert.Equal([1, 75 * 2 + 2, 16], cond.States.shape);
+        Assert.Equal(cond.States.shape, uncond.States.shape);
+        Assert.Null(cond.Pooled);
     }
 
     [Fact]

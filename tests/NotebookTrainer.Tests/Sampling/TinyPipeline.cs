@@ -32,7 +32,7 @@ sealed class TinyPipeline : IDisposable
             text => text.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries).Select(w => 3 + (int)(StableHash(w) % 120)).ToList(),
             BosId: 1, EosId: 2, PadId: 2);
         Pipeline = new DiffusionPipeline(
-            (sample, t, context) => Unet.forward(sample, t, context),
+            (sample, t, context) => Unet.forward(sample, t, context.States),
             new PromptEmbedder(tokenizer, ids => embedding.forward(ids)),
             latents => nn.functional.interpolate(decoder.forward(latents * 0.18215), scale_factor: [8, 8], mode: InterpolationMode.Nearest).tanh(),
             NoiseSchedule.StableDiffusion);
