@@ -76,7 +76,7 @@ public sealed class Trainer : IDisposable
         models.TextEncoder.to(this.device);
         models.TextEncoder2?.to(frozen).to(this.device);
         models.Vae.to(ScalarType.Float32).to(this.device);
-        foreach (var m in FrozenModules)
+        foreach (var m in ModelModules)
         {
             foreach (var p in m.parameters()) p.requires_grad = false;
             m.eval();
@@ -108,7 +108,7 @@ public sealed class Trainer : IDisposable
         saveEveryNEpochs = config.SaveNEpochRatio is { } ratio ? Math.Max(1, epochCount / ratio) : config.SaveEveryNEpochs;
     }
 
-    IEnumerable<nn.Module> FrozenModules => new nn.Module?[] { models.Unet, models.TextEncoder, models.TextEncoder2, models.Vae }.OfType<nn.Module>();
+    IEnumerable<nn.Module> ModelModules => new nn.Module?[] { models.Unet, models.TextEncoder, models.TextEncoder2, models.Vae }.OfType<nn.Module>();
 
     /// <summary>sdxl_train_network.py's own checks (sdxl_train_util.verify_sdxl_training_args, assert_extra_args).</summary>
     static void CheckSdxl(TrainingConfig config, DatasetPlan dataset, TrainingMethod method, TrainingModels models, Action<string> log)
@@ -151,7 +151,7 @@ public sealed class Trainer : IDisposable
     {
         var subsets = dataset.Images.Where(i => i.IsUsable).GroupBy(i => i.Subset)
             .Select(g => (Folder: Path.GetFileName((g.Key.ImageDir ?? g.Key.MetadataFile ?? "").TrimEnd('/')) + (g.Key.IsReg ? " (reg)" : ""), Images: g.Count(), Repeats: g.Key.NumRepeats)).ToList();
-        var weightBytes = FrozenModules.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
+        var weightBytes = ModelModules.Sum(m => m.parameters().Sum(p => p.numel() * p.ElementSize))
                           + Target.AddedWeightBytes;
         var trainable = Target.ParameterCount;
         var optimizerSlots = optimizer is Lion or SgdNesterov ? 1 : optimizer is Prodigy or DAdaptAdam ? 4 : 2;

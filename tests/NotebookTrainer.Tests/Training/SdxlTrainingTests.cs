@@ -29,7 +29,9 @@ public sealed class SdxlTrainingTests : IDisposable
         return data;
     }
 
-    TrainingConfig Config(string model, string output, string extra = "", int bucketSteps = 32) => TrainingConfig.Parse($"""
+    TrainingConfig Config(string model, string output, string extra = "", int bucketSteps = 32) => TrainingConfig.Parse(Toml(model, output, extra, bucketSteps));
+
+    string Toml(string model, string output, string extra = "", int bucketSteps = 32) => $"""
         pretrained_model_name_or_path = {Json(model)}
         train_data_dir = {Json(Data())}
         caption_extension = ".txt"
@@ -49,7 +51,7 @@ public sealed class SdxlTrainingTests : IDisposable
         cache_latents = true
         save_precision = "float"
         {extra}
-        """);
+        """;
 
     [Theory]
     [InlineData(1024, 768, 1000, 800, false, new float[] { 800, 1000, 0, 32, 768, 1024 })]
@@ -75,29 +77,13 @@ public sealed class SdxlTrainingTests : IDisposable
         var prompts = Path.Combine(dir, "prompts.txt");
         File.WriteAllText(prompts, "sks, purple heart --n blurry --w 64 --h 64 --d 3 --s 2 --l 5\n");
         var toml = Path.Combine(dir, "xl.toml");
-        File.WriteAllText(toml, $"""
-            pretrained_model_name_or_path = {Json(model)}
-            train_data_dir = {Json(Data())}
-            caption_extension = ".txt"
-            resolution = 64
-            enable_bucket = true
-            min_bucket_reso = 32
-            max_bucket_reso = 128
-            bucket_reso_steps = 32
-            train_batch_size = 2
-            output_dir = {Json(output)}
-            output_name = "xl"
+        File.WriteAllText(toml, Toml(model, output, $"""
             network_module = "networks.lora"
-            network_dim = 4
-            network_alpha = 2
             network_args = ["conv_dim=2", "conv_alpha=1"]
-            learning_rate = 1e-3
-            max_train_steps = 3
-            cache_latents = true
             no_half_vae = true
             sample_every_n_steps = 3
             sample_prompts = {Json(prompts)}
-            """);
+            """));
         Assert.Equal(0, Ntrain.Run(["train", "--config", toml]));
 
         Assert.Matches(@"^xl_000003_00_\d+\.png$", Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(output, "sample"), "*.png"))));
