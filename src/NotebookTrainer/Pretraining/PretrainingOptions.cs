@@ -28,6 +28,9 @@ public sealed record PretrainingOptions
     public int UnetBatchSize { get; init; } = 32;
     public double UnetLearningRate { get; init; } = 1e-3;
 
+    /// <summary>Share of the U-Net's object tags whose shape word is replaced by an unknown word (<see cref="UnknownShapeWords"/>).</summary>
+    public double UnknownShapeWordRate { get; init; } = 0.2;
+
     /// <summary>The judge (<see cref="WorldTagger"/>) trained beside the model.</summary>
     public WorldTaggerOptions Judge { get; init; } = new();
 

@@ -30,7 +30,9 @@ public sealed record PhaseResult(string Name, double Seconds, IReadOnlyDictionar
 /// <item>vae — <see cref="VaeTrainer"/>; its PSNR on unseen scenes and on scenes with the held-out attributes; the latent
 /// scaling factor measured as Stable Diffusion's was (1 / std of the latents); written into the base model file;</item>
 /// <item>unet — <see cref="Trainer"/> with <see cref="TrainingMethod.FineTune"/> from a TOML config, exactly as
-/// <c>ntrain finetune</c> runs it (text-conditioned ε-prediction on cached latents, 10 % caption dropout for
+/// <c>ntrain finetune</c> runs it, on the U-Net set's captions with a share of shape words made unknown
+/// (<see cref="UnknownShapeWords"/>, written as <c>.caption</c> files beside the images' true <c>.txt</c>)
+/// (text-conditioned ε-prediction on cached latents, 10 % caption dropout for
 /// classifier-free guidance, sd-scripts' v_pred_like_loss so the noisiest timesteps, where a shape is decided, weigh
 /// as they would for a v-prediction model); the text encoder stays at its seeded initialisation;</item>
 /// <item>decoder — the VAE decoder alone on whole images (the VAE phase trains on crops, whose group-norm statistics
@@ -195,6 +197,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
 
     Dictionary<string, string> TrainUnet(IProgress<ProgressUpdate>? progress, CancellationToken cancellationToken)
     {
+        var replaced = WriteUnetCaptions();
         var configPath = WriteUnetConfig();
         var config = TrainingConfig.Load(configPath);
         var dataset = TrainingDataset.Build(config, progress: progress, cancellationToken: cancellationToken);
@@ -211,7 +214,29 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             ["steps"] = result.Steps.ToString(CultureInfo.InvariantCulture),
             ["final_smoothed_loss"] = F(result.Losses.Count > 0 ? result.Losses[^1].SmoothedLoss : double.NaN, "0.0000"),
             ["trainable_parameters"] = trainer.Plan.TrainableParameters.ToString(CultureInfo.InvariantCulture),
+            ["unknown_shape_word_captions"] = replaced.ToString(CultureInfo.InvariantCulture),
         };
+    }
+
+    public const string UnetCaptionExtension = ".caption";
+
+    /// <summary>
+    /// Writes the caption the U-Net trains on beside each image of its set: the true <c>.txt</c> caption with a share of
+    /// its shape words replaced (<see cref="PretrainingOptions.UnknownShapeWordRate"/>, its own seeded draw, so a resumed
+    /// run writes the same files). Returns how many captions have a replaced word.
+    /// </summary>
+    int WriteUnetCaptions()
+    {
+        var random = new Random(options.Seed + 6);
+        var replaced = 0;
+        foreach (var truth in Directory.EnumerateFiles(Dir("data", "unet"), "*.txt", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var caption = File.ReadAllText(truth).Trim();
+            var taught = UnknownShapeWords.Replace(caption, options.UnknownShapeWordRate, random);
+            if (taught != caption) replaced++;
+            AtomicFile.WriteAllText(Path.ChangeExtension(truth, UnetCaptionExtension), taught + "\n");
+        }
+        return replaced;
     }
 
     /// <summary>The fine-tuning config as a user would write it for <c>ntrain finetune</c> (kohya fine_tune.py keys).</summary>
@@ -223,7 +248,7 @@ public sealed class WorldPretraining(PretrainingOptions options, Action<string>?
             # The world the U-Net is pretrained on (written by ntrain pretrain).
             [general]
             enable_bucket = false
-            caption_extension = ".txt"
+            caption_extension = "{UnetCaptionExtension}"
             flip_aug = true
 
             [[datasets]]

@@ -27,6 +27,10 @@ public sealed class WorldPretrainingTests : IDisposable
         first.RecordCommand("ntrain pretrain --out run --smoke");
         Assert.Equal(["init", "data", "vae", "unet", "decoder", "judge", "evaluate"], results.Select(r => r.Name));
         Assert.Equal("6", results.Single(r => r.Name == "unet").Figures["steps"]);
+        var truths = Directory.GetFiles(Path.Combine(options.OutputDir, "data", "unet"), "*.txt", SearchOption.AllDirectories);
+        var taught = truths.Select(t => File.ReadAllText(Path.ChangeExtension(t, WorldPretraining.UnetCaptionExtension))).ToList();
+        Assert.Equal(results.Single(r => r.Name == "unet").Figures["unknown_shape_word_captions"], truths.Zip(taught).Count(p => File.ReadAllText(p.First) != p.Second).ToString());
+        Assert.Contains($"caption_extension = \"{WorldPretraining.UnetCaptionExtension}\"", File.ReadAllText(Path.Combine(options.OutputDir, "unet", "dataset.toml")));
 
         var log = new List<string>();
         var second = new WorldPretraining(options with { UnetSteps = 8 }, log.Add);
