@@ -39,7 +39,7 @@ public sealed class LearningRegressionTests(ITestOutputHelper output) : IDisposa
         };
         config.OutputDir = Path.Combine(dir, "output");
         config.LoggingDir = null;
-        config.MaxTrainEpochs = 2;
+        config.MaxTrainEpochs = 4;
         config.TrainBatchSize = 4;
         config.NetworkDim = 16;   // 05's defaults: LoCon, dim 16 = alpha, the method's learning rate, v_pred_like_loss
         config.NetworkAlpha = 16;
