@@ -8,6 +8,9 @@ public sealed record CatalogEntry(string Name, string Title, string Kind, string
     string Architecture, string? Prediction, int? Resolution, string? License, string? Notes)
 {
     public bool IsEmbedded => Source?.StartsWith("embedded:", StringComparison.Ordinal) == true;
+
+    /// <summary>The model was trained with zero terminal SNR (NoobAI V-Pred): training and sampling must use it too.</summary>
+    public bool ZeroTerminalSnr { get; init; }
 }
 
 /// <summary>The base models and VAEs users pick from (<c>data-templates/models.toml</c>).</summary>
@@ -44,9 +47,10 @@ public sealed class ModelCatalog(IReadOnlyList<CatalogEntry> entries) : IHtmlRen
         string? Str(string key) => t.TryGetValue(key, out var v) ? v as string ?? throw new InvalidDataException($"{path}: {where}.{key} must be a string.") : null;
         string Required(string key) => Str(key) is { Length: > 0 } s ? s : throw new InvalidDataException($"{path}: {where}.{key} is required.");
         long? Int(string key) => t.TryGetValue(key, out var v) ? v as long? ?? throw new InvalidDataException($"{path}: {where}.{key} must be an integer.") : null;
+        bool Bool(string key) => t.TryGetValue(key, out var v) && (v as bool? ?? throw new InvalidDataException($"{path}: {where}.{key} must be true or false."));
 
         var entry = new CatalogEntry(Required("name"), Required("title"), kind, Str("url"), Str("source"), NullIfEmpty(Str("sha256")), Int("size"),
-            Required("architecture"), Str("prediction"), (int?)Int("resolution"), Str("license"), Str("notes"));
+            Required("architecture"), Str("prediction"), (int?)Int("resolution"), Str("license"), Str("notes")) { ZeroTerminalSnr = Bool("zero_terminal_snr") };
         if (entry.Url is null && entry.Source is null)
             throw new InvalidDataException($"{path}: {where} needs a url or a source.");
         if (entry.Sha256 is { } sha && (sha.Length != 64 || !sha.All(Uri.IsHexDigit)))

@@ -22,6 +22,22 @@ public class ModelCatalogTests
     }
 
     [Fact]
+    public void ShippedCatalogListsTheSdxlFamilyWithPublishedHashes()
+    {
+        var catalog = ModelCatalog.Load(RepoFile("data-templates/models.toml"));
+        foreach (var name in new[] { "sdxl-base", "pony-v6", "illustrious-xl", "noobai-eps", "noobai-vpred" })
+        {
+            var entry = catalog[name];
+            Assert.Equal(("sdxl", 1024), (entry.Architecture, entry.Resolution));
+            Assert.NotNull(entry.Sha256);
+            Assert.InRange(entry.Size ?? 0, 6_000_000_000, 8_000_000_000);
+        }
+        Assert.Equal(("v_prediction", true), (catalog["noobai-vpred"].Prediction, catalog["noobai-vpred"].ZeroTerminalSnr));
+        Assert.False(catalog["noobai-eps"].ZeroTerminalSnr);
+        Assert.Equal("vae_sdxl", catalog["sdxl-vae-fp16-fix"].Architecture);
+    }
+
+    [Fact]
     public void BadEntriesNameTheKey()
     {
         var path = Path.Combine(Path.GetTempPath(), $"catalog-{Guid.NewGuid():N}.toml");
