@@ -33,6 +33,13 @@ public static class TinyStableDiffusion
     public const string ConfigFolder = "config";
     public const string TokenizerFolder = "tokenizer";
 
+    /// <summary>
+    /// The catalog's <c>tiny-xl</c>: <see cref="XL"/> with random weights from <see cref="XLSeed"/>. There is no
+    /// pretrained tiny SDXL; it exists so every notebook's SDXL code path runs on a CPU in minutes.
+    /// </summary>
+    public const string XLSource = "embedded:tiny-xl";
+    public const int XLSeed = 1234;
+
     public static CLIPTextConfig TextConfig { get; } = new()
     {
         VocabSize = 1024,
@@ -52,6 +59,17 @@ public static class TinyStableDiffusion
     public static TinyModelConfigs TestXL { get; } = new(
         UNet2DConditionConfig.TinyXL with { CrossAttentionDim = 64 + 32 }, AutoencoderKLConfig.Tiny, TextConfig,
         TextConfig with { HiddenSize = 32, IntermediateSize = 64, HiddenAct = "gelu", ProjectionDim = 32 });
+
+    /// <summary>
+    /// The catalog's <c>tiny-xl</c>: <see cref="TestXL"/>'s U-Net and text encoders at the embedded model's scale — its
+    /// VAE (<see cref="World.WorldModel.Configs"/>, downsampling by 8), so the notebooks' 64 px images train on 8×8
+    /// latents, as on the embedded SD1 model, and a step costs about what it costs there.
+    /// </summary>
+    public static TinyModelConfigs XL { get; } = TestXL with
+    {
+        Unet = TestXL.Unet with { SampleSize = World.WorldModel.Resolution / 8 },
+        Vae = World.WorldModel.Configs.Vae,
+    };
 
     /// <summary>
     /// Writes <c>DIR/tiny-sd.safetensors</c>, the diffusers configs in <c>DIR/config/</c> and the tokenizer in

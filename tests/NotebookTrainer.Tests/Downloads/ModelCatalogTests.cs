@@ -38,6 +38,28 @@ public class ModelCatalogTests
     }
 
     [Fact]
+    public async Task TinyXlIsWrittenAsARandomWeightSdxlModel()
+    {
+        var catalog = ModelCatalog.Load(RepoFile("data-templates/models.toml"));
+        Assert.Equal(("sdxl", true), (catalog["tiny-xl"].Architecture, catalog["tiny-xl"].IsEmbedded));
+        var dir = Path.Combine(Path.GetTempPath(), $"catalog-tiny-xl-{Guid.NewGuid():N}");
+        try
+        {
+            using var http = new HttpClient();
+            var path = await BaseModels.GetAsync("tiny-xl", catalog, dir, http);
+            var inspection = NotebookTrainer.Checkpoints.ModelInspection.Inspect(path);
+            Assert.Equal(NotebookTrainer.Checkpoints.ModelArchitecture.StableDiffusionXL, inspection.Architecture);
+            Assert.Empty(inspection.MissingKeys);
+            Assert.Equal(File.ReadAllBytes(path), File.ReadAllBytes(await BaseModels.GetAsync("tiny-xl", catalog, dir + "-again", http)));
+        }
+        finally
+        {
+            foreach (var d in new[] { dir, dir + "-again" })
+                if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
+        }
+    }
+
+    [Fact]
     public void BadEntriesNameTheKey()
     {
         var path = Path.Combine(Path.GetTempPath(), $"catalog-{Guid.NewGuid():N}.toml");
