@@ -70,14 +70,14 @@ public class HeldScalarTests
         try
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(3)) { optimizer.Step(); steps++; }
+            // At least ten steps however loaded the machine is (a busy suite once allowed only two in the three seconds).
+            while (steps < 10 || clock.Elapsed < TimeSpan.FromSeconds(3)) { optimizer.Step(); steps++; }
         }
         finally
         {
             stop.Cancel();
             garbage.Join();
         }
-        Assert.True(steps > 5, $"only {steps} steps ran");
         Assert.All(parameters, p => Assert.True(p.isfinite().all().item<bool>()));
     }
 }
