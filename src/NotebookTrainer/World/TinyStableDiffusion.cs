@@ -65,7 +65,8 @@ public static class TinyStableDiffusion
     /// VAE (<see cref="World.WorldModel.Configs"/>, downsampling by 8), so the notebooks' 64 px images train on 8×8
     /// latents, as on the embedded SD1 model, and a step costs about what it costs there.
     /// </summary>
-    public static TinyModelConfigs XL { get; } = TestXL with
+    // A property, not a static field: WorldModel.Configs is built from this class, so a field would read it half-built.
+    public static TinyModelConfigs XL => TestXL with
     {
         Unet = TestXL.Unet with { SampleSize = World.WorldModel.Resolution / 8 },
         Vae = World.WorldModel.Configs.Vae,
