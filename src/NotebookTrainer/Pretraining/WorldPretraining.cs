@@ -30,11 +30,10 @@ public sealed record PhaseResult(string Name, double Seconds, IReadOnlyDictionar
 /// <item>vae — <see cref="VaeTrainer"/>; its PSNR on unseen scenes and on scenes with the held-out attributes; the latent
 /// scaling factor measured as Stable Diffusion's was (1 / std of the latents); written into the base model file;</item>
 /// <item>unet — <see cref="Trainer"/> with <see cref="TrainingMethod.FineTune"/> from a TOML config, exactly as
-/// <c>ntrain finetune</c> runs it, on the U-Net set's captions with a share of shape words made unknown
-/// (<see cref="UnknownShapeWords"/>, written as <c>.caption</c> files beside the images' true <c>.txt</c>)
-/// (text-conditioned ε-prediction on cached latents, 10 % caption dropout for
+/// <c>ntrain finetune</c> runs it: text-conditioned ε-prediction on cached latents, captioned with a share of the shape
+/// words made unknown (<see cref="UnknownShapeWords"/>; <c>.caption</c> files beside the images' true <c>.txt</c>), 10 % caption dropout for
 /// classifier-free guidance, sd-scripts' v_pred_like_loss so the noisiest timesteps, where a shape is decided, weigh
-/// as they would for a v-prediction model); the text encoder stays at its seeded initialisation;</item>
+/// as they would for a v-prediction model; the text encoder stays at its seeded initialisation;</item>
 /// <item>decoder — the VAE decoder alone on whole images (the VAE phase trains on crops, whose group-norm statistics
 /// differ from whole images'); the encoder and so the U-Net's latents stay fixed; the finished model goes to final/;</item>
 /// <item>judge — <see cref="WorldTagger"/>, the tagger that judges samples;</item>

@@ -10,11 +10,8 @@ public static class UnknownShapeWords
 {
     const string Letters = "abcdefghijklmnopqrstuvwxyz";
 
-    static readonly HashSet<string> WorldWords =
-    [
-        .. WorldAttributes.Shapes, .. WorldAttributes.Colours, .. WorldAttributes.Backgrounds,
-        "background", "two", "shapes", SampleDataset.ActivationTag,
-    ];
+    static readonly HashSet<string> WorldWords = WorldAttributes.TokenizerTexts(SampleDataset.ActivationTag)
+        .SelectMany(text => text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries)).ToHashSet();
 
     /// <summary>
     /// <paramref name="caption"/> (comma-separated tags) with the shape word of each object tag replaced, with probability
